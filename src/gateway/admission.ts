@@ -1,0 +1,152 @@
+import type { EslEvent } from "../esl/index.ts";
+import { ApiError } from "./errors.ts";
+import type { GatewayMetrics } from "./metrics.ts";
+
+export interface AdmissionOptions {
+  maxInFlight: number;
+  latencyP95LimitMs: number;
+  /** Refuse originates once FreeSWITCH's sessions reach this share of Max-Sessions. */
+  sessionsHeadroom: number;
+  retryAfterSec: number;
+}
+
+export type RejectionReason = "esl_down" | "in_flight" | "latency" | "max_sessions" | "sessions_per_second";
+
+const latencyWindow = 256;
+/** Samples older than this no longer count, so a rejecting gateway recovers once FreeSWITCH does. */
+const latencyMaxAgeMs = 5_000;
+
+/**
+ * Backpressure in front of FreeSWITCH: refuse at once (503 while ESL is down, 429 when busy) rather than
+ * queue. "Busy" is in-flight commands over a limit, the p95 of recent ESL latency over a limit, or
+ * FreeSWITCH's own HEARTBEAT figures near Max-Sessions; originates are also kept under FreeSWITCH's
+ * sessions-per-second limit, which FreeSWITCH would otherwise enforce by failing calls.
+ */
+export class Admission {
+  inFlight = 0;
+  private readonly latencies = new Float64Array(latencyWindow);
+  private readonly latencyTimes = new Float64Array(latencyWindow);
+  private latencyCount = 0;
+  private latencyP95Cache: { value: number; at: number } = { value: 0, at: 0 };
+  private maxSessions = Number.POSITIVE_INFINITY;
+  private sessionCount = 0;
+  private sessionsPerSecondLimit = Number.POSITIVE_INFINITY;
+  private originateSecond = 0;
+  private originatesThisSecond = 0;
+
+  constructor(
+    private readonly options: AdmissionOptions,
+    private readonly metrics: GatewayMetrics,
+    private readonly eslReady: () => boolean,
+  ) {}
+
+  /** Throws the ApiError to answer with, or admits (counting one in-flight command until `done`). */
+  admit(kind: "originate" | "control" | "read"): void {
+    if (!this.eslReady())
+      this.reject("esl_down", 503, "freeswitch_unavailable", "FreeSWITCH ESL connection is down");
+    if (kind === "read") return;
+    if (this.inFlight >= this.options.maxInFlight) {
+      this.reject(
+        "in_flight",
+        429,
+        "throttled",
+        `${this.inFlight} commands in flight (limit ${this.options.maxInFlight})`,
+      );
+    }
+    const p95 = this.latencyP95();
+    if (p95 > this.options.latencyP95LimitMs) {
+      this.reject(
+        "latency",
+        429,
+        "throttled",
+        `recent ESL p95 latency ${p95.toFixed(1)} ms over ${this.options.latencyP95LimitMs} ms`,
+      );
+    }
+    if (kind === "originate") {
+      if (this.sessionCount >= this.maxSessions * this.options.sessionsHeadroom) {
+        this.reject(
+          "max_sessions",
+          429,
+          "throttled",
+          `FreeSWITCH at ${this.sessionCount} of ${this.maxSessions} sessions`,
+        );
+      }
+      const second = Math.floor(Date.now() / 1000);
+      if (second !== this.originateSecond) {
+        this.originateSecond = second;
+        this.originatesThisSecond = 0;
+      }
+      if (this.originatesThisSecond >= this.sessionsPerSecondLimit) {
+        this.reject(
+          "sessions_per_second",
+          429,
+          "throttled",
+          `FreeSWITCH sessions-per-second limit ${this.sessionsPerSecondLimit} reached`,
+        );
+      }
+      this.originatesThisSecond++;
+    }
+    this.inFlight++;
+    this.metrics.inFlight.set(this.inFlight);
+  }
+
+  done(latencyMs: number | undefined): void {
+    this.inFlight--;
+    this.metrics.inFlight.set(this.inFlight);
+    if (latencyMs !== undefined) {
+      this.latencies[this.latencyCount % latencyWindow] = latencyMs;
+      this.latencyTimes[this.latencyCount % latencyWindow] = Date.now();
+      this.latencyCount++;
+    }
+  }
+
+  /** Track FreeSWITCH's own limits from HEARTBEAT (Max-Sessions, Session-Count, Session-Per-Sec). */
+  observeHeartbeat(event: EslEvent): void {
+    const max = Number(event.get("Max-Sessions"));
+    const count = Number(event.get("Session-Count"));
+    const sps = Number(event.get("Session-Per-Sec"));
+    if (max > 0) this.maxSessions = max;
+    if (count >= 0) this.sessionCount = count;
+    if (sps > 0) this.sessionsPerSecondLimit = sps;
+  }
+
+  /** Live session count between heartbeats, from the gateway's own channel table. */
+  observeSessionCount(count: number): void {
+    this.sessionCount = count;
+  }
+
+  status(): { inFlight: number; latencyP95Ms: number; sessionCount: number; maxSessions: number | null } {
+    return {
+      inFlight: this.inFlight,
+      latencyP95Ms: this.latencyP95(),
+      sessionCount: this.sessionCount,
+      maxSessions: Number.isFinite(this.maxSessions) ? this.maxSessions : null,
+    };
+  }
+
+  private latencyP95(): number {
+    const now = Date.now();
+    if (now - this.latencyP95Cache.at < 100) return this.latencyP95Cache.value;
+    const recent: number[] = [];
+    for (let i = 0; i < Math.min(this.latencyCount, latencyWindow); i++) {
+      if (now - (this.latencyTimes[i] ?? 0) <= latencyMaxAgeMs) recent.push(this.latencies[i] ?? 0);
+    }
+    let value = 0;
+    if (recent.length >= 20) {
+      recent.sort((a, b) => a - b);
+      value = recent[Math.min(recent.length - 1, Math.floor(recent.length * 0.95))] ?? 0;
+    }
+    this.latencyP95Cache = { value, at: now };
+    return value;
+  }
+
+  private reject(
+    reason: RejectionReason,
+    status: 429 | 503,
+    code: "throttled" | "freeswitch_unavailable",
+    message: string,
+  ): never {
+    this.metrics.rejections.inc({ reason });
+    throw new ApiError(status, code, message, this.options.retryAfterSec);
+  }
+}

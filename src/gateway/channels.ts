@@ -1,0 +1,113 @@
+import type { EslEvent } from "../esl/index.ts";
+
+export interface ChannelRow {
+  uuid: string;
+  direction: string;
+  name: string;
+  state: string;
+  call_state: string;
+  answer_state: string;
+  caller_id_number: string;
+  destination: string;
+  other_leg_uuid: string | null;
+  /** ms since the epoch, FreeSWITCH's clock. */
+  created_at: number;
+  answered_at: number | null;
+}
+
+/**
+ * Live channels as the gateway knows them from its event stream (CHANNEL_CREATE adds, CHANNEL_DESTROY
+ * removes), re-seeded from `show channels as json` after each reconnect. Listing 10,000 channels is then a
+ * memory read, with no ESL round trip, while FreeSWITCH's own `show channels` would block the one ESL
+ * connection for the time it takes to render them.
+ */
+export class ChannelTable {
+  private readonly rows = new Map<string, ChannelRow>();
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  has(uuid: string): boolean {
+    return this.rows.has(uuid);
+  }
+
+  get(uuid: string): ChannelRow | undefined {
+    return this.rows.get(uuid);
+  }
+
+  apply(event: EslEvent): void {
+    const uuid = event.uniqueId;
+    if (!uuid) return;
+    switch (event.name) {
+      case "CHANNEL_CREATE":
+        this.rows.set(uuid, {
+          uuid,
+          direction: event.callDirection ?? "",
+          name: event.get("Channel-Name") ?? "",
+          state: event.channelState ?? "",
+          call_state: event.callState ?? "",
+          answer_state: event.answerState ?? "",
+          caller_id_number: event.get("Caller-Caller-ID-Number") ?? "",
+          destination: event.get("Caller-Destination-Number") ?? "",
+          other_leg_uuid: event.otherLegUniqueId ?? null,
+          created_at: Math.floor((event.timestampUs ?? Date.now() * 1000) / 1000),
+          answered_at: null,
+        });
+        return;
+      case "CHANNEL_DESTROY":
+        this.rows.delete(uuid);
+        return;
+      default: {
+        const row = this.rows.get(uuid);
+        if (!row) return;
+        row.state = event.channelState ?? row.state;
+        row.call_state = event.callState ?? row.call_state;
+        row.answer_state = event.answerState ?? row.answer_state;
+        if (event.name === "CHANNEL_ANSWER") row.answered_at = Math.floor((event.timestampUs ?? 0) / 1000);
+        if (event.name === "CHANNEL_BRIDGE")
+          row.other_leg_uuid = event.otherLegUniqueId ?? row.other_leg_uuid;
+        if (event.name === "CHANNEL_UNBRIDGE") row.other_leg_uuid = null;
+      }
+    }
+  }
+
+  /** Replace the table with FreeSWITCH's own view (`show channels as json`). */
+  reseed(showChannelsJson: string): number {
+    const parsed = JSON.parse(showChannelsJson) as { rows?: Array<Record<string, string>> };
+    this.rows.clear();
+    for (const row of parsed.rows ?? []) {
+      if (!row.uuid) continue;
+      this.rows.set(row.uuid, {
+        uuid: row.uuid,
+        direction: row.direction ?? "",
+        name: row.name ?? "",
+        state: row.state ?? "",
+        call_state: row.callstate ?? "",
+        answer_state: row.callstate === "ACTIVE" ? "answered" : "",
+        caller_id_number: row.cid_num ?? "",
+        destination: row.dest ?? "",
+        other_leg_uuid: null,
+        created_at: Number(row.created_epoch ?? 0) * 1000,
+        answered_at: null,
+      });
+    }
+    return this.rows.size;
+  }
+
+  clear(): void {
+    this.rows.clear();
+  }
+
+  /** A page in creation order. */
+  page(offset: number, limit: number): { total: number; items: ChannelRow[] } {
+    const items: ChannelRow[] = [];
+    let index = 0;
+    for (const row of this.rows.values()) {
+      if (index++ < offset) continue;
+      if (items.length >= limit) break;
+      items.push(row);
+    }
+    return { total: this.rows.size, items };
+  }
+}

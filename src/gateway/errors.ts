@@ -1,0 +1,27 @@
+/** An HTTP API error with a stable machine-readable code; rendered as `{ error: { code, message } }`. */
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly retryAfterSec?: number,
+  ) {
+    super(message);
+  }
+}
+
+export type ApiErrorCode =
+  | "bad_request"
+  | "unauthenticated"
+  | "invalid_token"
+  | "insufficient_scope"
+  | "not_found"
+  | "duplicate_call_uuid"
+  | "throttled"
+  | "freeswitch_unavailable"
+  | "command_timeout"
+  | "freeswitch_error"
+  | "payload_too_large"
+  | "unsupported_media_type"
+  | "internal";

@@ -1,0 +1,192 @@
+import type { FastifyInstance } from "fastify";
+import pino, { type Logger } from "pino";
+import { EslClient, type EslEvent } from "../esl/index.ts";
+import { Admission } from "./admission.ts";
+import { JwtAuthenticator } from "./auth.ts";
+import { ChannelTable } from "./channels.ts";
+import type { GatewayConfig } from "./config.ts";
+import { FsControl } from "./fs-control.ts";
+import { buildHttpApp } from "./http.ts";
+import { GatewayMetrics } from "./metrics.ts";
+import { normalizeEvent } from "./normalize.ts";
+import { EventPublisher } from "./publisher.ts";
+
+/** Redaction paths: the ESL password, JWT secret and Authorization headers never reach a log line. */
+const redact = {
+  paths: [
+    "req.headers.authorization",
+    "headers.authorization",
+    "password",
+    "*.password",
+    "secret",
+    "*.secret",
+  ],
+  censor: "[redacted]",
+};
+
+export function createLogger(level: string): Logger {
+  return pino({ level, redact, base: { service: "fs-esl-gateway" } });
+}
+
+/**
+ * fs-esl-gateway: owns ONE persistent ESL connection to FreeSWITCH, serves the REST API, and publishes
+ * normalised events to NATS. ESL reading never waits on NATS or on HTTP.
+ */
+export class Gateway {
+  readonly metrics = new GatewayMetrics();
+  readonly channels = new ChannelTable();
+  readonly esl: EslClient;
+  readonly publisher: EventPublisher;
+  readonly http: FastifyInstance;
+  private readonly admission: Admission;
+  private lastEventAt = 0;
+  private reconnects = 0;
+  private uptimeTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    readonly log: Logger = createLogger(config.logLevel),
+  ) {
+    this.esl = new EslClient({
+      host: config.esl.host,
+      port: config.esl.port,
+      password: config.esl.password,
+      events: { format: "plain", names: config.events.names },
+      commandTimeoutMs: config.esl.commandTimeoutMs,
+      jobTimeoutMs: config.esl.jobTimeoutMs,
+      backoff: config.esl.backoff,
+      liveness: { idleTimeoutMs: config.esl.idleTimeoutMs, probeIntervalMs: config.esl.idleTimeoutMs },
+    });
+    this.publisher = new EventPublisher(config.nats, this.metrics, log.child({ component: "nats" }));
+    this.admission = new Admission(config.admission, this.metrics, () => this.esl.ready);
+    const control = new FsControl(this.esl, this.channels, this.admission, this.metrics);
+    this.http = buildHttpApp({
+      log: log.child({ component: "http" }),
+      auth: new JwtAuthenticator(config.jwt),
+      control,
+      channels: this.channels,
+      metrics: this.metrics,
+      health: () => this.health(),
+    });
+    this.wireEsl();
+  }
+
+  /** Listen on HTTP and connect to ESL and NATS in the background; returns the bound HTTP address. */
+  async start(): Promise<{ host: string; port: number }> {
+    this.publisher.start();
+    this.esl.connect().catch((error: Error) => this.log.error({ err: error.message }, "ESL client stopped"));
+    await this.http.listen({ host: this.config.http.host, port: this.config.http.port });
+    const address = this.http.server.address();
+    const port = typeof address === "object" && address ? address.port : this.config.http.port;
+    this.uptimeTimer = setInterval(() => {
+      const since = this.esl.connectedSince;
+      this.metrics.connectionUptime.set(since ? (Date.now() - since) / 1000 : 0);
+    }, 1_000);
+    this.uptimeTimer.unref();
+    this.log.info(
+      { http: `${this.config.http.host}:${port}`, esl: `${this.config.esl.host}:${this.config.esl.port}` },
+      "gateway started",
+    );
+    return { host: this.config.http.host, port };
+  }
+
+  /** SIGTERM path: stop accepting, drain in-flight requests, flush the event queue, `exit` on ESL. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearInterval(this.uptimeTimer);
+      const deadline = Date.now() + this.config.shutdownTimeoutMs;
+      await this.http.close();
+      await this.publisher.stop(Math.max(0, deadline - Date.now()));
+      await this.esl.close(Math.max(100, Math.min(1_000, deadline - Date.now())));
+      this.log.info({ events: this.publisher.counts }, "gateway stopped");
+    })();
+    return this.stopping;
+  }
+
+  health(): { healthy: boolean; body: Record<string, unknown> } {
+    const now = Date.now();
+    const since = this.esl.connectedSince;
+    const healthy = this.esl.ready;
+    return {
+      healthy,
+      body: {
+        status: healthy ? (this.publisher.state === "connected" ? "ok" : "degraded") : "unavailable",
+        esl: {
+          state: this.esl.state,
+          connected: this.esl.state === "authenticating" || this.esl.ready,
+          authenticated: this.esl.ready,
+          uptime_sec: since ? (now - since) / 1000 : 0,
+          last_event_age_ms: this.lastEventAt ? now - this.lastEventAt : null,
+          reconnects: this.reconnects,
+          outstanding_commands: this.esl.outstanding,
+          pending_jobs: this.esl.pendingJobs,
+        },
+        nats: { state: this.publisher.state },
+        queue: {
+          depth: this.publisher.depth,
+          capacity: this.config.nats.queueCapacity,
+          ...this.publisher.counts,
+        },
+        admission: this.admission.status(),
+        channels: this.channels.size,
+      },
+    };
+  }
+
+  private wireEsl(): void {
+    this.esl.on("event", (event) => this.onEvent(event));
+    this.esl.on("ready", () => {
+      this.log.info("ESL connected and subscribed");
+      this.metrics.connected.set(1);
+      void this.reseedChannels();
+    });
+    this.esl.on("disconnected", (reason) => {
+      this.metrics.connected.set(0);
+      this.metrics.connectionFailures.inc();
+      this.log.warn({ reason: reason.message }, "ESL connection lost");
+    });
+    this.esl.on("reconnecting", ({ delayMs, attempt }) => {
+      this.reconnects++;
+      this.metrics.reconnects.inc();
+      if (attempt > 1) this.metrics.connectionFailures.inc();
+      this.log.info({ delayMs, attempt }, "ESL reconnecting");
+    });
+    this.esl.on("disconnectNotice", (text) =>
+      this.log.warn({ notice: text.trim() }, "FreeSWITCH disconnect notice"),
+    );
+    this.esl.on("protocolError", (error) => {
+      this.metrics.errors.inc({ type: "protocol" });
+      this.log.error({ err: error.message }, "ESL protocol error; reconnecting");
+    });
+    this.esl.on("error", (error) => {
+      this.metrics.errors.inc({ type: "auth" });
+      this.log.error({ err: error.message }, "ESL fatal error: not reconnecting");
+    });
+  }
+
+  private onEvent(event: EslEvent): void {
+    const receivedAt = performance.timeOrigin + performance.now();
+    this.lastEventAt = Date.now();
+    this.metrics.eventsReceived.inc();
+    const fsTimestampUs = event.timestampUs;
+    if (fsTimestampUs) this.metrics.readLag.set(receivedAt - fsTimestampUs / 1000);
+    this.channels.apply(event);
+    if (event.name === "HEARTBEAT") this.admission.observeHeartbeat(event);
+    else this.admission.observeSessionCount(this.channels.size);
+    this.metrics.channels.set(this.channels.size);
+    this.publisher.enqueue(
+      normalizeEvent(event, receivedAt, this.config.sourceHost, this.config.events.allFields),
+    );
+  }
+
+  private async reseedChannels(): Promise<void> {
+    try {
+      const { ok, body } = await this.esl.api("show channels as json");
+      if (ok)
+        this.log.info({ channels: this.channels.reseed(body) }, "channel table re-seeded from FreeSWITCH");
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, "could not re-seed the channel table");
+    }
+  }
+}

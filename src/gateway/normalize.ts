@@ -1,0 +1,105 @@
+import type { EslEvent } from "../esl/index.ts";
+
+/**
+ * The `fs.events` payload, schema version 1. Additive-only (ADR-0011): new fields may appear, none is
+ * renamed or removed; a breaking change gets a new subject such as `fs.events.v2`.
+ */
+export interface FsEventV1 {
+  schema_version: 1;
+  event_type: string;
+  event_subclass?: string;
+  /** Unique-ID of the channel, or null for switch-wide events (HEARTBEAT, API...). */
+  call_uuid: string | null;
+  other_leg_uuid?: string;
+  /** BACKGROUND_JOB only. */
+  job_uuid?: string;
+  /** BACKGROUND_JOB only: the command's output, e.g. `+OK <uuid>` or `-ERR USER_BUSY`. */
+  job_result?: string;
+  /** FreeSWITCH's event time, ISO 8601 with microseconds dropped to ms. */
+  timestamp: string;
+  /** FreeSWITCH's Event-Date-Timestamp, µs since the epoch. */
+  fs_timestamp_us: number;
+  /** When the gateway decoded the event from ESL, ms since the epoch (fractional). */
+  gateway_received_at: number;
+  source_host: string;
+  core_uuid: string;
+  sequence: number;
+  /** Raw FreeSWITCH headers kept for troubleshooting (URL-decoded). */
+  fields: Record<string, string>;
+}
+
+/** The headers worth keeping by default; EVENT_ALL_FIELDS=true keeps every header. */
+export const troubleshootingFields = [
+  "Channel-Name",
+  "Channel-State",
+  "Channel-Call-State",
+  "Answer-State",
+  "Call-Direction",
+  "Caller-Caller-ID-Name",
+  "Caller-Caller-ID-Number",
+  "Caller-Destination-Number",
+  "Caller-Context",
+  "Hangup-Cause",
+  "Application",
+  "Application-Data",
+  "Application-Response",
+  "DTMF-Digit",
+  "DTMF-Duration",
+  "Playback-File-Path",
+  "Bridge-A-Unique-ID",
+  "Bridge-B-Unique-ID",
+  "Job-Command",
+  "Job-Command-Arg",
+  "variable_duration",
+  "variable_billsec",
+  "variable_hangup_cause",
+  "variable_hangup_cause_q850",
+  "variable_sip_term_status",
+  "variable_sip_hangup_disposition",
+  "variable_read_codec",
+  "variable_write_codec",
+  "Max-Sessions",
+  "Session-Count",
+  "Session-Per-Sec",
+  "Session-Per-Sec-Last",
+  "Idle-CPU",
+  "Uptime-msec",
+] as const;
+
+export function normalizeEvent(
+  event: EslEvent,
+  receivedAt: number,
+  sourceHost: string,
+  allFields: boolean,
+): FsEventV1 {
+  const fsTimestampUs = event.timestampUs ?? Math.round(receivedAt * 1000);
+  const fields: Record<string, string> = {};
+  if (allFields) Object.assign(fields, event.headers());
+  else
+    for (const name of troubleshootingFields) {
+      const value = event.get(name);
+      if (value !== undefined) fields[name] = value;
+    }
+  const normalized: FsEventV1 = {
+    schema_version: 1,
+    event_type: event.name,
+    call_uuid: event.uniqueId ?? null,
+    timestamp: new Date(Math.floor(fsTimestampUs / 1000)).toISOString(),
+    fs_timestamp_us: fsTimestampUs,
+    gateway_received_at: receivedAt,
+    source_host: sourceHost,
+    core_uuid: event.coreUuid ?? "",
+    sequence: event.sequence ?? 0,
+    fields,
+  };
+  const subclass = event.subclass;
+  if (subclass) normalized.event_subclass = subclass;
+  const otherLeg = event.otherLegUniqueId;
+  if (otherLeg) normalized.other_leg_uuid = otherLeg;
+  if (event.name === "BACKGROUND_JOB") {
+    const jobUuid = event.jobUuid;
+    if (jobUuid) normalized.job_uuid = jobUuid;
+    normalized.job_result = event.body.trimEnd();
+  }
+  return normalized;
+}
