@@ -152,6 +152,14 @@ export interface OriginateRequest {
 
 /** The argument string of `originate`, e.g. `{origination_uuid=…}sofia/internal/1000@127.0.0.1:5090 &park()`. */
 export function originateArgs(request: OriginateRequest): string {
+  return `${callUrl(request)} ${originateTarget(request.target)}`;
+}
+
+/**
+ * FreeSWITCH's "call URL": `{globals}[locals]leg,leg`, the first argument of `originate` and the argument
+ * of `bridge` (so `&bridge(${callUrl(...)})` builds a bridge target from validated parts).
+ */
+export function callUrl(request: Pick<OriginateRequest, "legs" | "mode" | "variables">): string {
   if (request.legs.length === 0) throw new EslArgumentError("originate needs at least one leg", "legs");
   const globals = Object.entries(request.variables ?? {}).map(([k, v]) => channelVariable(k, v));
   const separator = request.mode === "sequential" ? "|" : ",";
@@ -162,8 +170,7 @@ export function originateArgs(request: OriginateRequest): string {
       return locals.length > 0 ? `[${locals.join(",")}]${dial}` : dial;
     })
     .join(separator);
-  const callUrl = globals.length > 0 ? `{${globals.join(",")}}${legs}` : legs;
-  return `${callUrl} ${originateTarget(request.target)}`;
+  return globals.length > 0 ? `{${globals.join(",")}}${legs}` : legs;
 }
 
 function originateTarget(target: OriginateRequest["target"]): string {

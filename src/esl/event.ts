@@ -1,5 +1,6 @@
-import { ContentType, type EslFrame } from "./frame.ts";
-import { urlDecode } from "./urlcodec.ts";
+import { EslArgumentError } from "./errors.ts";
+import { ContentType, type EslFrame, type HeaderList } from "./frame.ts";
+import { urlDecode, urlEncode } from "./urlcodec.ts";
 
 export type EventFormat = "plain" | "json" | "xml";
 
@@ -239,6 +240,40 @@ export class EslEvent {
     }
   }
 }
+
+/**
+ * An event serialised as FreeSWITCH does it: the body of a text/event-plain frame (switch_event_serialize:
+ * URL-encoded values, the event's own body after a Content-Length) or of a text/event-json frame
+ * (switch_event_serialize_json: raw values, the body as `Content-Length` and `_body` last). A
+ * Content-Length among `headers` is skipped: it is derived from `body`. The conformance test checks this
+ * byte for byte against every captured event.
+ */
+export function serializeEvent(
+  format: Exclude<EventFormat, "xml">,
+  headers: HeaderList,
+  body?: string,
+): string {
+  const fields = headers.filter(([name]) => name.toLowerCase() !== "content-length");
+  const hasBody = body !== undefined && body.length > 0;
+  if (format === "json") {
+    const members = fields.map(([name, value]) => `${JSON.stringify(name)}:${JSON.stringify(value)}`);
+    if (hasBody) {
+      members.push(`"Content-Length":"${Buffer.byteLength(body)}"`, `"_body":${JSON.stringify(body)}`);
+    }
+    return `{${members.join(",")}}`;
+  }
+  let out = "";
+  for (const [name, value] of fields) {
+    if (!PLAIN_EVENT_HEADER_NAME.test(name)) {
+      throw new EslArgumentError(`event header name ${JSON.stringify(name)} cannot be serialised`, name);
+    }
+    out += `${name}: ${urlEncode(value)}\n`;
+  }
+  return hasBody ? `${out}Content-Length: ${Buffer.byteLength(body)}\n\n${body}` : `${out}\n`;
+}
+
+/** Printable ASCII without ':': a name parsePlain reads back unchanged. */
+const PLAIN_EVENT_HEADER_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 
 function toNumber(value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
