@@ -1,0 +1,111 @@
+import { SignJWT, UnsecuredJWT } from "jose";
+import { describe, expect, it } from "vitest";
+import { JwtAuthenticator, mintToken } from "../../src/gateway/auth.ts";
+import { ApiError } from "../../src/gateway/errors.ts";
+
+const secret = new TextEncoder().encode("k".repeat(32));
+const auth = new JwtAuthenticator({
+  secret,
+  issuer: "backend",
+  audience: "fs-esl-gateway",
+  clockToleranceSec: 0,
+});
+const claims = { issuer: "backend", audience: "fs-esl-gateway" };
+
+async function outcome(
+  header: string | undefined,
+  scope: Parameters<JwtAuthenticator["authenticate"]>[1] = "fs:originate",
+) {
+  try {
+    await auth.authenticate(header, scope);
+    return { status: 200 };
+  } catch (error) {
+    if (error instanceof ApiError) return { status: error.status, code: error.code, message: error.message };
+    throw error;
+  }
+}
+
+describe("JWT authorization matrix", () => {
+  it("accepts a valid HS256 token with the scope", async () => {
+    const token = await mintToken(secret, { ...claims, scopes: ["fs:originate"] });
+    expect(await outcome(`Bearer ${token}`)).toEqual({ status: 200 });
+  });
+
+  it("answers 403 for a valid token without the command's scope", async () => {
+    const token = await mintToken(secret, { ...claims, scopes: ["fs:read"] });
+    expect(await outcome(`Bearer ${token}`, "fs:hangup")).toMatchObject({
+      status: 403,
+      code: "insufficient_scope",
+    });
+  });
+
+  it("answers 401 for missing, garbage, expired, wrong-audience, wrong-issuer and wrong-key tokens", async () => {
+    expect(await outcome(undefined)).toMatchObject({ status: 401, code: "unauthenticated" });
+    expect(await outcome("Basic dXNlcjpwYXNz")).toMatchObject({ status: 401 });
+    expect(await outcome("Bearer not.a.jwt")).toMatchObject({ status: 401, code: "invalid_token" });
+    const expired = await new SignJWT({ scope: "fs:originate" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("backend")
+      .setAudience("fs-esl-gateway")
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(secret);
+    expect(await outcome(`Bearer ${expired}`)).toMatchObject({ status: 401, message: "token expired" });
+    const wrongAudience = await mintToken(secret, { ...claims, audience: "someone-else" });
+    expect(await outcome(`Bearer ${wrongAudience}`)).toMatchObject({
+      status: 401,
+      message: expect.stringMatching(/aud/),
+    });
+    const wrongIssuer = await mintToken(secret, { ...claims, issuer: "mallory" });
+    expect(await outcome(`Bearer ${wrongIssuer}`)).toMatchObject({
+      status: 401,
+      message: expect.stringMatching(/iss/),
+    });
+    const wrongKey = await mintToken(new TextEncoder().encode("x".repeat(32)), claims);
+    expect(await outcome(`Bearer ${wrongKey}`)).toMatchObject({
+      status: 401,
+      message: "token signature invalid",
+    });
+  });
+
+  it("refuses alg none and other algorithms", async () => {
+    const none = new UnsecuredJWT({ scope: "fs:originate" })
+      .setIssuer("backend")
+      .setAudience("fs-esl-gateway")
+      .setExpirationTime("1h")
+      .encode();
+    expect(await outcome(`Bearer ${none}`)).toMatchObject({ status: 401 });
+    const hs512 = await new SignJWT({ scope: "fs:originate" })
+      .setProtectedHeader({ alg: "HS512" })
+      .setIssuer("backend")
+      .setAudience("fs-esl-gateway")
+      .setExpirationTime("1h")
+      .sign(new TextEncoder().encode("k".repeat(64)));
+    expect(await outcome(`Bearer ${hs512}`)).toMatchObject({
+      status: 401,
+      message: expect.stringMatching(/algorithm/),
+    });
+  });
+
+  it("requires an expiry claim", async () => {
+    const forever = await new SignJWT({ scope: "fs:originate" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("backend")
+      .setAudience("fs-esl-gateway")
+      .sign(secret);
+    expect(await outcome(`Bearer ${forever}`)).toMatchObject({ status: 401 });
+  });
+
+  it("rejects a token that is not yet valid (nbf)", async () => {
+    const future = await new SignJWT({ scope: "fs:originate" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("backend")
+      .setAudience("fs-esl-gateway")
+      .setNotBefore(Math.floor(Date.now() / 1000) + 600)
+      .setExpirationTime("1h")
+      .sign(secret);
+    expect(await outcome(`Bearer ${future}`)).toMatchObject({
+      status: 401,
+      message: expect.stringMatching(/nbf/),
+    });
+  });
+});

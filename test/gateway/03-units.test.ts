@@ -1,0 +1,135 @@
+import { describe, expect, it, vi } from "vitest";
+import { EslEvent } from "../../src/esl/index.ts";
+import { Admission } from "../../src/gateway/admission.ts";
+import type { ApiError } from "../../src/gateway/errors.ts";
+import { GatewayMetrics } from "../../src/gateway/metrics.ts";
+import { normalizeEvent } from "../../src/gateway/normalize.ts";
+import { DropOldestQueue } from "../../src/gateway/ring-queue.ts";
+
+function plainEvent(headers: Record<string, string>, body?: string): EslEvent {
+  let text = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${encodeURIComponent(v)}`)
+    .join("\n");
+  text += body === undefined ? "\n\n" : `\nContent-Length: ${Buffer.byteLength(body)}\n\n${body}`;
+  return new EslEvent("plain", Buffer.from(text));
+}
+
+describe("DropOldestQueue", () => {
+  it("keeps FIFO order and drops the oldest item when full", () => {
+    const queue = new DropOldestQueue<number>(3);
+    expect([queue.push(1), queue.push(2), queue.push(3)]).toEqual([undefined, undefined, undefined]);
+    expect(queue.push(4)).toBe(1);
+    expect([queue.shift(), queue.shift(), queue.shift(), queue.shift()]).toEqual([2, 3, 4, undefined]);
+    expect(queue.size).toBe(0);
+  });
+});
+
+describe("event normalisation (fs.events v1)", () => {
+  it("maps a channel event to the versioned schema with lag timestamps", () => {
+    const event = plainEvent({
+      "Event-Name": "CHANNEL_ANSWER",
+      "Core-UUID": "core-1",
+      "Event-Date-Timestamp": "1795237635532950",
+      "Event-Sequence": "42",
+      "Unique-ID": "call-1",
+      "Channel-Name": "sofia/internal/1000@127.0.0.1:5090",
+      "Caller-Caller-ID-Name": "Zoë ☎",
+    });
+    const normalized = normalizeEvent(event, 1795237635540.25, "fs-01", false);
+    expect(normalized).toMatchObject({
+      schema_version: 1,
+      event_type: "CHANNEL_ANSWER",
+      call_uuid: "call-1",
+      fs_timestamp_us: 1795237635532950,
+      gateway_received_at: 1795237635540.25,
+      source_host: "fs-01",
+      core_uuid: "core-1",
+      sequence: 42,
+      timestamp: "2026-11-21T05:07:15.532Z",
+    });
+    expect(normalized.fields["Channel-Name"]).toBe("sofia/internal/1000@127.0.0.1:5090");
+    expect(normalized.fields["Caller-Caller-ID-Name"]).toBe("Zoë ☎");
+  });
+
+  it("carries a BACKGROUND_JOB's job uuid and result", () => {
+    const event = plainEvent({ "Event-Name": "BACKGROUND_JOB", "Job-UUID": "job-1" }, "-ERR USER_BUSY\n");
+    expect(normalizeEvent(event, 0, "h", false)).toMatchObject({
+      job_uuid: "job-1",
+      job_result: "-ERR USER_BUSY",
+      call_uuid: null,
+    });
+  });
+});
+
+describe("admission control", () => {
+  const options = { maxInFlight: 2, latencyP95LimitMs: 50, sessionsHeadroom: 0.9, retryAfterSec: 2 };
+
+  function rejection(admission: Admission, kind: "originate" | "control" = "originate") {
+    try {
+      admission.admit(kind);
+      return undefined;
+    } catch (error) {
+      return error as ApiError;
+    }
+  }
+
+  it("answers 503 while ESL is down", () => {
+    const error = rejection(new Admission(options, new GatewayMetrics(), () => false));
+    expect(error).toMatchObject({ status: 503, code: "freeswitch_unavailable", retryAfterSec: 2 });
+  });
+
+  it("answers 429 past the in-flight limit and admits again once commands finish", () => {
+    const admission = new Admission(options, new GatewayMetrics(), () => true);
+    admission.admit("control");
+    admission.admit("control");
+    expect(rejection(admission, "control")).toMatchObject({ status: 429, code: "throttled" });
+    admission.done(1);
+    expect(rejection(admission, "control")).toBeUndefined();
+  });
+
+  it("answers 429 when recent ESL latency is over the limit, and recovers once the samples age out", () => {
+    vi.useFakeTimers();
+    try {
+      const admission = new Admission({ ...options, maxInFlight: 1000 }, new GatewayMetrics(), () => true);
+      for (let i = 0; i < 20; i++) {
+        admission.admit("control");
+        admission.done(80);
+      }
+      vi.advanceTimersByTime(150);
+      expect(rejection(admission, "control")).toMatchObject({ status: 429, message: expect.stringMatching(/p95/) });
+      vi.advanceTimersByTime(6_000);
+      expect(rejection(admission, "control")).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("keeps originates under FreeSWITCH's max-sessions and sessions-per-second from HEARTBEAT", () => {
+    const admission = new Admission({ ...options, maxInFlight: 1000 }, new GatewayMetrics(), () => true);
+    admission.observeHeartbeat(
+      plainEvent({
+        "Event-Name": "HEARTBEAT",
+        "Max-Sessions": "10",
+        "Session-Count": "9",
+        "Session-Per-Sec": "30",
+      }),
+    );
+    expect(rejection(admission)).toMatchObject({
+      status: 429,
+      message: expect.stringMatching(/9 of 10 sessions/),
+    });
+    admission.observeHeartbeat(
+      plainEvent({
+        "Event-Name": "HEARTBEAT",
+        "Max-Sessions": "1000",
+        "Session-Count": "0",
+        "Session-Per-Sec": "3",
+      }),
+    );
+    const outcomes = Array.from({ length: 4 }, () => rejection(admission));
+    // Calls within one wall-clock second: at most 3 admitted. (A second boundary may reset the count once.)
+    expect(outcomes.filter((e) => e === undefined).length).toBeGreaterThanOrEqual(3);
+    const rejected = outcomes.filter((e) => e !== undefined);
+    for (const error of rejected) expect(error?.message).toMatch(/sessions-per-second/);
+  });
+});
