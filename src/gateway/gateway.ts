@@ -37,8 +37,9 @@ export class Gateway {
   readonly channels = new ChannelTable();
   readonly esl: EslClient;
   readonly publisher: EventPublisher;
-  readonly http: FastifyInstance;
+  private http: FastifyInstance | undefined;
   private readonly admission: Admission;
+  private readonly control: FsControl;
   private lastEventAt = 0;
   private reconnects = 0;
   private uptimeTimer: NodeJS.Timeout | undefined;
@@ -60,15 +61,7 @@ export class Gateway {
     });
     this.publisher = new EventPublisher(config.nats, this.metrics, log.child({ component: "nats" }));
     this.admission = new Admission(config.admission, this.metrics, () => this.esl.ready);
-    const control = new FsControl(this.esl, this.channels, this.admission, this.metrics);
-    this.http = buildHttpApp({
-      log: log.child({ component: "http" }),
-      auth: new JwtAuthenticator(config.jwt),
-      control,
-      channels: this.channels,
-      metrics: this.metrics,
-      health: () => this.health(),
-    });
+    this.control = new FsControl(this.esl, this.channels, this.admission, this.metrics);
     this.wireEsl();
   }
 
@@ -76,6 +69,14 @@ export class Gateway {
   async start(): Promise<{ host: string; port: number }> {
     this.publisher.start();
     this.esl.connect().catch((error: Error) => this.log.error({ err: error.message }, "ESL client stopped"));
+    this.http = await buildHttpApp({
+      log: this.log.child({ component: "http" }),
+      auth: new JwtAuthenticator(this.config.jwt),
+      control: this.control,
+      channels: this.channels,
+      metrics: this.metrics,
+      health: () => this.health(),
+    });
     await this.http.listen({ host: this.config.http.host, port: this.config.http.port });
     const address = this.http.server.address();
     const port = typeof address === "object" && address ? address.port : this.config.http.port;
@@ -96,7 +97,7 @@ export class Gateway {
     this.stopping ??= (async () => {
       clearInterval(this.uptimeTimer);
       const deadline = Date.now() + this.config.shutdownTimeoutMs;
-      await this.http.close();
+      await this.http?.close();
       await this.publisher.stop(Math.max(0, deadline - Date.now()));
       await this.esl.close(Math.max(100, Math.min(1_000, deadline - Date.now())));
       this.log.info({ events: this.publisher.counts }, "gateway stopped");

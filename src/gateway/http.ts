@@ -106,7 +106,7 @@ const errorResponses = {
 };
 
 /** The gateway's REST API (ADR-0011's contract). Every error is JSON with a stable `code`. */
-export function buildHttpApp(deps: HttpDeps): FastifyInstance {
+export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log,
     bodyLimit: 64 * 1024,
@@ -117,8 +117,8 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
   });
 
-  // Not awaited: avvio loads it before the routes below are added, so it sees every route.
-  void app.register(swagger, {
+  // Registered (awaited) before the routes, so its onRoute hook sees every one of them.
+  await app.register(swagger, {
     openapi: {
       openapi: "3.0.3",
       info: {

@@ -96,7 +96,10 @@ describe("admission control", () => {
         admission.done(80);
       }
       vi.advanceTimersByTime(150);
-      expect(rejection(admission, "control")).toMatchObject({ status: 429, message: expect.stringMatching(/p95/) });
+      expect(rejection(admission, "control")).toMatchObject({
+        status: 429,
+        message: expect.stringMatching(/p95/),
+      });
       vi.advanceTimersByTime(6_000);
       expect(rejection(admission, "control")).toBeUndefined();
     } finally {
