@@ -1,0 +1,241 @@
+import { type Dispatcher, Pool } from "undici";
+import { type Arrival, type ArrivalSchedule, rateAt, runArrivals } from "./arrival.ts";
+import type { LatencyHistogram, Percentiles } from "./histogram.ts";
+import { type SecondRow, SecondSeries } from "./series.ts";
+
+/** The request one arrival sends. A `body` is sent as JSON. */
+export interface HttpRequestSpec {
+  method: Dispatcher.HttpMethod;
+  path: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export interface HttpLoadOptions {
+  /** `http://127.0.0.1:<port>`: load goes to loopback only. */
+  origin: string;
+  schedule: ArrivalSchedule;
+  /** Keep-alive connections in the pool (one request at a time on each). */
+  connections: number;
+  /** Requests allowed in flight, queued ones included; a due request beyond it is dropped and counted. */
+  maxInFlight: number;
+  /** Builds the request for arrival `index`. */
+  request(index: number): HttpRequestSpec;
+  /** Whole-request limit, from the moment it starts. Default 5 s. */
+  requestTimeoutMs?: number;
+  /** After the last arrival, how long in-flight requests may finish. Default: `requestTimeoutMs`. */
+  gracefulStopMs?: number;
+  /** Which statuses count as success. Default 200–399. */
+  isOk?(status: number): boolean;
+  signal?: AbortSignal;
+}
+
+export type HttpErrorKind = "timeout" | "connection" | "http_status" | "aborted" | "other";
+
+export const HTTP_ERROR_KINDS: readonly HttpErrorKind[] = [
+  "timeout",
+  "connection",
+  "http_status",
+  "aborted",
+  "other",
+];
+
+type Counter = "sent" | "dropped" | "ok" | "errors";
+const COUNTERS: readonly Counter[] = ["sent", "dropped", "ok", "errors"];
+
+/** One second of a run: requests started, dropped, succeeded and failed in it; latency of those completed in it. */
+export type HttpSecondRow = SecondRow<Counter, "latency">;
+type HttpSeries = SecondSeries<Counter, "latency">;
+
+export interface HttpLoadResult {
+  /** ISO times of the run's start and end. */
+  startedAt: string;
+  endedAt: string;
+  counts: {
+    planned: number;
+    sent: number;
+    ok: number;
+    errors: number;
+    /** Due while `maxInFlight` requests were outstanding: never sent. */
+    dropped: number;
+    /** Never due: the run was aborted first. */
+    cancelled: number;
+  };
+  rate: { target: number; achieved: number };
+  /** Responses by status code. */
+  statusCounts: Record<string, number>;
+  errors: Record<HttpErrorKind, number>;
+  /** Response latency from each request's intended start to its last body byte, every response counted. */
+  latency: LatencyHistogram;
+  /** How late the runner started requests against their intended times (the harness's own precision). */
+  startLateness: Percentiles;
+  series: HttpSecondRow[];
+}
+
+/** A view of a running load for a progress display, over the seconds completed so far. */
+export interface HttpLoadLive {
+  elapsedMs: number;
+  targetRate: number;
+  /** Requests sent in the last completed second. */
+  achievedRate: number;
+  sent: number;
+  errors: number;
+  /** p95 latency so far, ms; undefined before the first response. */
+  p95Ms: number | undefined;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+const LOOPBACK_HOSTS = new Set(["localhost", "[::1]"]);
+
+/**
+ * An open-loop HTTP load: each arrival of the schedule sends one request on a keep-alive undici Pool and
+ * records its latency FROM THE INTENDED SEND TIME, so queueing anywhere (a stalled server, a full pool, our
+ * own event loop) is counted for every request it held up. Samples go into a per-second series first; the
+ * run's totals are computed from it.
+ */
+export class HttpLoad {
+  private series: HttpSeries | undefined;
+  private readonly statusCounts: Record<string, number> = {};
+  private readonly errors = Object.fromEntries(HTTP_ERROR_KINDS.map((kind) => [kind, 0])) as Record<
+    HttpErrorKind,
+    number
+  >;
+  private startMs = 0;
+
+  constructor(private readonly options: HttpLoadOptions) {
+    const url = new URL(options.origin);
+    if (
+      url.protocol !== "http:" ||
+      !(LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname))
+    ) {
+      throw new RangeError(`load goes to loopback http only, not ${options.origin}`);
+    }
+    if (!Number.isInteger(options.connections) || options.connections < 1) {
+      throw new RangeError("connections must be an integer >= 1");
+    }
+  }
+
+  /** Undefined until the run starts. */
+  live(): HttpLoadLive | undefined {
+    if (!this.series) return undefined;
+    const now = performance.now();
+    this.series.advance(now);
+    const { counts, histograms, rows } = this.series;
+    return {
+      elapsedMs: now - this.startMs,
+      targetRate: rateAt(this.options.schedule, now - this.startMs),
+      achievedRate: rows.at(-1)?.sent ?? 0,
+      sent: counts.sent,
+      errors: counts.errors,
+      p95Ms: histograms.latency.count > 0 ? histograms.latency.percentile(95) : undefined,
+    };
+  }
+
+  /** Runs the schedule once, then closes the pool. */
+  async run(): Promise<HttpLoadResult> {
+    if (this.series) throw new Error("an HttpLoad runs once");
+    this.startMs = performance.now();
+    const series = new SecondSeries(COUNTERS, ["latency"], this.startMs);
+    this.series = series;
+    const { origin, schedule, connections, maxInFlight, signal } = this.options;
+    const requestTimeoutMs = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const startedAt = new Date().toISOString();
+    const pool = new Pool(origin, { connections, pipelining: 1 });
+    try {
+      const run = await runArrivals({
+        schedule,
+        maxInFlight,
+        gracefulStopMs: this.options.gracefulStopMs ?? requestTimeoutMs,
+        signal,
+        start: (arrival) => this.send(series, pool, arrival, requestTimeoutMs),
+        onDrop: (_arrival, atMs) => series.count(atMs, "dropped"),
+      });
+      series.finish();
+      const { counts, histograms, rows } = series;
+      return {
+        startedAt,
+        endedAt: new Date().toISOString(),
+        counts: {
+          planned: run.planned,
+          sent: counts.sent,
+          ok: counts.ok,
+          errors: counts.errors,
+          dropped: counts.dropped,
+          cancelled: run.cancelled,
+        },
+        rate: { target: run.targetRate, achieved: run.achievedRate },
+        statusCounts: { ...this.statusCounts },
+        errors: { ...this.errors },
+        latency: histograms.latency,
+        startLateness: run.lateness,
+        series: rows,
+      };
+    } finally {
+      await pool.destroy();
+    }
+  }
+
+  private async send(series: HttpSeries, pool: Pool, arrival: Arrival, timeoutMs: number): Promise<void> {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    series.count(performance.now(), "sent");
+    try {
+      const { method, path, headers, body } = this.options.request(arrival.index);
+      const response = await pool.request({
+        method,
+        path,
+        headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.any([arrival.signal, timeout]),
+      });
+      await response.body.arrayBuffer(); // read to the end: latency counts the whole response
+      const now = performance.now();
+      const status = response.statusCode;
+      this.statusCounts[status] = (this.statusCounts[status] ?? 0) + 1;
+      series.record(now, "latency", now - arrival.intendedAt);
+      if ((this.options.isOk ?? isSuccess)(status)) {
+        series.count(now, "ok");
+      } else {
+        this.fail(series, now, "http_status");
+      }
+    } catch (error) {
+      const kind = timeout.aborted ? "timeout" : arrival.signal.aborted ? "aborted" : errorKind(error);
+      this.fail(series, performance.now(), kind);
+    }
+  }
+
+  private fail(series: HttpSeries, atMs: number, kind: HttpErrorKind): void {
+    this.errors[kind]++;
+    series.count(atMs, "errors");
+  }
+}
+
+const isSuccess = (status: number): boolean => status >= 200 && status < 400;
+
+const TIMEOUT_CODES = new Set([
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "ETIMEDOUT",
+]);
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EADDRNOTAVAIL",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "UND_ERR_DESTROYED",
+]);
+
+/** The kind of a failure undici reported: its code, or the code of its cause. */
+function errorKind(error: unknown): HttpErrorKind {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== "string") continue;
+    if (TIMEOUT_CODES.has(code)) return "timeout";
+    if (CONNECTION_CODES.has(code)) return "connection";
+  }
+  return "other";
+}
