@@ -1,0 +1,141 @@
+/** The events that make up one call's life, as the gateway publishes them. */
+export const CALL_LIFECYCLE = [
+  "CHANNEL_CREATE",
+  "CHANNEL_ANSWER",
+  "CHANNEL_HANGUP_COMPLETE",
+  "BACKGROUND_JOB",
+] as const;
+export type LifecycleEvent = (typeof CALL_LIFECYCLE)[number];
+
+const CHANNEL_EVENTS: readonly LifecycleEvent[] = [
+  "CHANNEL_CREATE",
+  "CHANNEL_ANSWER",
+  "CHANNEL_HANGUP_COMPLETE",
+];
+
+export interface IncompleteCall {
+  callUuid: string;
+  jobUuid?: string;
+  seen: LifecycleEvent[];
+  missing: LifecycleEvent[];
+}
+
+export interface CompletenessReport {
+  /** Calls followed: those announced with `expect`, and those first seen in an event. */
+  calls: number;
+  complete: number;
+  incomplete: number;
+  /** For each lifecycle event, how many followed calls never got it. */
+  missing: Record<LifecycleEvent, number>;
+  /** Lifecycle events that arrived again for the same call (a double publish). */
+  duplicates: number;
+  /** BACKGROUND_JOB events whose job uuid no followed call announced. */
+  unmatchedJobs: number;
+  /** Events of calls left unfollowed because `maxCalls` calls were already followed. */
+  overflow: number;
+  /** The first incomplete calls, for a reader to look up (at most `maxExamples`). */
+  examples: IncompleteCall[];
+}
+
+interface Followed {
+  jobUuid?: string;
+  seen: Set<LifecycleEvent>;
+}
+
+/**
+ * Which lifecycle events arrived for each call. A call announced with its job uuid (the Job-UUID of the
+ * bgapi originate that made it) expects all four events; any other call the three channel events. Announce
+ * a call before sending the command that makes it: a BACKGROUND_JOB that comes first cannot be matched.
+ */
+export class CallCompleteness {
+  private readonly calls = new Map<string, Followed>();
+  private readonly callOfJob = new Map<string, string>();
+  private duplicates = 0;
+  private unmatchedJobs = 0;
+  private overflow = 0;
+
+  constructor(
+    private readonly maxCalls = 100_000,
+    private readonly maxExamples = 20,
+  ) {}
+
+  expect(callUuid: string, jobUuid?: string): void {
+    const call = this.follow(callUuid);
+    if (!call || jobUuid === undefined) return;
+    call.jobUuid = jobUuid;
+    this.callOfJob.set(jobUuid, callUuid);
+  }
+
+  /** Takes any event; only lifecycle events count. */
+  observe(eventType: string, callUuid: string | null | undefined, jobUuid: string | null | undefined): void {
+    if (!isLifecycleEvent(eventType)) return;
+    let call: Followed | undefined;
+    if (eventType === "BACKGROUND_JOB") {
+      const owner = jobUuid ? this.callOfJob.get(jobUuid) : undefined;
+      if (owner === undefined) {
+        this.unmatchedJobs++;
+        return;
+      }
+      call = this.calls.get(owner);
+    } else if (callUuid) {
+      call = this.follow(callUuid);
+    }
+    if (!call) return;
+    if (call.seen.has(eventType)) this.duplicates++;
+    else call.seen.add(eventType);
+  }
+
+  report(): CompletenessReport {
+    const missing = Object.fromEntries(CALL_LIFECYCLE.map((name) => [name, 0])) as Record<
+      LifecycleEvent,
+      number
+    >;
+    const examples: IncompleteCall[] = [];
+    let complete = 0;
+    for (const [callUuid, call] of this.calls) {
+      const absent = expectedEvents(call).filter((name) => !call.seen.has(name));
+      if (absent.length === 0) {
+        complete++;
+        continue;
+      }
+      for (const name of absent) missing[name]++;
+      if (examples.length < this.maxExamples) {
+        const seen = CALL_LIFECYCLE.filter((name) => call.seen.has(name));
+        examples.push({
+          callUuid,
+          ...(call.jobUuid ? { jobUuid: call.jobUuid } : {}),
+          seen,
+          missing: absent,
+        });
+      }
+    }
+    return {
+      calls: this.calls.size,
+      complete,
+      incomplete: this.calls.size - complete,
+      missing,
+      duplicates: this.duplicates,
+      unmatchedJobs: this.unmatchedJobs,
+      overflow: this.overflow,
+      examples,
+    };
+  }
+
+  private follow(callUuid: string): Followed | undefined {
+    const known = this.calls.get(callUuid);
+    if (known) return known;
+    if (this.calls.size >= this.maxCalls) {
+      this.overflow++;
+      return undefined;
+    }
+    const call: Followed = { seen: new Set() };
+    this.calls.set(callUuid, call);
+    return call;
+  }
+}
+
+const expectedEvents = (call: Followed): readonly LifecycleEvent[] =>
+  call.jobUuid === undefined ? CHANNEL_EVENTS : CALL_LIFECYCLE;
+
+const isLifecycleEvent = (name: string): name is LifecycleEvent =>
+  (CALL_LIFECYCLE as readonly string[]).includes(name);

@@ -1,0 +1,185 @@
+import { connect, type Msg, type NatsConnection } from "nats";
+import { CallCompleteness, type CompletenessReport } from "./call-completeness.ts";
+import type { LatencyHistogram } from "./histogram.ts";
+import { type SecondRow, SecondSeries } from "./series.ts";
+
+export interface LagMonitorOptions {
+  /** NATS server URL(s), e.g. `nats://127.0.0.1:4222`. */
+  servers: string | string[];
+  /** Default `fs.events`. */
+  subject?: string;
+  /** Calls followed for completeness at most; default 100,000. */
+  maxTrackedCalls?: number;
+}
+
+type Counter = "received";
+type Lag = "publishLag" | "endToEndLag";
+
+/** One second of events received: how many, and the percentiles of both lags over them. */
+export type LagSecondRow = SecondRow<Counter, Lag>;
+
+export interface LagResult {
+  subject: string;
+  startedAt: string;
+  endedAt: string;
+  /** Events with a usable `gateway_received_at`; each gave a publish-lag sample. */
+  received: number;
+  /** Messages that are not a JSON object with a numeric `gateway_received_at`. */
+  malformed: number;
+  /** Events without a numeric `fs_timestamp_us`: no end-to-end sample. */
+  withoutFsTimestamp: number;
+  /** Samples recorded as 0 because the sender's clock was ahead of ours. */
+  negative: Record<Lag, number>;
+  eventTypes: Record<string, number>;
+  /** Receive time − `gateway_received_at`: the gateway's queue and NATS. */
+  publishLag: LatencyHistogram;
+  /** Receive time − `fs_timestamp_us`: FreeSWITCH, ESL, the gateway and NATS. */
+  endToEndLag: LatencyHistogram;
+  calls: CompletenessReport;
+  series: LagSecondRow[];
+}
+
+/** A view of a running monitor for a progress display, over the seconds completed so far. */
+export interface LagLive {
+  received: number;
+  publishLagP95Ms: number | undefined;
+  endToEndLagP95Ms: number | undefined;
+}
+
+/** The fields of an `fs.events` payload (FsEventV1) the monitor reads. */
+interface EventTiming {
+  event_type?: unknown;
+  call_uuid?: unknown;
+  job_uuid?: unknown;
+  gateway_received_at?: unknown;
+  fs_timestamp_us?: unknown;
+}
+
+const decoder = new TextDecoder();
+
+/** Wall-clock ms since the epoch with sub-ms resolution, as the gateway stamps `gateway_received_at`. */
+const epochNowMs = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * Measures how late events reach a NATS subscriber. For each message on the subject, publish lag =
+ * receive time − `gateway_received_at` and end-to-end lag = receive time − `fs_timestamp_us` / 1000, both
+ * on the wall clock, so across hosts they include the clocks' offset. The receive time is taken when the
+ * message is handed to us: a busy harness adds its own delay. Also counts events per type and follows each
+ * call's lifecycle events.
+ */
+export class LagMonitor {
+  private readonly series: SecondSeries<Counter, Lag>;
+  private readonly completeness: CallCompleteness;
+  private readonly eventTypes: Record<string, number> = {};
+  private readonly negative: Record<Lag, number> = { publishLag: 0, endToEndLag: 0 };
+  private malformed = 0;
+  private withoutFsTimestamp = 0;
+  private readonly startedAt = new Date().toISOString();
+  private stopped: Promise<LagResult> | undefined;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    readonly subject: string,
+    maxTrackedCalls: number,
+  ) {
+    this.series = new SecondSeries(["received"], ["publishLag", "endToEndLag"], performance.now());
+    this.completeness = new CallCompleteness(maxTrackedCalls);
+    nc.subscribe(subject, {
+      callback: (error, msg) => {
+        if (!error) this.receive(msg);
+      },
+    });
+  }
+
+  /** Connects and subscribes; the subscription is live once this resolves. */
+  static async start(options: LagMonitorOptions): Promise<LagMonitor> {
+    const nc = await connect({ servers: options.servers, name: "fs-esl-lab lag monitor" });
+    const monitor = new LagMonitor(nc, options.subject ?? "fs.events", options.maxTrackedCalls ?? 100_000);
+    await nc.flush(); // the server has the subscription before any publish we are told about
+    return monitor;
+  }
+
+  /** Announces a call (and the Job-UUID of the bgapi that makes it) before it is made. */
+  expectCall(callUuid: string, jobUuid?: string): void {
+    this.completeness.expect(callUuid, jobUuid);
+  }
+
+  live(): LagLive {
+    this.series.advance(performance.now());
+    const { counts, histograms } = this.series;
+    return {
+      received: counts.received,
+      publishLagP95Ms: p95(histograms.publishLag),
+      endToEndLagP95Ms: p95(histograms.endToEndLag),
+    };
+  }
+
+  /** Handles what is already delivered, unsubscribes, closes the connection and returns the results. */
+  stop(): Promise<LagResult> {
+    this.stopped ??= this.nc.drain().then(() => this.result());
+    return this.stopped;
+  }
+
+  private receive(msg: Msg): void {
+    const receivedAt = epochNowMs();
+    const now = performance.now();
+    const event = parse(msg.data);
+    if (
+      !event ||
+      typeof event.gateway_received_at !== "number" ||
+      !Number.isFinite(event.gateway_received_at)
+    ) {
+      this.malformed++;
+      return;
+    }
+    this.series.count(now, "received");
+    const type = typeof event.event_type === "string" ? event.event_type : "(none)";
+    this.eventTypes[type] = (this.eventTypes[type] ?? 0) + 1;
+    this.recordLag(now, "publishLag", receivedAt - event.gateway_received_at);
+    if (typeof event.fs_timestamp_us === "number" && Number.isFinite(event.fs_timestamp_us)) {
+      this.recordLag(now, "endToEndLag", receivedAt - event.fs_timestamp_us / 1000);
+    } else {
+      this.withoutFsTimestamp++;
+    }
+    this.completeness.observe(type, stringOrUndefined(event.call_uuid), stringOrUndefined(event.job_uuid));
+  }
+
+  private recordLag(now: number, lag: Lag, ms: number): void {
+    if (ms < 0) this.negative[lag]++;
+    this.series.record(now, lag, Math.max(0, ms));
+  }
+
+  private result(): LagResult {
+    this.series.finish();
+    const { counts, histograms, rows } = this.series;
+    return {
+      subject: this.subject,
+      startedAt: this.startedAt,
+      endedAt: new Date().toISOString(),
+      received: counts.received,
+      malformed: this.malformed,
+      withoutFsTimestamp: this.withoutFsTimestamp,
+      negative: { ...this.negative },
+      eventTypes: { ...this.eventTypes },
+      publishLag: histograms.publishLag,
+      endToEndLag: histograms.endToEndLag,
+      calls: this.completeness.report(),
+      series: rows,
+    };
+  }
+}
+
+function parse(data: Uint8Array): EventTiming | undefined {
+  try {
+    const value: unknown = JSON.parse(decoder.decode(data));
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const stringOrUndefined = (value: unknown): string | undefined =>
+  typeof value === "string" ? value : undefined;
+
+const p95 = (histogram: LatencyHistogram): number | undefined =>
+  histogram.count > 0 ? histogram.percentile(95) : undefined;
