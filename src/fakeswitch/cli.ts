@@ -1,0 +1,114 @@
+/**
+ * `npm run fakeswitch -- --port 8021 --password ClueCon --answer-delay 50 --hold 1000`
+ *
+ * Prints one JSON line `{"listening":{"host":…,"port":…},"coreUuid":…}` on stdout when ready. SIGTERM or
+ * SIGINT shuts down as FreeSWITCH does: SHUTDOWN, every call hung up SYSTEM_SHUTDOWN, the
+ * `The system is being shut down.` notice to every client, then exit 0.
+ */
+import { parseArgs } from "node:util";
+import { startFakeSwitch } from "./index.ts";
+
+const HELP = `fakeswitch: a FreeSWITCH 1.10 Event Socket double (inbound ESL server + call model)
+
+usage: npm run fakeswitch -- [options]
+
+  --host <addr>            listen address (default 127.0.0.1)
+  --port <n>               listen port; 0 picks a free one (default 8021)
+  --password <pw>          ESL password (default ClueCon)
+  --answer-delay <ms|a-b>  INVITE to answer, or a uniform range (default 300)
+  --hold <ms|a-b>          answer to far-end hangup NORMAL_CLEARING; "inf" parks until killed (default inf)
+  --busy <share>           share of calls refused 486 USER_BUSY (0..1, default 0)
+  --no-answer <share>      share of calls never answered (NO_ANSWER at originate_timeout)
+  --fail <share>           share of calls failed 503 NORMAL_TEMPORARY_FAILURE
+  --max-sessions <n>       max-sessions (default 1000)
+  --sps <n>                sessions-per-second (default 30)
+  --heartbeat <ms>         HEARTBEAT period (default 20000)
+  --hostname <name>        FreeSWITCH-Hostname in events (default fakeswitch)
+  -h, --help               this text
+
+Per call, originate variables override the profile: fakeswitch_outcome=answer|busy|noanswer|fail|reject,
+fakeswitch_answer_delay_ms, fakeswitch_hold_ms, fakeswitch_hangup_cause (with outcome fail).
+`;
+
+function range(text: string | undefined, fallback: number | [number, number]): number | [number, number] {
+  if (text === undefined) return fallback;
+  if (/^inf(inity)?$/i.test(text)) return Number.POSITIVE_INFINITY;
+  const m = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(text);
+  if (m) return [Number(m[1]), Number(m[2])];
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`not a duration: ${text}`);
+  return n;
+}
+
+function share(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const n = Number(text);
+  if (!(n >= 0 && n <= 1)) throw new Error(`not a share between 0 and 1: ${text}`);
+  return n;
+}
+
+function int(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`not a whole number: ${text}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      host: { type: "string" },
+      port: { type: "string" },
+      password: { type: "string" },
+      "answer-delay": { type: "string" },
+      hold: { type: "string" },
+      busy: { type: "string" },
+      "no-answer": { type: "string" },
+      fail: { type: "string" },
+      "max-sessions": { type: "string" },
+      sps: { type: "string" },
+      heartbeat: { type: "string" },
+      hostname: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const fs = await startFakeSwitch({
+    host: values.host ?? "127.0.0.1",
+    port: int(values.port, 8021),
+    password: values.password ?? "ClueCon",
+    maxSessions: int(values["max-sessions"], 1000),
+    sessionsPerSecond: int(values.sps, 30),
+    heartbeatIntervalMs: int(values.heartbeat, 20_000),
+    hostname: values.hostname ?? "fakeswitch",
+    profile: {
+      answerDelayMs: range(values["answer-delay"], 300),
+      holdMs: range(values.hold, Number.POSITIVE_INFINITY),
+      busyShare: share(values.busy),
+      noAnswerShare: share(values["no-answer"]),
+      failShare: share(values.fail),
+    },
+  });
+  process.stdout.write(
+    `${JSON.stringify({ listening: { host: fs.host, port: fs.port }, coreUuid: fs.coreUuid })}\n`,
+  );
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await fs.shutdown();
+    await fs.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop());
+  process.on("SIGINT", () => void stop());
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`fakeswitch: ${error instanceof Error ? error.message : String(error)}\n${HELP}`);
+  process.exit(2);
+});

@@ -1,0 +1,206 @@
+import { urlEncode } from "../esl/urlcodec.ts";
+import type { EventTemplate } from "./templates.ts";
+import { BLOCK_TOKENS, type Format, jsonEscape, type TokenTable, tokenId } from "./tokens.ts";
+
+/**
+ * Event serialisation in the three formats of mod_event_socket (switch_event_serialize,
+ * switch_event_serialize_json, switch_event_xmlize as captured in 03/04a/04b):
+ *
+ * - plain: `Name: url-encoded value\n` per header, then a blank line; an event body follows the blank
+ *   line after its own `Content-Length` header.
+ * - json: one object of raw (not URL-encoded) string values, no trailing newline; a body is
+ *   `"Content-Length":"N","_body":"…"` at the end.
+ * - xml: `<event>\n  <headers>\n    <Name>url-encoded</Name>\n…  </headers>\n</event>\n`; a body is
+ *   `  <Content-Length>N</Content-Length>\n  <body>…  </body>\n` after `</headers>`.
+ *
+ * A channel template is compiled once (at module load) into literal text and token ids per format, so
+ * serialising an event is a concatenation of pre-encoded strings.
+ */
+
+/** Literal text, or a token id to take from the channel's {@link TokenTable}. */
+export type Part = string | number;
+
+export interface CompiledTemplate {
+  readonly event: string;
+  readonly parts: Readonly<Record<Format, readonly Part[]>>;
+  /** Header names (block markers excluded) → the raw value parts, for filters and uuid_getvar. */
+  readonly values: ReadonlyMap<string, readonly Part[]>;
+  /** Header names in order (block markers kept as `{{USER_VARS}}` / `{{SET_VARS}}`). */
+  readonly names: readonly string[];
+}
+
+const TOKEN = /\{\{([A-Z0-9_]+)\}\}/g;
+
+function valueParts(value: string): Part[] {
+  const parts: Part[] = [];
+  let last = 0;
+  for (const m of value.matchAll(TOKEN)) {
+    if (m.index > last) parts.push(value.slice(last, m.index));
+    parts.push(tokenId(m[1] ?? ""));
+    last = m.index + m[0].length;
+  }
+  if (last < value.length) parts.push(value.slice(last));
+  return parts;
+}
+
+class PartBuilder {
+  readonly parts: Part[] = [];
+  text(s: string): void {
+    if (s === "") return;
+    const last = this.parts.length - 1;
+    if (last >= 0 && typeof this.parts[last] === "string") this.parts[last] += s;
+    else this.parts.push(s);
+  }
+  token(id: number): void {
+    this.parts.push(id);
+  }
+}
+
+export function compileTemplate(template: EventTemplate): CompiledTemplate {
+  const plain = new PartBuilder();
+  const json = new PartBuilder();
+  const xml = new PartBuilder();
+  const values = new Map<string, Part[]>();
+  const names: string[] = [];
+  json.text("{");
+  xml.text("<event>\n  <headers>\n");
+  let first = true;
+  for (const [name, value] of template.headers) {
+    names.push(name);
+    const block = /^\{\{([A-Z_]+)\}\}$/.exec(name);
+    if (block) {
+      const id = tokenId(block[1] ?? "");
+      plain.token(id);
+      json.token(id);
+      xml.token(id);
+      continue;
+    }
+    const parts = valueParts(value);
+    values.set(name, parts);
+    plain.text(`${name}: `);
+    json.text(`${first ? "" : ","}"${jsonEscape(name)}":"`);
+    xml.text(`    <${name}>`);
+    for (const p of parts) {
+      if (typeof p === "number") {
+        plain.token(p);
+        json.token(p);
+        xml.token(p);
+      } else {
+        plain.text(urlEncode(p));
+        json.text(jsonEscape(p));
+        xml.text(urlEncode(p));
+      }
+    }
+    plain.text("\n");
+    json.text('"');
+    xml.text(`</${name}>\n`);
+    first = false;
+  }
+  plain.text("\n");
+  json.text("}");
+  xml.text("  </headers>\n</event>\n");
+  return {
+    event: template.event,
+    parts: { plain: plain.parts, json: json.parts, xml: xml.parts },
+    values,
+    names,
+  };
+}
+
+export function renderTemplate(template: CompiledTemplate, tokens: TokenTable, format: Format): string {
+  const parts = template.parts[format];
+  let out = "";
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i] as Part;
+    out += typeof p === "string" ? p : tokens.encoded(p, format);
+  }
+  return out;
+}
+
+/** The raw (decoded) value of one header of a compiled template, or undefined if it has none. */
+export function templateValue(
+  template: CompiledTemplate,
+  tokens: TokenTable,
+  name: string,
+): string | undefined {
+  const parts = template.values.get(name);
+  if (!parts) {
+    // Variables spliced in by blocks.
+    if (name.startsWith("variable_")) {
+      const key = name.slice(9);
+      for (const n of template.names) {
+        if (n !== "{{USER_VARS}}" && n !== "{{SET_VARS}}") continue;
+        for (const [k, v] of tokens.blockList(tokenId(n.slice(2, -2)))) if (k === key) return v;
+      }
+    }
+    return undefined;
+  }
+  let out = "";
+  for (const p of parts) out += typeof p === "string" ? p : BLOCK_TOKENS.has(p) ? "" : tokens.get(p);
+  return out;
+}
+
+// ---- non-channel events ---------------------------------------------------------------------
+
+export type HeaderList = ReadonlyArray<readonly [string, string]>;
+
+/** Serialise an event given as a header list (API, BACKGROUND_JOB, HEARTBEAT, ...). */
+export function renderHeaders(headers: HeaderList, format: Format, body?: string): string {
+  const hasBody = body !== undefined && body.length > 0;
+  const bodyLength = hasBody ? Buffer.byteLength(body) : 0;
+  if (format === "plain") {
+    let out = "";
+    for (const [name, value] of headers) out += `${name}: ${urlEncode(value)}\n`;
+    if (hasBody) return `${out}Content-Length: ${bodyLength}\n\n${body}`;
+    return `${out}\n`;
+  }
+  if (format === "json") {
+    let out = "{";
+    let first = true;
+    for (const [name, value] of headers) {
+      out += `${first ? "" : ","}"${jsonEscape(name)}":"${jsonEscape(value)}"`;
+      first = false;
+    }
+    if (hasBody) out += `,"Content-Length":"${bodyLength}","_body":"${jsonEscape(body)}"`;
+    return `${out}}`;
+  }
+  let out = "<event>\n  <headers>\n";
+  for (const [name, value] of headers) out += `    <${name}>${urlEncode(value)}</${name}>\n`;
+  out += "  </headers>\n";
+  if (hasBody)
+    out += `  <Content-Length>${bodyLength}</Content-Length>\n  <body>${xmlEscape(body)}  </body>\n`;
+  return `${out}</event>\n`;
+}
+
+function xmlEscape(text: string): string {
+  if (!/[&<>]/.test(text)) return text;
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+// ---- frames ---------------------------------------------------------------------------------
+
+const CONTENT_TYPE: Record<Format, string> = {
+  plain: "text/event-plain",
+  json: "text/event-json",
+  xml: "text/event-xml",
+};
+
+/** The outer ESL frame of an event (mod_event_socket: Content-Length first, then Content-Type). */
+export function eventFrame(body: string, format: Format): string {
+  return `Content-Length: ${Buffer.byteLength(body)}\nContent-Type: ${CONTENT_TYPE[format]}\n\n${body}`;
+}
+
+export function commandReply(text: string, extraHeaders = ""): string {
+  return `Content-Type: command/reply\nReply-Text: ${text}\n${extraHeaders}\n`;
+}
+
+export function apiResponse(body: string): string {
+  return `Content-Type: api/response\nContent-Length: ${Buffer.byteLength(body)}\n\n${body}`;
+}
+
+export function disconnectNotice(text: string): string {
+  return `Content-Type: text/disconnect-notice\nContent-Length: ${Buffer.byteLength(text)}\n\n${text}`;
+}
+
+export const GOODBYE = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n";
+export const SHUTDOWN_NOTICE = "The system is being shut down.\n";

@@ -1,0 +1,81 @@
+import {
+  type CompiledTemplate,
+  type HeaderList,
+  renderHeaders,
+  renderTemplate,
+  templateValue,
+} from "./event-serializer.ts";
+import type { Format, TokenTable } from "./tokens.ts";
+
+/**
+ * An event as the listeners see it. `render` and `header` read the channel's token table, which keeps
+ * changing as the call goes on, so both are called synchronously while the event is dispatched.
+ */
+export interface SwitchEvent {
+  readonly name: string;
+  readonly subclass: string | undefined;
+  /** Unique-ID, for `myevents`. */
+  readonly uniqueId: string | undefined;
+  header(name: string): string | undefined;
+  render(format: Format): string;
+}
+
+export class ChannelEvent implements SwitchEvent {
+  readonly subclass = undefined;
+  private readonly cache: Partial<Record<Format, string>> = {};
+
+  constructor(
+    private readonly template: CompiledTemplate,
+    private readonly tokens: TokenTable,
+    readonly uniqueId: string,
+  ) {}
+
+  get name(): string {
+    return this.template.event;
+  }
+
+  header(name: string): string | undefined {
+    return templateValue(this.template, this.tokens, name);
+  }
+
+  render(format: Format): string {
+    let out = this.cache[format];
+    if (out === undefined) {
+      out = renderTemplate(this.template, this.tokens, format);
+      this.cache[format] = out;
+    }
+    return out;
+  }
+}
+
+export class HeaderEvent implements SwitchEvent {
+  private readonly cache: Partial<Record<Format, string>> = {};
+
+  constructor(
+    readonly name: string,
+    private readonly headers: HeaderList,
+    private readonly body?: string,
+    readonly subclass: string | undefined = undefined,
+  ) {}
+
+  get uniqueId(): string | undefined {
+    return this.header("Unique-ID");
+  }
+
+  header(name: string): string | undefined {
+    for (const [k, v] of this.headers) if (k === name) return v;
+    const lower = name.toLowerCase();
+    for (const [k, v] of this.headers) if (k.toLowerCase() === lower) return v;
+    if (lower === "content-length" && this.body) return String(Buffer.byteLength(this.body));
+    return undefined;
+  }
+
+  render(format: Format): string {
+    let out = this.cache[format];
+    if (out === undefined) {
+      out = renderHeaders(this.headers, format, this.body);
+      this.cache[format] = out;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * The FreeSWITCH double: an inbound ESL server (mod_event_socket of FreeSWITCH 1.10.12) with a call model
+ * behind it, for the gateway's tests and the lab's load tests.
+ */
+export { type CallProfile, defaultProfile } from "./call-model.ts";
+export {
+  type FakeSwitch,
+  type FakeSwitchOptions,
+  type FakeSwitchStats,
+  startFakeSwitch,
+} from "./server.ts";

@@ -1,0 +1,290 @@
+import { randomUUID } from "node:crypto";
+import net from "node:net";
+import { ApiCommands, heartbeatHeaders } from "./api-commands.ts";
+import { CallModel, type CallProfile } from "./call-model.ts";
+import { type ConnectionHost, EslConnection } from "./connection.ts";
+import { SHUTDOWN_NOTICE } from "./event-serializer.ts";
+import { HeaderEvent } from "./events.ts";
+import { SwitchCore, type SwitchStats } from "./switch-core.ts";
+import { CAPTURED, GENERIC_CALLING } from "./templates.ts";
+
+export interface FakeSwitchOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  password: string;
+  profile?: Partial<CallProfile>;
+  /** max-sessions, default 1000 as in FreeSWITCH's switch.conf.xml. */
+  maxSessions?: number;
+  /** sessions-per-second, default 30 as in FreeSWITCH; the lab raises it. */
+  sessionsPerSecond?: number;
+  /** HEARTBEAT period, default 20000 ms (switch_core.c). */
+  heartbeatIntervalMs?: number;
+  /** FreeSWITCH-Hostname / -Switchname, default `fakeswitch`. */
+  hostname?: string;
+  /** Events a listener may hold while its client does not read (MAX_QUEUE_LEN, default 100000). */
+  eventQueueLength?: number;
+  /** Lost events past which the listener is killed (MAX_MISSED, default 500). */
+  maxLostEvents?: number;
+}
+
+export type FakeSwitchStats = SwitchStats & { channels: number };
+
+/** What a test or the lab can do to the double, and what it can read back. */
+export interface FakeSwitch {
+  readonly port: number;
+  readonly host: string;
+  readonly coreUuid: string;
+  readonly channelCount: number;
+  readonly stats: Readonly<FakeSwitchStats>;
+  readonly profile: CallProfile;
+  setProfile(profile: Partial<CallProfile>): void;
+  close(): Promise<void>;
+
+  // ---- fault injection --------------------------------------------------------------------------
+  /** Close every client connection without a disconnect notice: a FIN, or an RST. */
+  dropConnections(how: "fin" | "rst"): void;
+  /** Stop listening for `ms` (connects get ECONNREFUSED), then listen again on the same port. */
+  refuseConnections(ms: number): Promise<void>;
+  /** While on, the double neither reads nor writes on existing connections (a vanished peer, no FIN). */
+  halfOpen(on: boolean): void;
+  /** Delay the handling of every command by `ms` (0 restores). */
+  delayReplies(ms: number): void;
+  /** Events are still fired (sequence numbers advance) but not delivered until `resumeEvents`. */
+  pauseEvents(): void;
+  resumeEvents(): void;
+  /** Fire `n` events at once (default HEARTBEAT) to every subscribed client. */
+  eventBurst(n: number, eventName?: string): void;
+  /** Write bytes that are not an ESL frame to every authenticated connection. */
+  sendMalformedFrame(): void;
+  /**
+   * The `fsctl shutdown` / SIGTERM path: SHUTDOWN, every channel hung up SYSTEM_SHUTDOWN, the
+   * `The system is being shut down.` notice, sockets closed, the port stops listening.
+   * `notice: false` mimics SIGKILL: sockets closed with no events and no notice.
+   */
+  shutdown(opts?: { notice?: boolean }): Promise<void>;
+  /** After a shutdown (or on a running switch: shut down first), listen again with a new Core-UUID. */
+  restart(): Promise<void>;
+}
+
+class FakeSwitchServer implements FakeSwitch, ConnectionHost {
+  readonly core: SwitchCore;
+  readonly model: CallModel;
+  readonly api: ApiCommands;
+  readonly password: string;
+  readonly eventQueueLength: number;
+  readonly maxLostEvents: number;
+  replyDelayMs = 0;
+  halfOpenActive = false;
+  private server: net.Server | undefined;
+  private readonly connections = new Set<EslConnection>();
+  private readonly sockets = new Set<net.Socket>();
+  private timers: NodeJS.Timeout[] = [];
+  private boundPort = 0;
+  readonly host: string;
+  private readonly heartbeatMs: number;
+  private stopped = true;
+
+  constructor(opts: FakeSwitchOptions) {
+    this.host = opts.host ?? "127.0.0.1";
+    this.password = opts.password;
+    this.eventQueueLength = opts.eventQueueLength ?? 100_000;
+    this.maxLostEvents = opts.maxLostEvents ?? 500;
+    this.heartbeatMs = opts.heartbeatIntervalMs ?? 20_000;
+    this.core = new SwitchCore({
+      hostname: opts.hostname ?? "fakeswitch",
+      maxSessions: opts.maxSessions ?? 1000,
+      sessionsPerSecond: opts.sessionsPerSecond ?? 30,
+    });
+    this.model = new CallModel(this.core, opts.profile);
+    this.api = new ApiCommands(this.core, this.model, { shutdown: () => void this.shutdown() });
+    this.boundPort = opts.port ?? 0;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+  get coreUuid(): string {
+    return this.core.coreUuid;
+  }
+  get channelCount(): number {
+    return this.core.channels.size;
+  }
+  get stats(): FakeSwitchStats {
+    return { ...this.core.stats, channels: this.core.channels.size };
+  }
+  get profile(): CallProfile {
+    return this.model.profile;
+  }
+  setProfile(profile: Partial<CallProfile>): void {
+    this.model.profile = { ...this.model.profile, ...profile };
+  }
+
+  async listen(): Promise<void> {
+    const server = net.createServer((socket) => this.accept(socket));
+    server.maxConnections = 10_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: this.host, port: this.boundPort, exclusive: true }, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    if (address && typeof address === "object") this.boundPort = address.port;
+    this.server = server;
+    if (this.stopped) {
+      this.stopped = false;
+      this.startTimers();
+    }
+  }
+
+  private accept(socket: net.Socket): void {
+    this.core.stats.connections++;
+    this.core.stats.connectionsOpen++;
+    this.sockets.add(socket);
+    socket.once("close", () => {
+      this.sockets.delete(socket);
+      this.core.stats.connectionsOpen--;
+    });
+    this.connections.add(new EslConnection(socket, this));
+  }
+
+  connectionClosed(connection: EslConnection): void {
+    this.connections.delete(connection);
+  }
+
+  private startTimers(): void {
+    const second = setInterval(() => this.core.tickSecond(), 1000);
+    const heartbeat = setInterval(() => this.heartbeat(), this.heartbeatMs);
+    second.unref();
+    heartbeat.unref();
+    this.timers = [second, heartbeat];
+  }
+
+  private stopTimers(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  /** send_heartbeat (switch_core.c), then the scheduler's RE_SCHEDULE of the heartbeat task. */
+  heartbeat(): void {
+    const core = this.core;
+    core.fireHeaders("HEARTBEAT", GENERIC_CALLING.HEARTBEAT, () => heartbeatHeaders(core));
+    const next = Math.floor(Date.now() / 1000) + Math.round(this.heartbeatMs / 1000);
+    core.fireHeaders("RE_SCHEDULE", GENERIC_CALLING.RE_SCHEDULE, () => [
+      ["Task-ID", "1"],
+      ["Task-Desc", CAPTURED.taskDesc ?? "heartbeat"],
+      ["Task-Group", CAPTURED.taskGroup ?? "core"],
+      ["Task-Runtime", String(next)],
+    ]);
+  }
+
+  // ---- fault injection ----------------------------------------------------------------------------
+
+  dropConnections(how: "fin" | "rst"): void {
+    for (const c of [...this.connections]) c.drop(how);
+  }
+
+  async refuseConnections(ms: number): Promise<void> {
+    await this.closeListener();
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    await this.listen();
+  }
+
+  halfOpen(on: boolean): void {
+    this.halfOpenActive = on;
+  }
+
+  delayReplies(ms: number): void {
+    this.replyDelayMs = Math.max(0, ms);
+  }
+
+  pauseEvents(): void {
+    this.core.eventsPaused = true;
+  }
+
+  resumeEvents(): void {
+    this.core.eventsPaused = false;
+  }
+
+  eventBurst(n: number, eventName = "HEARTBEAT"): void {
+    const core = this.core;
+    for (let i = 0; i < n; i++) {
+      if (eventName === "HEARTBEAT") {
+        core.fireHeaders("HEARTBEAT", GENERIC_CALLING.HEARTBEAT, () => heartbeatHeaders(core));
+      } else {
+        const headers = core.coreHeaders(eventName, ["fakeswitch", "eventBurst", "0"]);
+        core.deliver(new HeaderEvent(eventName, [...headers, ["Burst-Index", String(i)]]));
+      }
+    }
+  }
+
+  sendMalformedFrame(): void {
+    for (const c of this.connections) {
+      if (c.isAuthed)
+        c.write("Content-Type: text/event-plain\nContent-Length: banana\n\nthis is not ESL\n\n");
+    }
+  }
+
+  async shutdown(opts: { notice?: boolean } = {}): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stopTimers();
+    const notice = opts.notice ?? true;
+    await this.closeListener();
+    if (notice) {
+      const core = this.core;
+      core.fireHeaders("SHUTDOWN", ["switch_core.c", "switch_core_destroy", "3023"], () => [
+        ["Event-Info", "System Shutting Down"],
+      ]);
+      this.model.hupall("SYSTEM_SHUTDOWN");
+      // Let the hangup teardown (scheduled with setImmediate) reach the listeners first.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const c of [...this.connections]) c.kill(SHUTDOWN_NOTICE);
+    } else {
+      for (const ch of this.core.channels.values()) ch.clearTimers();
+      this.core.channels.clear();
+      for (const s of this.sockets) s.destroy();
+    }
+    await this.waitSocketsClosed(2000);
+  }
+
+  async restart(): Promise<void> {
+    await this.shutdown();
+    this.core.coreUuid = randomUUID();
+    this.core.startedUs = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+    await this.listen();
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.stopTimers();
+    for (const ch of this.core.channels.values()) ch.clearTimers();
+    await this.closeListener();
+    for (const s of this.sockets) s.destroy();
+    await this.waitSocketsClosed(1000);
+  }
+
+  private async closeListener(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    // close() stops accepting at once; its callback waits for the open connections, so do not await it.
+    server.close();
+  }
+
+  private async waitSocketsClosed(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    for (const s of this.sockets) s.destroy();
+  }
+}
+
+export async function startFakeSwitch(opts: FakeSwitchOptions): Promise<FakeSwitch> {
+  const server = new FakeSwitchServer(opts);
+  await server.listen();
+  return server;
+}

@@ -1,0 +1,112 @@
+import { urlEncode } from "../esl/urlcodec.ts";
+import { TEMPLATE_TOKENS } from "./templates.ts";
+
+/**
+ * Token ids of the event templates. A template is compiled into literal text and token ids; a
+ * {@link TokenTable} holds one channel's values and their encodings (URL-encoded for plain/xml,
+ * JSON-escaped for json), each computed once and reused by every event of the channel.
+ */
+export type TokenName = (typeof TEMPLATE_TOKENS)[number] | "USER_VARS" | "SET_VARS";
+
+export const TOKEN_NAMES: readonly TokenName[] = [...TEMPLATE_TOKENS, "USER_VARS", "SET_VARS"];
+const ids = new Map<string, number>(TOKEN_NAMES.map((name, i) => [name, i]));
+
+export function tokenId(name: string): number {
+  const id = ids.get(name);
+  if (id === undefined) throw new Error(`unknown template token ${name}`);
+  return id;
+}
+
+export const T = Object.fromEntries(TOKEN_NAMES.map((n, i) => [n, i])) as Record<TokenName, number>;
+
+/** Tokens that expand to a run of whole headers rather than one value. */
+export const BLOCK_TOKENS: ReadonlySet<number> = new Set([T.USER_VARS, T.SET_VARS]);
+
+export type Format = "plain" | "json" | "xml";
+
+export type VarList = ReadonlyArray<readonly [string, string]>;
+
+/** One channel's token values. Encodings are cached until the value changes. */
+export class TokenTable {
+  readonly raw: string[] = new Array<string>(TOKEN_NAMES.length).fill("");
+  private readonly url: Array<string | undefined> = new Array(TOKEN_NAMES.length);
+  private readonly json: Array<string | undefined> = new Array(TOKEN_NAMES.length);
+  private readonly blocks: Record<Format, Array<string | undefined>> = { plain: [], json: [], xml: [] };
+  private readonly blockVars: VarList[] = [];
+
+  set(id: number, value: string): void {
+    if (this.raw[id] === value) return;
+    this.raw[id] = value;
+    this.url[id] = undefined;
+    this.json[id] = undefined;
+  }
+
+  /** Set a value whose encodings are already known (the event clock pre-encodes its dates once a second). */
+  setEncoded(id: number, value: string, url: string, json: string): void {
+    this.raw[id] = value;
+    this.url[id] = url;
+    this.json[id] = json;
+  }
+
+  get(id: number): string {
+    return this.raw[id] ?? "";
+  }
+
+  setBlock(id: number, vars: VarList): void {
+    this.blockVars[id] = vars;
+    this.blocks.plain[id] = undefined;
+    this.blocks.json[id] = undefined;
+    this.blocks.xml[id] = undefined;
+  }
+
+  blockList(id: number): VarList {
+    return this.blockVars[id] ?? [];
+  }
+
+  encoded(id: number, format: Format): string {
+    if (BLOCK_TOKENS.has(id)) return this.block(id, format);
+    if (format === "json") {
+      let v = this.json[id];
+      if (v === undefined) {
+        v = jsonEscape(this.raw[id] ?? "");
+        this.json[id] = v;
+      }
+      return v;
+    }
+    let v = this.url[id];
+    if (v === undefined) {
+      v = urlEncode(this.raw[id] ?? "");
+      this.url[id] = v;
+    }
+    return v;
+  }
+
+  private block(id: number, format: Format): string {
+    const cache = this.blocks[format];
+    let v = cache[id];
+    if (v === undefined) {
+      v = renderBlock(this.blockVars[id] ?? [], format);
+      cache[id] = v;
+    }
+    return v;
+  }
+}
+
+export function renderBlock(vars: VarList, format: Format): string {
+  let out = "";
+  for (const [name, value] of vars) {
+    const key = `variable_${name}`;
+    if (format === "plain") out += `${key}: ${urlEncode(value)}\n`;
+    else if (format === "xml") out += `    <${key}>${urlEncode(value)}</${key}>\n`;
+    else out += `,"${jsonEscape(key)}":"${jsonEscape(value)}"`;
+  }
+  return out;
+}
+
+/** The inside of a JSON string literal (cJSON escapes the same set; non-ASCII stays raw UTF-8). */
+export function jsonEscape(value: string): string {
+  if (!NEEDS_JSON_ESCAPE.test(value)) return value;
+  const quoted = JSON.stringify(value);
+  return quoted.slice(1, -1);
+}
+const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/;
