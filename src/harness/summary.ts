@@ -1,0 +1,180 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { CompletenessReport } from "./call-completeness.ts";
+import type { HistogramSnapshot, Percentiles } from "./histogram.ts";
+import type { HttpErrorKind, HttpLoadResult, HttpSecondRow } from "./http-load.ts";
+import type { LagResult, LagSecondRow } from "./lag.ts";
+
+/** Bumped on any change a reader of an older summary.json would misread; see docs/results.md. */
+export const SUMMARY_SCHEMA_VERSION = 1;
+
+/** The machine-readable record of one run, written to results/<run-id>/summary.json (docs/results.md). */
+export interface RunSummary {
+  schemaVersion: typeof SUMMARY_SCHEMA_VERSION;
+  runId: string;
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  /** The configuration the run was started with, as the scenario gave it. */
+  config: unknown;
+  load?: LoadSection;
+  lag?: LagSection;
+}
+
+export interface LoadSection {
+  counts: HttpLoadResult["counts"];
+  rate: HttpLoadResult["rate"];
+  statusCounts: Record<string, number>;
+  errors: Record<HttpErrorKind, number>;
+  /** From each request's intended send time to its response's last byte. */
+  latency: HistogramSnapshot;
+  startLateness: Percentiles;
+  series: HttpSecondRow[];
+}
+
+export interface LagSection {
+  subject: string;
+  received: number;
+  malformed: number;
+  withoutFsTimestamp: number;
+  negative: LagResult["negative"];
+  eventTypes: Record<string, number>;
+  publishLag: HistogramSnapshot;
+  endToEndLag: HistogramSnapshot;
+  calls: CompletenessReport;
+  series: LagSecondRow[];
+}
+
+export interface SummaryInput {
+  runId: string;
+  config: unknown;
+  load?: HttpLoadResult;
+  lag?: LagResult;
+  /** Default: the earliest start and latest end of the parts. */
+  startedAt?: string;
+  endedAt?: string;
+}
+
+/** A run id that sorts by time and names the scenario: `20251121T061401Z-smoke-3f9a`. */
+export function newRunId(name: string, now = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+  return validRunId(`${stamp}-${name}-${randomBytes(2).toString("hex")}`);
+}
+
+export function buildSummary(input: SummaryInput): RunSummary {
+  const { runId, config, load, lag } = input;
+  validRunId(runId);
+  const starts = [input.startedAt, load?.startedAt, lag?.startedAt].filter(
+    (t): t is string => t !== undefined,
+  );
+  const ends = [input.endedAt, load?.endedAt, lag?.endedAt].filter((t): t is string => t !== undefined);
+  if (starts.length === 0 || ends.length === 0)
+    throw new Error("a summary needs a load or lag result, or times");
+  const startedAt = input.startedAt ?? starts.sort()[0]!;
+  const endedAt = input.endedAt ?? ends.sort().at(-1)!;
+  const summary: RunSummary = {
+    schemaVersion: SUMMARY_SCHEMA_VERSION,
+    runId,
+    startedAt,
+    endedAt,
+    durationMs: Date.parse(endedAt) - Date.parse(startedAt),
+    config,
+  };
+  if (load) {
+    summary.load = {
+      counts: load.counts,
+      rate: load.rate,
+      statusCounts: load.statusCounts,
+      errors: load.errors,
+      latency: load.latency.snapshot(),
+      startLateness: load.startLateness,
+      series: load.series,
+    };
+  }
+  if (lag) {
+    summary.lag = {
+      subject: lag.subject,
+      received: lag.received,
+      malformed: lag.malformed,
+      withoutFsTimestamp: lag.withoutFsTimestamp,
+      negative: lag.negative,
+      eventTypes: lag.eventTypes,
+      publishLag: lag.publishLag.snapshot(),
+      endToEndLag: lag.endToEndLag.snapshot(),
+      calls: lag.calls,
+      series: lag.series,
+    };
+  }
+  return summary;
+}
+
+/** Writes `<resultsDir>/<run-id>/summary.json`, creating the folders; returns its path. */
+export async function writeSummary(summary: RunSummary, resultsDir = "results"): Promise<string> {
+  const dir = join(resultsDir, validRunId(summary.runId));
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, "summary.json");
+  await writeFile(path, `${JSON.stringify(summary, null, 2)}\n`);
+  return path;
+}
+
+/** A compact table for people: counts, errors, command latency and lag percentiles. */
+export function formatSummary(summary: RunSummary): string {
+  const lines = [`run ${summary.runId}  ${summary.startedAt}  ${(summary.durationMs / 1000).toFixed(1)} s`];
+  const table: string[][] = [["", "count", "errors", "p50", "p95", "p99", "max"]];
+  const { load, lag } = summary;
+  if (load) table.push(row("command latency", load.latency, String(load.counts.errors)));
+  if (lag) {
+    table.push(row("publish lag", lag.publishLag, String(lag.malformed)));
+    table.push(row("end-to-end lag", lag.endToEndLag, "-"));
+  }
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));
+  for (const cells of table) {
+    lines.push(
+      cells
+        .map((cell, column) => (column === 0 ? cell.padEnd(widths[0]!) : cell.padStart(widths[column]!)))
+        .join("  "),
+    );
+  }
+  if (load) {
+    const { counts, rate, errors } = load;
+    const kinds = Object.entries(errors)
+      .filter(([, n]) => n > 0)
+      .map(([kind, n]) => `${kind} ${n}`);
+    lines.push(
+      `rate ${rate.achieved.toFixed(1)}/s of ${rate.target.toFixed(1)}/s; sent ${counts.sent} of ${counts.planned}, ok ${counts.ok}, dropped ${counts.dropped}` +
+        (kinds.length > 0 ? `; errors: ${kinds.join(", ")}` : ""),
+    );
+  }
+  if (lag && lag.calls.calls > 0) {
+    lines.push(
+      `calls: ${lag.calls.calls} followed, ${lag.calls.complete} complete, ${lag.calls.incomplete} incomplete`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function row(label: string, histogram: Percentiles, errors: string): string[] {
+  const ms = (value: number) => (histogram.count === 0 ? "-" : `${value.toFixed(value < 10 ? 2 : 0)} ms`);
+  return [
+    label,
+    String(histogram.count),
+    errors,
+    ms(histogram.p50),
+    ms(histogram.p95),
+    ms(histogram.p99),
+    ms(histogram.max),
+  ];
+}
+
+function validRunId(runId: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(runId)) {
+    throw new RangeError(
+      `run id must be letters, digits, . _ - (and not start with a dot): ${JSON.stringify(runId)}`,
+    );
+  }
+  return runId;
+}
