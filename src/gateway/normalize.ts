@@ -8,7 +8,7 @@ export interface FsEventV1 {
   schema_version: 1;
   event_type: string;
   event_subclass?: string;
-  /** Unique-ID of the channel, or null for switch-wide events (HEARTBEAT, API...). */
+  /** Unique-ID of the channel (for an originate's BACKGROUND_JOB, its origination_uuid), or null for switch-wide events. */
   call_uuid: string | null;
   other_leg_uuid?: string;
   /** BACKGROUND_JOB only. */
@@ -100,6 +100,11 @@ export function normalizeEvent(
     const jobUuid = event.jobUuid;
     if (jobUuid) normalized.job_uuid = jobUuid;
     normalized.job_result = event.body.trimEnd();
+    // An originate's job names its call: consumers correlate the result without knowing the job uuid.
+    if (event.get("Job-Command") === "originate") {
+      const uuid = /(?:^|[{,[])origination_uuid=([^,}\]\s]+)/.exec(event.get("Job-Command-Arg") ?? "")?.[1];
+      if (uuid) normalized.call_uuid = uuid;
+    }
   }
   return normalized;
 }

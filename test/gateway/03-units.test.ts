@@ -51,6 +51,19 @@ describe("event normalisation (fs.events v1)", () => {
     expect(normalized.fields["Caller-Caller-ID-Name"]).toBe("Zoë ☎");
   });
 
+  it("names the call of an originate's BACKGROUND_JOB", () => {
+    const event = plainEvent(
+      {
+        "Event-Name": "BACKGROUND_JOB",
+        "Job-UUID": "job-2",
+        "Job-Command": "originate",
+        "Job-Command-Arg": "{origination_uuid=call-9,originate_timeout=5}sofia/internal/1000@127.0.0.1:5090 &park()",
+      },
+      "+OK call-9\n",
+    );
+    expect(normalizeEvent(event, 0, "h", false)).toMatchObject({ job_uuid: "job-2", call_uuid: "call-9" });
+  });
+
   it("carries a BACKGROUND_JOB's job uuid and result", () => {
     const event = plainEvent({ "Event-Name": "BACKGROUND_JOB", "Job-UUID": "job-1" }, "-ERR USER_BUSY\n");
     expect(normalizeEvent(event, 0, "h", false)).toMatchObject({
