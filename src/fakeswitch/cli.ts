@@ -80,7 +80,8 @@ async function main(): Promise<void> {
   const fs = await startFakeSwitch({
     host: values.host ?? "127.0.0.1",
     port: int(values.port, 8021),
-    password: values.password ?? "ClueCon",
+    // FAKESWITCH_PASSWORD keeps the password out of process listings (the lab passes it that way).
+    password: values.password ?? process.env.FAKESWITCH_PASSWORD ?? "ClueCon",
     maxSessions: int(values["max-sessions"], 1000),
     sessionsPerSecond: int(values.sps, 30),
     heartbeatIntervalMs: int(values.heartbeat, 20_000),
