@@ -280,7 +280,7 @@ export class ApiCommands {
   private uuidAnswer(arg: string): string {
     const ch = this.channel(arg.trim().split(/\s+/)[0]);
     if (!ch?.alive) return NO_CHANNEL;
-    this.model.answer(ch);
+    setImmediate(() => this.model.answer(ch));
     return "+OK\n";
   }
 
@@ -290,7 +290,8 @@ export class ApiCommands {
     if (!uuid || !path) return "-USAGE: <uuid> <path> [aleg|bleg|both]\n";
     const ch = this.channel(uuid);
     if (!ch?.alive) return "+OK Message NOT sent\n";
-    this.model.playback(ch, path, true);
+    // switch_ivr_broadcast queues the playback to the session thread: it runs after the api returns.
+    setImmediate(() => this.model.playback(ch, path, true));
     return "+OK Message sent\n";
   }
 
@@ -303,7 +304,7 @@ export class ApiCommands {
     if (!uuid || !extension) return "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n";
     const ch = this.channel(uuid);
     if (!ch?.alive) return NO_CHANNEL;
-    this.model.transfer(ch, extension, context ?? "default");
+    setImmediate(() => this.model.transfer(ch, extension, context ?? "default"));
     return "+OK\n";
   }
 

@@ -46,7 +46,7 @@ export class Channel {
   answeredUs = 0;
   hangupUs = 0;
   hangupCause = "";
-  /** The last event template fired: the channel's current header set (uuid_dump, uuid_getvar). */
+  /** The last template fired that carries variables: the channel's current header set (uuid_dump, getvar). */
   lastTemplate: CompiledTemplate | undefined;
   readonly timers = new Set<NodeJS.Timeout>();
   readonly setVars = new Map<string, string>();

@@ -27,6 +27,8 @@ export interface CompiledTemplate {
   readonly values: ReadonlyMap<string, readonly Part[]>;
   /** Header names in order (block markers kept as `{{USER_VARS}}` / `{{SET_VARS}}`). */
   readonly names: readonly string[];
+  /** The event carries the channel variables (CHANNEL_CREATE, _ANSWER, … but not CHANNEL_STATE). */
+  readonly hasVariables: boolean;
 }
 
 const TOKEN = /\{\{([A-Z0-9_]+)\}\}/g;
@@ -104,6 +106,7 @@ export function compileTemplate(template: EventTemplate): CompiledTemplate {
     parts: { plain: plain.parts, json: json.parts, xml: xml.parts },
     values,
     names,
+    hasVariables: names.some((n) => n.startsWith("variable_")),
   };
 }
 

@@ -121,7 +121,7 @@ export class SwitchCore {
   fireChannel(channel: Channel, template: CompiledTemplate): void {
     const seq = ++this.sequence;
     this.stats.eventsFired++;
-    channel.lastTemplate = template;
+    if (template.hasVariables) channel.lastTemplate = template;
     if (!this.delivering) return;
     const t = channel.tokens;
     const date = eventDate();

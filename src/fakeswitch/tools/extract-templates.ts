@@ -12,6 +12,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { urlDecode } from "../../esl/urlcodec.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = resolve(process.argv[2] ?? join(here, "../../../../shared/fixtures/freeswitch-esl"));
@@ -27,7 +28,7 @@ interface Item {
   dir: string;
   data?: string;
   headers?: Record<string, string>;
-  event_headers_decoded?: Headers | Record<string, string>;
+  event_headers_raw?: Headers;
   event_body?: string;
 }
 
@@ -38,10 +39,10 @@ function load(stem: string): { sent: string[]; events: Array<CapturedEvent & { a
   for (const item of json.items) {
     if (item.dir === "sent") sent.push(item.data ?? "");
     if (item.dir !== "recv_frame" || item.headers?.["Content-Type"] !== "text/event-plain") continue;
-    const decoded = item.event_headers_decoded;
-    const headers: Headers = Array.isArray(decoded)
-      ? decoded.map(([k, v]) => [k, v] as [string, string])
-      : Object.entries(decoded ?? {});
+    // The raw list keeps duplicate headers (CODEC repeats Channel-Write-Codec-*), the decoded map does not.
+    const headers: Headers = (item.event_headers_raw ?? []).map(
+      ([k, v]) => [k, urlDecode(v)] as [string, string],
+    );
     const name = headers.find(([k]) => k === "Event-Name")?.[1] ?? "";
     const event: CapturedEvent & { afterSent: number } = { name, headers, afterSent: sent.length };
     if (item.event_body !== undefined) event.body = item.event_body;

@@ -1,0 +1,69 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The shared FreeSWITCH 1.10.12 captures (tests only: the double itself never reads them). */
+export const FIXTURES = resolve(
+  process.env.FS_FIXTURES ??
+    join(dirname(fileURLToPath(import.meta.url)), "../../../shared/fixtures/freeswitch-esl"),
+);
+export const haveFixtures = existsSync(join(FIXTURES, "03-lifecycle-event-plain.json"));
+
+export interface CapturedFrame {
+  headers: Record<string, string>;
+  header_order: string[];
+  body: string | null;
+  event_headers_raw?: Array<[string, string]>;
+  event_json?: Record<string, string>;
+  event_body?: string;
+}
+type Item = { dir: string; data?: string } & Partial<CapturedFrame>;
+
+export function capture(stem: string): Item[] {
+  return (JSON.parse(readFileSync(join(FIXTURES, `${stem}.json`), "utf8")) as { items: Item[] }).items;
+}
+
+/** Captured frames, each tagged with the index of the last command sent before it. */
+export function framesOf(stem: string): Array<CapturedFrame & { after: number; sent: string }> {
+  const out: Array<CapturedFrame & { after: number; sent: string }> = [];
+  let sent = -1;
+  let last = "";
+  for (const item of capture(stem)) {
+    if (item.dir === "sent") {
+      sent++;
+      last = item.data ?? "";
+    }
+    if (item.dir === "recv_frame") out.push({ ...(item as CapturedFrame), after: sent, sent: last });
+  }
+  return out;
+}
+
+/** The first command/reply or api/response frame that answered `command` in a capture. */
+export function replyTo(stem: string, command: string): CapturedFrame {
+  const frames = framesOf(stem);
+  const found = frames.find(
+    (f) =>
+      f.sent === command &&
+      (f.headers["Content-Type"] === "command/reply" || f.headers["Content-Type"] === "api/response"),
+  );
+  if (!found) throw new Error(`no reply to ${JSON.stringify(command)} in ${stem}`);
+  return found;
+}
+
+/** Header names of a serialised event body, duplicates kept, in wire order. */
+export function headerNames(contentType: string, body: string): string[] {
+  if (contentType === "text/event-json")
+    return [...body.matchAll(/"((?:[^"\\]|\\.)*)":"/g)].map((m) => m[1] ?? "");
+  if (contentType === "text/event-xml") return [...body.matchAll(/^ {4}<([^>]+)>/gm)].map((m) => m[1] ?? "");
+  const end = body.indexOf("\n\n");
+  return body
+    .slice(0, end === -1 ? body.length : end)
+    .split("\n")
+    .map((line) => line.slice(0, line.indexOf(":")));
+}
+
+export function eventName(contentType: string, body: string): string {
+  if (contentType === "text/event-json") return /"Event-Name":"([^"]+)"/.exec(body)?.[1] ?? "";
+  if (contentType === "text/event-xml") return /<Event-Name>([^<]+)</.exec(body)?.[1] ?? "";
+  return /^Event-Name: (.*)$/m.exec(body)?.[1] ?? "";
+}
