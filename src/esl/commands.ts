@@ -58,7 +58,7 @@ export const Commands = {
     ),
   myevents: (uuid: string) => encodeCommand(`myevents ${requireToken("uuid", uuid, UUID)}`),
   linger: (seconds?: number) =>
-    encodeCommand(seconds === undefined ? "linger" : `linger ${Math.trunc(seconds)}`),
+    encodeCommand(seconds === undefined ? "linger" : `linger ${requireInteger("linger seconds", seconds)}`),
   nolinger: () => encodeCommand("nolinger"),
   log: (level: number | string) =>
     encodeCommand(`log ${requireToken("log level", String(level), /^[A-Za-z0-9]+$/)}`),
@@ -71,7 +71,7 @@ export const Commands = {
       headers.push(["execute-app-name", requireToken("application", message.application, APP_NAME)]);
       if (message.args !== undefined)
         headers.push(["execute-app-arg", requireSingleLine("application args", message.args)]);
-      if (message.loops !== undefined) headers.push(["loops", String(Math.trunc(message.loops))]);
+      if (message.loops !== undefined) headers.push(["loops", requireInteger("loops", message.loops)]);
       if (message.eventLock) headers.push(["event-lock", "true"]);
     } else {
       headers.push([
@@ -99,8 +99,11 @@ export const DIAL_STRING = /^[A-Za-z0-9][A-Za-z0-9_.@:+=;#*%$~!/-]*$/;
 export const EXTENSION = /^[A-Za-z0-9_+*#.-]+$/;
 export const DIALPLAN = /^[A-Za-z_]+$/;
 export const CONTEXT = /^[A-Za-z0-9_.-]+$/;
-/** Characters a variable value may not hold: they delimit variables, legs or arguments of an originate. */
-const VALUE_FORBIDDEN = /[{}[\]',|^]/;
+/**
+ * Characters a variable value may not hold: they delimit variables, legs or arguments of an originate
+ * (`^^` sets a custom list delimiter, and switch_separate_string() takes `\\` as an escape).
+ */
+const VALUE_FORBIDDEN = /[{}[\]',|^\\]/;
 const APP_ARGS_FORBIDDEN = /[\s'"]/;
 
 export function requireSingleLine(field: string, value: string): string {
@@ -108,6 +111,13 @@ export function requireSingleLine(field: string, value: string): string {
     throw new EslArgumentError(`${field} must not contain a line break or NUL`, field);
   }
   return value;
+}
+
+/** A number spliced into a command: NaN or Infinity would reach FreeSWITCH as words. */
+function requireInteger(field: string, value: number): string {
+  const integer = Math.trunc(value);
+  if (!Number.isSafeInteger(integer)) throw new EslArgumentError(`${field} must be an integer`, field);
+  return String(integer);
 }
 
 export function requireToken(field: string, value: string, grammar: RegExp): string {
@@ -125,7 +135,7 @@ export function channelVariable(name: string, value: string | number | boolean):
   if (CONTROL.test(text)) throw new EslArgumentError(`${field} must not contain control characters`, field);
   if (VALUE_FORBIDDEN.test(text)) {
     throw new EslArgumentError(
-      `${field} must not contain any of { } [ ] ' , | ^ (they delimit originate arguments)`,
+      `${field} must not contain any of { } [ ] ' , | ^ \\ (they delimit originate arguments)`,
       field,
     );
   }
