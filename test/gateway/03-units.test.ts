@@ -57,7 +57,8 @@ describe("event normalisation (fs.events v1)", () => {
         "Event-Name": "BACKGROUND_JOB",
         "Job-UUID": "job-2",
         "Job-Command": "originate",
-        "Job-Command-Arg": "{origination_uuid=call-9,originate_timeout=5}sofia/internal/1000@127.0.0.1:5090 &park()",
+        "Job-Command-Arg":
+          "{origination_uuid=call-9,originate_timeout=5}sofia/internal/1000@127.0.0.1:5090 &park()",
       },
       "+OK call-9\n",
     );
