@@ -207,13 +207,16 @@ export interface ArrivalRunResult {
   lateness: Percentiles;
 }
 
+/** Starts in a row before the runner yields to the event loop, so responses are read during a catch-up. */
+const MAX_BATCH = 256;
+
 /** Time in-flight iterations get to settle after their signal aborted, before the runner returns anyway. */
 const ABORT_SETTLE_MS = 1000;
 
 /**
  * Runs a schedule open-loop: each request starts at its own intended time. The runner sleeps until the
  * next arrival is due, then starts every arrival that is due (a small batch at high rates, or a catch-up
- * after a stall); it never starts one early. It returns once every iteration settled, or when the graceful
+ * after a stall, yielding to the event loop every 256 starts); it never starts one early. It returns once every iteration settled, or when the graceful
  * stop period (then a short abort grace) ran out: bounded in count and in time.
  */
 export async function runArrivals(options: ArrivalRunOptions): Promise<ArrivalRunResult> {
@@ -252,13 +255,16 @@ export async function runArrivals(options: ArrivalRunOptions): Promise<ArrivalRu
   const t0 = clock.now();
   const offsets = intendedOffsets(schedule);
   let index = 0;
+  let batch = 0;
   for (let next = offsets.next(); !next.done && !stop.signal.aborted; ) {
     const intendedAt = t0 + next.value;
     const now = clock.now();
-    if (intendedAt > now) {
+    if (intendedAt > now || batch === MAX_BATCH) {
+      batch = 0;
       await clock.sleep(intendedAt - now, stop.signal);
       continue;
     }
+    batch++;
     const arrival: Arrival = { index: index++, intendedAt, signal: stop.signal };
     next = offsets.next();
     if (inFlight >= maxInFlight) {

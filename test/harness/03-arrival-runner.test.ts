@@ -59,6 +59,23 @@ describe("arrival runner on a virtual clock", () => {
     for (const s of starts) expect(s.at).toBe(s.intendedAt);
   });
 
+  it("a long catch-up yields to the event loop, so finished iterations free their slots", async () => {
+    const clock = new VirtualClock();
+    const result = await clock.run(
+      runArrivals({
+        schedule: { executor: "constant-arrival-rate", rate: 1000, durationMs: 1000 },
+        maxInFlight: 300,
+        clock,
+        start: async ({ index }) => {
+          if (index === 0) clock.block(2000); // all 999 other arrivals are overdue when the loop is back
+        },
+      }),
+    );
+    // Without a yield, 300 would start and the other 699 find every slot taken.
+    expect(result).toMatchObject({ started: 1000, dropped: 0 });
+    expect(result.lateness.max).toBeGreaterThanOrEqual(1999 * 0.999);
+  });
+
   it("an external abort stops the schedule and aborts the iterations in flight", async () => {
     const clock = new VirtualClock();
     const abort = new AbortController();
