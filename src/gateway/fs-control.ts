@@ -42,6 +42,9 @@ export interface OriginateOutput {
 
 export type Leg = "aleg" | "bleg" | "both";
 
+/** Digits and the few symbols numbering plans use; a number is a token, never quoted. */
+const CALLER_ID_NUMBER = /^[A-Za-z0-9+*#._-]{1,64}$/;
+
 /** A media path or tone spec for uuid_broadcast: one token (the api splits its arguments on spaces). */
 const MEDIA = /^[^\s\x00-\x1f\x7f'"]+$/;
 
@@ -67,8 +70,13 @@ export class FsControl {
       requireToken("call_uuid", callUuid, UUID);
       const variables: Record<string, string | number | boolean> = { origination_uuid: callUuid };
       if (input.caller_id?.name !== undefined) variables.origination_caller_id_name = input.caller_id.name;
-      if (input.caller_id?.number !== undefined)
-        variables.origination_caller_id_number = input.caller_id.number;
+      if (input.caller_id?.number !== undefined) {
+        variables.origination_caller_id_number = requireToken(
+          "caller_id.number",
+          input.caller_id.number,
+          CALLER_ID_NUMBER,
+        );
+      }
       if (input.timeout_sec !== undefined) variables.originate_timeout = input.timeout_sec;
       Object.assign(variables, input.variables);
       variables.origination_uuid = callUuid; // a variable must not override the UUID the caller is given
@@ -177,8 +185,10 @@ export class FsControl {
       throw this.translate(name, error);
     }
     this.record(name, performance.now() - started);
-    if (body.startsWith("+OK")) return;
-    if (/no such channel/i.test(body)) throw new ApiError(404, "not_found", `no channel ${callUuid}`);
+    // uuid_broadcast answers "+OK Message NOT sent" when the session does not exist.
+    const notFound = /no such channel|not sent/i.test(body);
+    if (body.startsWith("+OK") && !notFound) return;
+    if (notFound) throw new ApiError(404, "not_found", `no channel ${callUuid}`);
     this.metrics.errors.inc({ type: "freeswitch_error" });
     throw new ApiError(502, "freeswitch_error", `FreeSWITCH answered: ${body.trim()}`);
   }

@@ -1,0 +1,381 @@
+import { Writable } from "node:stream";
+import { connect, type NatsConnection } from "nats";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FakeSwitch, startFakeSwitch } from "../../src/fakeswitch/index.ts";
+import { mintToken, type Scope } from "../../src/gateway/auth.ts";
+import { loadConfig } from "../../src/gateway/config.ts";
+import { Gateway } from "../../src/gateway/gateway.ts";
+import { startNatsServer, type TestNatsServer } from "../helpers/nats.ts";
+
+const eslPassword = "e2e-esl-password-Zq81";
+const jwtSecretText = "e2e-jwt-secret-0123456789abcdefghijkl";
+const jwtSecret = new TextEncoder().encode(jwtSecretText);
+const logLines: string[] = [];
+
+let nats: TestNatsServer;
+let fs: FakeSwitch;
+let gateway: Gateway;
+let base: string;
+let subscriber: NatsConnection;
+const published: Array<Record<string, unknown>> = [];
+
+async function token(scopes: Scope[] = ["fs:originate", "fs:hangup", "fs:play", "fs:transfer", "fs:read"]) {
+  return mintToken(jwtSecret, { scopes, audience: "fs-esl-gateway", issuer: "backend" });
+}
+
+async function call(method: string, path: string, body?: unknown, scopes?: Scope[]) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${await token(scopes)}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+}
+
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 5_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const destination = "sofia/internal/1000@127.0.0.1:5090";
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  fs = await startFakeSwitch({
+    password: eslPassword,
+    port: 0,
+    sessionsPerSecond: 1000,
+    heartbeatIntervalMs: 500,
+    profile: { answerDelayMs: 10 },
+  });
+  const config = loadConfig({
+    FS_ESL_PORT: String(fs.port),
+    FS_ESL_PASSWORD: eslPassword,
+    JWT_SECRET: jwtSecretText,
+    JWT_ISSUER: "backend",
+    JWT_AUDIENCE: "fs-esl-gateway",
+    HTTP_PORT: "0",
+    NATS_URL: nats.url,
+    ESL_BACKOFF_INITIAL_MS: "20",
+    ESL_BACKOFF_MAX_MS: "200",
+    ESL_COMMAND_TIMEOUT_MS: "400",
+    SOURCE_HOST: "e2e-fs",
+    LOG_LEVEL: "debug",
+  });
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logLines.push(chunk.toString());
+      done();
+    },
+  });
+  gateway = new Gateway(config, pino({ level: "debug", redact: ["req.headers.authorization"] }, sink));
+  const address = await gateway.start();
+  base = `http://127.0.0.1:${address.port}`;
+  subscriber = await connect({ servers: nats.url });
+  subscriber.subscribe("fs.events", { callback: (_, msg) => published.push(msg.json()) });
+  await subscriber.flush();
+  await until("gateway healthy", async () => (await fetch(`${base}/health`)).ok || undefined);
+});
+
+afterAll(async () => {
+  await subscriber?.close();
+  await gateway?.stop();
+  await fs?.close();
+  await nats?.stop();
+});
+
+describe("gateway end to end (FreeSWITCH double + real nats-server)", () => {
+  it("reports healthy with ESL authenticated and NATS connected", async () => {
+    const response = await fetch(`${base}/health`);
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body).toMatchObject({ status: "ok", esl: { authenticated: true }, nats: { state: "connected" } });
+  });
+
+  it("originates with bgapi: answers 202 at once, and the call's events reach fs.events", async () => {
+    const callUuid = crypto.randomUUID();
+    const { status, body } = await call("POST", "/api/v1/fs/originate", {
+      destination,
+      call_uuid: callUuid,
+      caller_id: { name: "Zoë Ünïcødé ☎", number: "1000" },
+    });
+    expect(status).toBe(202);
+    expect(body).toMatchObject({ call_uuid: callUuid, status: "accepted", job_uuid: expect.any(String) });
+    const answer = await until("CHANNEL_ANSWER on NATS", () =>
+      published.find((e) => e.call_uuid === callUuid && e.event_type === "CHANNEL_ANSWER"),
+    );
+    expect(answer).toMatchObject({ schema_version: 1, source_host: "e2e-fs", core_uuid: fs.coreUuid });
+    expect(typeof answer.gateway_received_at).toBe("number");
+    const job = await until("BACKGROUND_JOB on NATS", () =>
+      published.find((e) => e.event_type === "BACKGROUND_JOB" && e.job_uuid === body.job_uuid),
+    );
+    expect(job).toMatchObject({ call_uuid: callUuid, job_result: `+OK ${callUuid}` });
+    const create = published.find((e) => e.call_uuid === callUuid && e.event_type === "CHANNEL_CREATE") as {
+      fields: Record<string, string>;
+    };
+    expect(create.fields["Caller-Caller-ID-Name"]).toBe("Zoë Ünïcødé ☎");
+  });
+
+  it("waits for the job result when asked, with the hangup cause of a failed call", async () => {
+    const answered = await call("POST", "/api/v1/fs/originate", { destination, wait: true });
+    expect(answered).toMatchObject({ status: 200, body: { status: "answered" } });
+    const busy = await call("POST", "/api/v1/fs/originate", {
+      destination,
+      wait: true,
+      variables: { fakeswitch_outcome: "busy" },
+    });
+    expect(busy).toMatchObject({ status: 200, body: { status: "failed", hangup_cause: "USER_BUSY" } });
+  });
+
+  it("lists live channels from its event-fed table, paginated", async () => {
+    const uuids = [crypto.randomUUID(), crypto.randomUUID()];
+    for (const callUuid of uuids)
+      await call("POST", "/api/v1/fs/originate", { destination, call_uuid: callUuid, wait: true });
+    const listed = await until("channels listed", async () => {
+      const { body } = await call("GET", "/api/v1/fs/channels?limit=1000", undefined, ["fs:read"]);
+      return uuids.every((u) => body.items.some((c: { uuid: string }) => c.uuid === u)) ? body : undefined;
+    });
+    expect(listed).toMatchObject({ source: "event-stream", offset: 0, limit: 1000 });
+    expect(listed.total).toBe(gateway.channels.size);
+    const page = await call("GET", "/api/v1/fs/channels?offset=1&limit=1", undefined, ["fs:read"]);
+    expect(page.body.items).toHaveLength(1);
+    expect(page.body.items[0].uuid).toBe(listed.items[1].uuid);
+  });
+
+  it("plays, transfers and hangs up a live call; 404 for an unknown one", async () => {
+    const callUuid = crypto.randomUUID();
+    await call("POST", "/api/v1/fs/originate", { destination, call_uuid: callUuid, wait: true });
+    expect(await call("POST", `/api/v1/fs/play/${callUuid}`, { tone: "%(200,0,800)" })).toMatchObject({
+      status: 200,
+      body: { status: "playing" },
+    });
+    expect(
+      await call("POST", `/api/v1/fs/play/${callUuid}`, { file: "/tmp/prompt.wav", leg: "both" }),
+    ).toMatchObject({ status: 200 });
+    expect(
+      await call("POST", `/api/v1/fs/transfer/${callUuid}`, {
+        extension: "7001",
+        dialplan: "XML",
+        context: "default",
+      }),
+    ).toMatchObject({ status: 200 });
+    expect(await call("POST", `/api/v1/fs/hangup/${callUuid}`, { cause: "NORMAL_CLEARING" })).toMatchObject({
+      status: 200,
+    });
+    await until("CHANNEL_HANGUP_COMPLETE", () =>
+      published.find((e) => e.call_uuid === callUuid && e.event_type === "CHANNEL_HANGUP_COMPLETE"),
+    );
+    const unknown = crypto.randomUUID();
+    for (const [path, body] of [
+      [`/api/v1/fs/hangup/${unknown}`, {}],
+      [`/api/v1/fs/play/${unknown}`, { file: "/tmp/x.wav" }],
+      [`/api/v1/fs/transfer/${unknown}`, { extension: "7001" }],
+    ] as const) {
+      expect(await call("POST", path, body)).toMatchObject({
+        status: 404,
+        body: { error: { code: "not_found" } },
+      });
+    }
+  });
+
+  it("refuses a duplicate call uuid with 409 before FreeSWITCH sees it", async () => {
+    const callUuid = crypto.randomUUID();
+    await call("POST", "/api/v1/fs/originate", { destination, call_uuid: callUuid, wait: true });
+    const before = fs.stats.originates;
+    expect(await call("POST", "/api/v1/fs/originate", { destination, call_uuid: callUuid })).toMatchObject({
+      status: 409,
+      body: { error: { code: "duplicate_call_uuid" } },
+    });
+    expect(fs.stats.originates).toBe(before);
+  });
+
+  it("answers 401/403 for the auth matrix", async () => {
+    const post = (headers: Record<string, string>) =>
+      fetch(`${base}/api/v1/fs/originate`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ destination }),
+      });
+    expect((await post({})).status).toBe(401);
+    expect((await post({ authorization: "Bearer garbage" })).status).toBe(401);
+    const wrongAudience = await mintToken(jwtSecret, { audience: "other", issuer: "backend" });
+    expect((await post({ authorization: `Bearer ${wrongAudience}` })).status).toBe(401);
+    const expired = await mintToken(jwtSecret, {
+      audience: "fs-esl-gateway",
+      issuer: "backend",
+      ttlSec: -10,
+    });
+    expect((await post({ authorization: `Bearer ${expired}` })).status).toBe(401);
+    const readOnly = await mintToken(jwtSecret, {
+      audience: "fs-esl-gateway",
+      issuer: "backend",
+      scopes: ["fs:read"],
+    });
+    const forbidden = await post({ authorization: `Bearer ${readOnly}` });
+    expect(forbidden.status).toBe(403);
+    expect(await forbidden.json()).toMatchObject({ error: { code: "insufficient_scope" } });
+  });
+
+  it("refuses injection attempts in every string field with 400, and none reaches ESL", async () => {
+    const commandsBefore = fs.stats.commands;
+    // In an originate string `{ } [ ] , | '` delimit variables and legs, and a line break ends the command.
+    const delimiters = ["x\napi hupall", "x\r\nbgapi status", "a,b", "{evil=1}", "a}b", "it's", "a|b", "[x]"];
+    // Tokens (uuids, dial strings, extensions, names) may not hold spaces either: the api splits on them.
+    const tokenAttacks = [...delimiters, "a b&c"];
+    // Application args and media paths are one token: a space, quote or line break would split or end it.
+    const argumentAttacks = ["x\napi hupall", "x\r\nbgapi status", "it's", "a b&c", 'say "hi"'];
+    const bodies: unknown[] = [];
+    for (const attack of tokenAttacks) {
+      bodies.push(
+        { destination: attack },
+        { destination: [destination, attack] },
+        { destination, call_uuid: attack },
+        { destination, variables: { [attack]: "x" } },
+        { destination, application: { name: attack } },
+        { destination, extension: { number: attack } },
+        { destination, extension: { number: "7001", context: attack } },
+        { destination, caller_id: { number: attack } },
+      );
+    }
+    for (const attack of delimiters) {
+      bodies.push({ destination, variables: { foo: attack } }, { destination, caller_id: { name: attack } });
+    }
+    for (const attack of argumentAttacks)
+      bodies.push({ destination, application: { name: "playback", args: attack } });
+    for (const body of bodies) {
+      const { status, body: answer } = await call("POST", "/api/v1/fs/originate", body);
+      if (status !== 400)
+        expect.fail(`accepted ${JSON.stringify(body)}: ${status} ${JSON.stringify(answer)}`);
+      expect(answer.error.code).toBe("bad_request");
+    }
+    const callUuid = crypto.randomUUID();
+    const requests: Array<readonly [string, unknown]> = [];
+    for (const attack of tokenAttacks) {
+      requests.push(
+        [`/api/v1/fs/hangup/${encodeURIComponent(attack)}`, {}],
+        [`/api/v1/fs/hangup/${callUuid}`, { cause: attack }],
+        [`/api/v1/fs/transfer/${callUuid}`, { extension: attack }],
+        [`/api/v1/fs/transfer/${callUuid}`, { extension: "7001", dialplan: attack }],
+        [`/api/v1/fs/transfer/${callUuid}`, { extension: "7001", context: attack }],
+      );
+    }
+    for (const attack of argumentAttacks) {
+      requests.push(
+        [`/api/v1/fs/play/${callUuid}`, { file: attack }],
+        [`/api/v1/fs/play/${callUuid}`, { tone: attack }],
+      );
+    }
+    for (const [path, body] of requests) {
+      const { status } = await call("POST", path, body);
+      if (status !== 400) expect.fail(`accepted ${path} ${JSON.stringify(body)}: ${status}`);
+    }
+    expect(fs.stats.commands).toBe(commandsBefore);
+  });
+
+  it("quotes a caller-id name with spaces instead of refusing it", async () => {
+    const result = await call("POST", "/api/v1/fs/originate", {
+      destination,
+      caller_id: { name: "Doe & Sons Ltd" },
+      wait: true,
+    });
+    expect(result).toMatchObject({ status: 200, body: { status: "answered" } });
+  });
+
+  it("answers 400 for bad JSON, unknown fields and wrong types; 413 for an oversized body", async () => {
+    expect(await call("POST", "/api/v1/fs/originate", "{not json")).toMatchObject({
+      status: 400,
+      body: { error: { code: "bad_request" } },
+    });
+    expect(await call("POST", "/api/v1/fs/originate", { destination, surprise: 1 })).toMatchObject({
+      status: 400,
+    });
+    expect(await call("POST", "/api/v1/fs/originate", { destination, timeout_sec: "soon" })).toMatchObject({
+      status: 400,
+    });
+    expect(await call("POST", "/api/v1/fs/originate", {})).toMatchObject({ status: 400 });
+    const huge = { destination, variables: { big: "x".repeat(100_000) } };
+    expect(await call("POST", "/api/v1/fs/originate", huge)).toMatchObject({
+      status: 413,
+      body: { error: { code: "payload_too_large" } },
+    });
+  });
+
+  it("answers 504 when FreeSWITCH does not reply in time, and recovers", async () => {
+    fs.delayReplies(1_000);
+    try {
+      const slow = await call("POST", `/api/v1/fs/hangup/${crypto.randomUUID()}`, {});
+      expect(slow).toMatchObject({ status: 504, body: { error: { code: "command_timeout" } } });
+    } finally {
+      fs.delayReplies(0);
+    }
+    await new Promise((r) => setTimeout(r, 1_200)); // the late reply arrives and is discarded
+    expect(await call("POST", `/api/v1/fs/hangup/${crypto.randomUUID()}`, {})).toMatchObject({ status: 404 });
+  });
+
+  it("exports the ADR's metrics", async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    for (const name of [
+      "fs_esl_commands_total",
+      "fs_esl_errors_total",
+      "fs_esl_command_latency_ms_bucket",
+      "fs_esl_connection_uptime_seconds",
+      "fs_esl_event_publish_lag_ms_bucket",
+      "fs_esl_reconnects_total",
+      "fs_esl_gateway_connection_failures",
+      "process_resident_memory_bytes",
+      "fs_esl_event_queue_depth",
+      "fs_esl_events_dropped_total",
+      "fs_esl_rejections_total",
+    ]) {
+      expect(text).toContain(name);
+    }
+  });
+
+  it("answers 503 at once while ESL is down, then reconnects and re-subscribes after the double restarts", async () => {
+    const oldCore = fs.coreUuid;
+    const restarting = fs.restart();
+    await until("ESL down", () => !gateway.esl.ready || undefined);
+    const during = await call("POST", "/api/v1/fs/originate", { destination });
+    expect([503]).toContain(during.status);
+    expect(during.headers.get("retry-after")).toBe("1");
+    await restarting;
+    await until("ESL back", () => gateway.esl.ready || undefined, 8_000);
+    expect(fs.coreUuid).not.toBe(oldCore);
+    const callUuid = crypto.randomUUID();
+    expect((await call("POST", "/api/v1/fs/originate", { destination, call_uuid: callUuid })).status).toBe(
+      202,
+    );
+    await until("events after reconnect", () =>
+      published.find((e) => e.call_uuid === callUuid && e.event_type === "CHANNEL_ANSWER"),
+    );
+    const health = await (await fetch(`${base}/health`)).json();
+    expect(health.esl.reconnects).toBeGreaterThanOrEqual(1);
+  });
+
+  it("keeps published + dropped + queued equal to received", () => {
+    const { received, published: sent, dropped } = gateway.publisher.counts;
+    expect(sent + dropped + gateway.publisher.depth).toBe(received);
+  });
+
+  it("never logs the ESL password, the JWT secret or a bearer token", async () => {
+    const all = logLines.join("");
+    expect(all.length).toBeGreaterThan(0);
+    expect(all).not.toContain(eslPassword);
+    expect(all).not.toContain(jwtSecretText);
+    expect(all).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
+  });
+});
