@@ -176,7 +176,16 @@ export class HttpLoad {
   }
 
   private async send(series: HttpSeries, pool: Pool, arrival: Arrival, timeoutMs: number): Promise<void> {
-    const timeout = AbortSignal.timeout(timeoutMs);
+    // One controller per request, unlinked when it settles: AbortSignal.any on the run-long stop signal
+    // would keep every request's signal alive until the run ends (nodejs/node#55351).
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, timeoutMs);
+    const stop = () => abort.abort();
+    arrival.signal.addEventListener("abort", stop, { once: true });
     series.count(performance.now(), "sent");
     try {
       const { method, path, headers, body } = this.options.request(arrival.index);
@@ -185,7 +194,7 @@ export class HttpLoad {
         path,
         headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.any([arrival.signal, timeout]),
+        signal: abort.signal,
       });
       await response.body.arrayBuffer(); // read to the end: latency counts the whole response
       const now = performance.now();
@@ -198,8 +207,11 @@ export class HttpLoad {
         this.fail(series, now, "http_status");
       }
     } catch (error) {
-      const kind = timeout.aborted ? "timeout" : arrival.signal.aborted ? "aborted" : errorKind(error);
+      const kind = timedOut ? "timeout" : arrival.signal.aborted ? "aborted" : errorKind(error);
       this.fail(series, performance.now(), kind);
+    } finally {
+      clearTimeout(timer);
+      arrival.signal.removeEventListener("abort", stop);
     }
   }
 

@@ -128,6 +128,17 @@ describe("HTTP load driver", () => {
     expect(refused.errors.connection).toBe(10);
   });
 
+  it("an abort stops the schedule and counts the requests it cut short as aborted", async () => {
+    server = await startHttpServer(() => {}); // never answers
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 300);
+    const result = await load(server.origin, { signal: abort.signal }).run();
+    expect(result.counts.sent).toBeGreaterThan(0);
+    expect(result.counts.sent + result.counts.cancelled).toBe(200);
+    expect(result.errors.aborted).toBe(result.counts.sent);
+    expect(result.counts.errors).toBe(result.counts.sent);
+  });
+
   it("holds 1,000 requests/s to within 1 % against a local server", async () => {
     server = await startHttpServer(ok);
     const driver = load(server.origin, {
