@@ -21,6 +21,7 @@ export interface Percentiles {
 /** What a results file keeps of a histogram: the figures, and the whole distribution to re-read or merge. */
 export interface HistogramSnapshot extends Percentiles {
   unit: "ms";
+  /** The lower edge of the lowest bucket. */
   min: number;
   p90: number;
   p999: number;

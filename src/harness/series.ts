@@ -13,7 +13,7 @@ interface OpenSecond<C extends string, H extends string> {
 /**
  * A per-second time series, and the run totals computed from it. Every sample lands in the second (since
  * `startMs`, on the monotonic clock) in which it happened; samples come in time order, so only the current
- * second is open. Closing a second turns it into a row and folds its histograms into the totals, so memory
+ * second is open (a sample stamped before it, by a caller's clock read a moment earlier, joins it). Closing a second turns it into a row and folds its histograms into the totals, so memory
  * stays constant however long the run.
  */
 export class SecondSeries<C extends string, H extends string> {
