@@ -129,6 +129,8 @@ export class EslClient extends EventEmitter<EslClientEvents> {
   private state_: ConnectionState = "idle";
   private connectedAt = 0;
   private lastReceivedAt = 0;
+  /** When the reply queue last went from empty to non-empty. */
+  private awaitingSince = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
   private authRequested: (() => void) | undefined;
@@ -195,6 +197,8 @@ export class EslClient extends EventEmitter<EslClientEvents> {
       resolve = res;
       reject = rej;
     });
+    // A caller may watch the 'error' event instead of awaiting: an unawaited rejection must not crash it.
+    promise.catch(() => {});
     this.firstReady = { promise, resolve, reject };
     this.openSession();
     return promise;
@@ -207,6 +211,7 @@ export class EslClient extends EventEmitter<EslClientEvents> {
     this.state_ = "closed";
     clearTimeout(this.reconnectTimer);
     this.stopLiveness();
+    if (!wasReady) this.firstReady?.reject(new EslConnectionError("ESL client closed before it was ready"));
     const socket = this.socket;
     if (!socket) return;
     if (wasReady && !socket.destroyed) {
@@ -348,6 +353,7 @@ export class EslClient extends EventEmitter<EslClientEvents> {
         pending.abandoned = true;
         reject(new EslTimeoutError(`no ${kind} reply within ${timeoutMs} ms`, timeoutMs));
       }, timeoutMs);
+      if (this.replies.length === 0) this.awaitingSince = Date.now();
       this.replies.push(pending);
       this.write(encoded, bytes);
     });
@@ -453,6 +459,7 @@ export class EslClient extends EventEmitter<EslClientEvents> {
 
   private fatal(error: Error): void {
     this.state_ = "closed";
+    clearTimeout(this.reconnectTimer);
     this.closeReason = error;
     this.socket?.destroy();
     this.firstReady?.reject(error);
@@ -560,13 +567,17 @@ export class EslClient extends EventEmitter<EslClientEvents> {
     const { idleTimeoutMs, probeIntervalMs } = this.liveness;
     const period = Math.max(50, Math.min(idleTimeoutMs, probeIntervalMs || idleTimeoutMs) / 4);
     this.livenessTimer = setInterval(() => {
-      const silentFor = Date.now() - this.lastReceivedAt;
-      if (this.replies.length > 0 && silentFor >= idleTimeoutMs) {
+      const now = Date.now();
+      if (this.replies.length > 0) {
+        // Silence counts from the later of the last byte and the moment a reply fell due: a command sent
+        // after a quiet spell gets its full idleTimeoutMs.
+        const silentFor = now - Math.max(this.lastReceivedAt, this.awaitingSince);
+        if (silentFor < idleTimeoutMs) return;
         this.closeReason = new EslConnectionError(
           `no bytes from FreeSWITCH for ${silentFor} ms with ${this.replies.length} commands outstanding (half-open)`,
         );
         this.socket?.destroy();
-      } else if (probeIntervalMs > 0 && this.replies.length === 0 && silentFor >= probeIntervalMs) {
+      } else if (probeIntervalMs > 0 && now - this.lastReceivedAt >= probeIntervalMs) {
         this.api("uptime", idleTimeoutMs).catch(() => {});
       }
     }, period);

@@ -1,6 +1,7 @@
 /** Loader for the FreeSWITCH 1.10 ESL captures in ../shared/fixtures/freeswitch-esl (format: its README). */
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { encodeFrame, type HeaderList } from "../../src/esl/index.ts";
 
 export const captureDir = fileURLToPath(new URL("../../../shared/fixtures/freeswitch-esl/", import.meta.url));
 
@@ -49,4 +50,14 @@ export function loadCapture(name: string): Capture {
     else if (item.dir === "sent") sent.push(item.data);
   }
   return { name, items, raw: readFileSync(`${captureDir}${name}.recv.raw`), chunks, frames, sent };
+}
+
+/** A captured frame's outer headers in wire order. */
+export function capturedHeaders(frame: CapturedFrame): HeaderList {
+  return frame.header_order.map((name) => [name, frame.headers[name] ?? "(missing)"]);
+}
+
+/** A captured frame's exact bytes, for a scripted peer to replay. */
+export function capturedBytes(frame: CapturedFrame): Buffer {
+  return encodeFrame(capturedHeaders(frame), frame.body ?? undefined);
 }
