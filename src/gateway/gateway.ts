@@ -97,12 +97,32 @@ export class Gateway {
     this.stopping ??= (async () => {
       clearInterval(this.uptimeTimer);
       const deadline = Date.now() + this.config.shutdownTimeoutMs;
-      await this.http?.close();
+      await this.closeHttp(deadline);
       await this.publisher.stop(Math.max(0, deadline - Date.now()));
       await this.esl.close(Math.max(100, Math.min(1_000, deadline - Date.now())));
       this.log.info({ events: this.publisher.counts }, "gateway stopped");
     })();
     return this.stopping;
+  }
+
+  /**
+   * Stop accepting and let in-flight requests finish. A keep-alive connection busy when close() began
+   * would otherwise hold the server open until its idle timeout: such connections are told
+   * `Connection: close` and idle ones closed as they appear; at the deadline, all are closed.
+   */
+  private async closeHttp(deadline: number): Promise<void> {
+    const http = this.http;
+    if (!http) return;
+    const server = http.server;
+    const sweeper = setInterval(() => {
+      if (Date.now() >= deadline) server.closeAllConnections();
+      else server.closeIdleConnections();
+    }, 50);
+    try {
+      await http.close();
+    } finally {
+      clearInterval(sweeper);
+    }
   }
 
   health(): { healthy: boolean; body: Record<string, unknown> } {

@@ -142,6 +142,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
   });
 
+  let closing = false;
   // Registered (awaited) before the routes, so its onRoute hook sees every one of them.
   await app.register(swagger, {
     openapi: {
@@ -177,6 +178,13 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     if (apiError.status >= 500)
       request.log.warn({ code: apiError.code, msg: apiError.message }, "request failed");
     void reply.code(apiError.status).send({ error: { code: apiError.code, message: apiError.message } });
+  });
+  // While shutting down, every response asks the client to close its keep-alive connection.
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) void reply.header("connection", "close");
+  });
+  app.addHook("preClose", async () => {
+    closing = true;
   });
   app.setNotFoundHandler((request, reply) => {
     void reply

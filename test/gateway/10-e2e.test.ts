@@ -1,100 +1,49 @@
-import { Writable } from "node:stream";
 import { connect, type NatsConnection } from "nats";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FakeSwitch, startFakeSwitch } from "../../src/fakeswitch/index.ts";
-import { mintToken, type Scope } from "../../src/gateway/auth.ts";
-import { loadConfig } from "../../src/gateway/config.ts";
-import { Gateway } from "../../src/gateway/gateway.ts";
+import type { FakeSwitch } from "../../src/fakeswitch/index.ts";
+import { mintToken } from "../../src/gateway/auth.ts";
+import type { Gateway } from "../../src/gateway/gateway.ts";
+import {
+  type GatewayUnderTest,
+  startGatewayUnderTest,
+  testEslPassword,
+  testJwtSecret,
+  until,
+} from "../helpers/gateway.ts";
 import { startNatsServer, type TestNatsServer } from "../helpers/nats.ts";
 
-const eslPassword = "e2e-esl-password-Zq81";
-const jwtSecretText = "e2e-jwt-secret-0123456789abcdefghijkl";
-const jwtSecret = new TextEncoder().encode(jwtSecretText);
-const logLines: string[] = [];
+const jwtSecret = new TextEncoder().encode(testJwtSecret);
+const destination = "sofia/internal/1000@127.0.0.1:5090";
 
 let nats: TestNatsServer;
+let lab: GatewayUnderTest;
 let fs: FakeSwitch;
 let gateway: Gateway;
 let base: string;
 let subscriber: NatsConnection;
 const published: Array<Record<string, unknown>> = [];
-
-async function token(scopes: Scope[] = ["fs:originate", "fs:hangup", "fs:play", "fs:transfer", "fs:read"]) {
-  return mintToken(jwtSecret, { scopes, audience: "fs-esl-gateway", issuer: "backend" });
-}
-
-async function call(method: string, path: string, body?: unknown, scopes?: Scope[]) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${await token(scopes)}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
-}
-
-async function until<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 5_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const destination = "sofia/internal/1000@127.0.0.1:5090";
+const call = (method: string, path: string, body?: unknown) => lab.call(method, path, body);
 
 beforeAll(async () => {
   nats = await startNatsServer();
-  fs = await startFakeSwitch({
-    password: eslPassword,
-    port: 0,
-    sessionsPerSecond: 1000,
-    heartbeatIntervalMs: 500,
-    profile: { answerDelayMs: 10 },
-  });
-  const config = loadConfig({
-    FS_ESL_PORT: String(fs.port),
-    FS_ESL_PASSWORD: eslPassword,
-    JWT_SECRET: jwtSecretText,
-    JWT_ISSUER: "backend",
-    JWT_AUDIENCE: "fs-esl-gateway",
-    HTTP_PORT: "0",
-    NATS_URL: nats.url,
-    ESL_BACKOFF_INITIAL_MS: "20",
-    ESL_BACKOFF_MAX_MS: "200",
-    ESL_COMMAND_TIMEOUT_MS: "400",
-    SOURCE_HOST: "e2e-fs",
-    LOG_LEVEL: "debug",
-  });
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logLines.push(chunk.toString());
-      done();
+  lab = await startGatewayUnderTest({
+    natsUrl: nats.url,
+    env: {
+      JWT_ISSUER: "backend",
+      JWT_AUDIENCE: "fs-esl-gateway",
+      ESL_COMMAND_TIMEOUT_MS: "400",
+      SOURCE_HOST: "e2e-fs",
     },
   });
-  gateway = new Gateway(config, pino({ level: "debug", redact: ["req.headers.authorization"] }, sink));
-  const address = await gateway.start();
-  base = `http://127.0.0.1:${address.port}`;
+  ({ fs, gateway, base } = lab);
   subscriber = await connect({ servers: nats.url });
   subscriber.subscribe("fs.events", { callback: (_, msg) => published.push(msg.json()) });
   await subscriber.flush();
-  await until("gateway healthy", async () => (await fetch(`${base}/health`)).ok || undefined);
 });
 
 afterAll(async () => {
   await subscriber?.close();
-  await gateway?.stop();
-  await fs?.close();
+  await lab?.stop();
   await nats?.stop();
 });
 
@@ -146,12 +95,12 @@ describe("gateway end to end (FreeSWITCH double + real nats-server)", () => {
     for (const callUuid of uuids)
       await call("POST", "/api/v1/fs/originate", { destination, call_uuid: callUuid, wait: true });
     const listed = await until("channels listed", async () => {
-      const { body } = await call("GET", "/api/v1/fs/channels?limit=1000", undefined, ["fs:read"]);
+      const { body } = await call("GET", "/api/v1/fs/channels?limit=1000");
       return uuids.every((u) => body.items.some((c: { uuid: string }) => c.uuid === u)) ? body : undefined;
     });
     expect(listed).toMatchObject({ source: "event-stream", offset: 0, limit: 1000 });
     expect(listed.total).toBe(gateway.channels.size);
-    const page = await call("GET", "/api/v1/fs/channels?offset=1&limit=1", undefined, ["fs:read"]);
+    const page = await call("GET", "/api/v1/fs/channels?offset=1&limit=1");
     expect(page.body.items).toHaveLength(1);
     expect(page.body.items[0].uuid).toBe(listed.items[1].uuid);
   });
@@ -372,10 +321,10 @@ describe("gateway end to end (FreeSWITCH double + real nats-server)", () => {
   });
 
   it("never logs the ESL password, the JWT secret or a bearer token", async () => {
-    const all = logLines.join("");
+    const all = lab.logLines.join("");
     expect(all.length).toBeGreaterThan(0);
-    expect(all).not.toContain(eslPassword);
-    expect(all).not.toContain(jwtSecretText);
+    expect(all).not.toContain(testEslPassword);
+    expect(all).not.toContain(testJwtSecret);
     expect(all).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
   });
 });

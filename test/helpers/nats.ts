@@ -18,12 +18,13 @@ const ATTEMPTS = 3;
 /**
  * Starts nats-server on 127.0.0.1 and a port that was free a moment ago; resolves once it answers with its
  * INFO line. Another process may take the port in between: then nats-server exits and the next attempt
- * picks a new port.
+ * picks a new port. `port` restarts a server on the address of an earlier one.
  */
-export async function startNatsServer(): Promise<TestNatsServer> {
+export async function startNatsServer(options: { port?: number } = {}): Promise<TestNatsServer> {
   let lastError: Error | undefined;
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const port = await freeLoopbackPort();
+  // A given port (a restart on the same address) gets one attempt: there is no other port to try.
+  for (let attempt = 0; attempt < (options.port ? 1 : ATTEMPTS); attempt++) {
+    const port = options.port ?? (await freeLoopbackPort());
     const child = spawn(NATS_SERVER, ["-a", "127.0.0.1", "-p", String(port)], {
       stdio: ["ignore", "ignore", "pipe"],
     });

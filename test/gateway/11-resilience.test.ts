@@ -1,0 +1,109 @@
+import { connect } from "nats";
+import { afterEach, describe, expect, it } from "vitest";
+import { type GatewayUnderTest, startGatewayUnderTest, until } from "../helpers/gateway.ts";
+import { startNatsServer, type TestNatsServer } from "../helpers/nats.ts";
+
+const destination = "sofia/internal/1000@127.0.0.1:5090";
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(
+  env: Record<string, string> = {},
+  fakeswitch = {},
+): Promise<{ nats: TestNatsServer; lab: GatewayUnderTest }> {
+  const nats = await startNatsServer();
+  cleanups.push(() => nats.stop());
+  const lab = await startGatewayUnderTest({ natsUrl: nats.url, env, fakeswitch });
+  cleanups.push(() => lab.stop());
+  return { nats, lab };
+}
+
+describe("gateway resilience", () => {
+  it("keeps serving while NATS is down: drops oldest events (counted), then publishes again after NATS returns", async () => {
+    let { nats, lab } = await setup({ EVENT_QUEUE_CAPACITY: "20" });
+    const { gateway } = lab;
+    await nats.stop();
+    await until("publisher sees NATS down", () => gateway.publisher.state === "disconnected");
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) {
+      const { status } = await lab.call("POST", "/api/v1/fs/originate", { destination, wait: true });
+      expect(status).toBe(200);
+    }
+    // ESL reading and HTTP never waited on NATS: 20 answered originates in well under a second each.
+    expect((performance.now() - started) / 20).toBeLessThan(500);
+    await until("queue full and dropping", () => gateway.publisher.counts.dropped > 0);
+    const health = await (await fetch(`${lab.base}/health`)).json();
+    expect(health).toMatchObject({
+      status: "ok" === health.status ? "ok" : "degraded",
+      nats: { state: "disconnected" },
+    });
+    expect(health.queue.depth).toBe(20);
+    const metrics = await (await fetch(`${lab.base}/metrics`)).text();
+    expect(metrics).toMatch(/fs_esl_events_dropped_total [1-9]/);
+
+    const restarted = await startNatsServer({ port: nats.port });
+    cleanups.push(() => restarted.stop());
+    nats = restarted;
+    await until("publisher reconnected", () => gateway.publisher.state === "connected", 10_000);
+    const subscriber = await connect({ servers: nats.url });
+    cleanups.push(() => subscriber.close());
+    const seen: string[] = [];
+    subscriber.subscribe("fs.events", {
+      callback: (_, msg) => seen.push(msg.json<{ call_uuid: string }>().call_uuid),
+    });
+    await subscriber.flush();
+    const callUuid = crypto.randomUUID();
+    await lab.call("POST", "/api/v1/fs/originate", { destination, call_uuid: callUuid, wait: true });
+    await until("events after NATS came back", () => seen.includes(callUuid));
+    const { received, published, dropped } = gateway.publisher.counts;
+    expect(published + dropped + gateway.publisher.depth).toBe(received);
+  });
+
+  it("answers 429 with Retry-After when too many commands are in flight, and counts the rejection", async () => {
+    const { lab } = await setup({ MAX_IN_FLIGHT: "2", RETRY_AFTER_SEC: "3" });
+    lab.fs.delayReplies(300);
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => lab.call("POST", `/api/v1/fs/hangup/${crypto.randomUUID()}`, {})),
+    );
+    const throttled = results.filter((r) => r.status === 429);
+    expect(throttled.length).toBe(4);
+    expect(throttled[0]?.headers.get("retry-after")).toBe("3");
+    expect(throttled[0]?.body).toMatchObject({ error: { code: "throttled" } });
+    expect(results.filter((r) => r.status === 404).length).toBe(2);
+    const metrics = await (await fetch(`${lab.base}/metrics`)).text();
+    expect(metrics).toMatch(/fs_esl_rejections_total\{reason="in_flight"\} 4/);
+  });
+
+  it("sheds originates at FreeSWITCH's max-sessions (from HEARTBEAT) instead of letting FreeSWITCH fail them", async () => {
+    const { lab } = await setup({ SESSIONS_HEADROOM: "1" }, { maxSessions: 3, heartbeatIntervalMs: 100 });
+    for (let i = 0; i < 3; i++)
+      expect((await lab.call("POST", "/api/v1/fs/originate", { destination, wait: true })).status).toBe(200);
+    const refused = await until("gateway refuses at max-sessions", async () => {
+      const r = await lab.call("POST", "/api/v1/fs/originate", { destination });
+      return r.status === 429 ? r : undefined;
+    });
+    expect(refused.body.error.message).toMatch(/3 of 3 sessions/);
+  });
+
+  it("drains on stop: in-flight requests finish, the event queue is flushed, ESL gets `exit`", async () => {
+    const { nats, lab } = await setup({}, { profile: { answerDelayMs: 300 } });
+    const subscriber = await connect({ servers: nats.url });
+    cleanups.push(() => subscriber.close());
+    const seen: string[] = [];
+    subscriber.subscribe("fs.events", {
+      callback: (_, msg) => seen.push(msg.json<{ event_type: string }>().event_type),
+    });
+    await subscriber.flush();
+    const inFlight = lab.call("POST", "/api/v1/fs/originate", { destination, wait: true });
+    await until("originate sent to FreeSWITCH", () => lab.fs.stats.originates > 0);
+    const stopping = lab.gateway.stop();
+    const answer = await inFlight;
+    expect(answer).toMatchObject({ status: 200, body: { status: "answered" } });
+    await stopping;
+    await expect(fetch(`${lab.base}/health`)).rejects.toThrow();
+    await until("ESL connection closed by exit", () => lab.fs.stats.connectionsOpen === 0);
+    await until("answer event flushed to NATS", () => seen.includes("CHANNEL_ANSWER"));
+  });
+});
