@@ -38,6 +38,9 @@ export class FrameDecoder {
   private heldEndsWithLf = false;
   private pendingHeaders: Array<[string, string]> = [];
   private bodyLength = 0;
+  /** Bytes pushed before the current chunk. */
+  private streamOffset = 0;
+  private currentFrameStart = 0;
 
   constructor(limits: Partial<DecoderLimits> = {}) {
     this.limits = { ...defaultDecoderLimits, ...limits };
@@ -48,19 +51,24 @@ export class FrameDecoder {
     return this.mode === "headers" && this.heldBytes === 0 && this.error === undefined;
   }
 
+  /** Stream offset of the frame being decoded, or of the last one begun: what an error reports. */
+  get frameStart(): number {
+    return this.currentFrameStart;
+  }
+
   /** Feed one chunk; returns the frames it completed, in order. */
   push(chunk: Uint8Array): EslFrame[] {
     const frames: EslFrame[] = [];
     if (this.error) return frames;
     const data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     let offset = 0;
-    while (offset < data.length) {
+    while (offset < data.length && !this.error) {
       offset =
         this.mode === "headers"
           ? this.readHeaders(data, offset, frames)
           : this.readBody(data, offset, frames);
-      if (this.error) return frames;
     }
+    this.streamOffset += data.length;
     return frames;
   }
 
@@ -70,6 +78,7 @@ export class FrameDecoder {
       // Tolerate blank lines between frames (some proxies add them); FreeSWITCH itself never does.
       while (offset < data.length && (data[offset] === LF || data[offset] === CR)) offset++;
       if (offset === data.length) return offset;
+      this.currentFrameStart = this.streamOffset + offset;
     }
     let blockEnd: number;
     let next: number;
@@ -194,7 +203,7 @@ export class FrameDecoder {
   }
 
   private fail(message: string, bytes: Uint8Array): void {
-    this.error = new EslProtocolError(message, this.mode, excerpt(bytes));
+    this.error = new EslProtocolError(message, this.mode, excerpt(bytes), this.currentFrameStart);
     this.held = [];
     this.heldBytes = 0;
   }

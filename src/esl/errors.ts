@@ -4,15 +4,19 @@ export class EslError extends Error {
   override name = "EslError";
 }
 
-/** The peer sent bytes that are not ESL. Carries the decoder state and a printable excerpt of the bytes. */
+/**
+ * The peer sent bytes that are not ESL. Carries the decoder state, the stream offset of the frame that
+ * failed, and a printable excerpt of the bytes.
+ */
 export class EslProtocolError extends EslError {
   override name = "EslProtocolError";
   constructor(
     message: string,
     readonly state: string,
     readonly excerpt: string,
+    readonly offset = 0,
   ) {
-    super(`${message} (decoder state: ${state}; bytes: ${excerpt})`);
+    super(`${message} (decoder state: ${state}; frame at byte ${offset}; bytes: ${excerpt})`);
   }
 }
 

@@ -203,6 +203,20 @@ describe("garbage", () => {
     );
   });
 
+  test("a protocol error reports the stream offset of the frame that failed, under any chunking", () => {
+    fc.assert(
+      fc.property(fc.array(frameSpec, { maxLength: 6 }), cuts, (specs, at) => {
+        const valid = Buffer.concat(specs.map(encodeSpec));
+        const decoder = new FrameDecoder();
+        for (const chunk of chunked(Buffer.concat([valid, Buffer.from("not a header line\n\n")]), at)) {
+          decoder.push(chunk);
+        }
+        return decoder.error?.offset === valid.length;
+      }),
+      runs,
+    );
+  });
+
   test("a frame whose body is garbage never throws out of EslEvent, in any format", () => {
     fc.assert(
       fc.property(fc.constantFrom("plain", "json", "xml"), eslish, (format, bytes) => {
