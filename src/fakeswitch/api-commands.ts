@@ -1,7 +1,7 @@
 import type { CallModel } from "./call-model.ts";
 import { isCause } from "./call-model.ts";
 import type { Channel } from "./channel.ts";
-import { eventDate, localStamp, uptimeText } from "./clock.ts";
+import { eventDate, localStamp, nowUs, uptimeText } from "./clock.ts";
 import { renderTemplate } from "./event-serializer.ts";
 import type { SwitchCore } from "./switch-core.ts";
 import { CAPTURED } from "./templates.ts";
@@ -315,12 +315,13 @@ export class ApiCommands {
     if (!ch?.lastTemplate) return NO_CHANNEL;
     const format: Format = fmt === "json" ? "json" : fmt === "xml" ? "xml" : "plain";
     const t = ch.tokens;
-    const date = eventDate();
+    const us = nowUs();
+    const date = eventDate(us);
     const seq = String(this.core.nextSequence);
     t.setEncoded(T.SEQ, seq, seq, seq);
     t.setEncoded(T.DATE_LOCAL, date.local, date.localUrl, date.local);
     t.setEncoded(T.DATE_GMT, date.gmt, date.gmtUrl, date.gmt);
-    t.setEncoded(T.EVENT_TS, date.us, date.us, date.us);
+    t.setEncoded(T.EVENT_TS, String(us), String(us), String(us));
     const body = renderTemplate(ch.lastTemplate, t, format);
     const name = ch.lastTemplate.event;
     const calling = ["mod_commands.c", "uuid_dump_function", "6468"];

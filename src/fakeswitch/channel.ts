@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { localStamp } from "./clock.ts";
 import { type CompiledTemplate, templateValue } from "./event-serializer.ts";
 import { T, TokenTable } from "./tokens.ts";
@@ -79,13 +79,9 @@ export class Channel {
     t.set(T.SESSION_ID, String(this.sessionId));
     t.set(T.CREATED_TS, String(createdUs));
     t.set(T.PROFILE_TS, String(createdUs));
-    t.set(
-      T.SIP_CALL_ID,
-      randomBytes(16)
-        .toString("hex")
-        .replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-"),
-    );
-    t.set(T.FROM_TAG, randomBytes(7).toString("base64url").replace(/[-_]/g, "x"));
+    const callId = randomUUID();
+    t.set(T.SIP_CALL_ID, callId);
+    t.set(T.FROM_TAG, callId.slice(24, 36));
     t.set(T.TO_TAG, `${this.sessionId}SIPpTag0${(this.sessionId % 90) + 10}`);
     t.set(T.ENDPOINT_DISPOSITION, "ANSWER");
     t.setBlock(T.USER_VARS, userVars);

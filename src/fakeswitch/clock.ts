@@ -10,12 +10,19 @@ export interface EventDate {
   localUrl: string;
   gmt: string;
   gmtUrl: string;
-  /** Microseconds since the epoch, as a decimal string. */
-  us: string;
+  /** The date strings as bytes: URL-encoded (plain/xml) and raw (json). */
+  bytes: { localUrl: Buffer; gmtUrl: Buffer; local: Buffer; gmt: Buffer };
 }
 
 let cachedSecond = -1;
-let cached: EventDate = { local: "", localUrl: "", gmt: "", gmtUrl: "", us: "0" };
+const EMPTY = Buffer.alloc(0);
+let cached: EventDate = {
+  local: "",
+  localUrl: "",
+  gmt: "",
+  gmtUrl: "",
+  bytes: { localUrl: EMPTY, gmtUrl: EMPTY, local: EMPTY, gmt: EMPTY },
+};
 let lastUs = 0;
 
 /** Microseconds since the epoch; strictly increasing within the process. */
@@ -26,6 +33,7 @@ export function nowUs(): number {
   return us;
 }
 
+/** The date headers of the second `us` falls in (shared, do not mutate). */
 export function eventDate(us = nowUs()): EventDate {
   const second = Math.floor(us / 1_000_000);
   if (second !== cachedSecond) {
@@ -33,9 +41,22 @@ export function eventDate(us = nowUs()): EventDate {
     const ms = second * 1000;
     const local = localStamp(ms);
     const gmt = new Date(ms).toUTCString();
-    cached = { local, localUrl: urlEncode(local), gmt, gmtUrl: urlEncode(gmt), us: "" };
+    const localUrl = urlEncode(local);
+    const gmtUrl = urlEncode(gmt);
+    cached = {
+      local,
+      localUrl,
+      gmt,
+      gmtUrl,
+      bytes: {
+        localUrl: Buffer.from(localUrl),
+        gmtUrl: Buffer.from(gmtUrl),
+        local: Buffer.from(local),
+        gmt: Buffer.from(gmt),
+      },
+    };
   }
-  return { ...cached, us: String(us) };
+  return cached;
 }
 
 const pad = (n: number) => (n < 10 ? `0${n}` : String(n));

@@ -65,10 +65,10 @@ export class EslConnection implements EventListener {
 
   private busy = false;
   private readonly commands: ClientCommand[] = [];
-  private out: string[] = [];
+  private out: Array<string | Buffer> = [];
   private outBytes = 0;
   private flushScheduled = false;
-  private held: string[] = [];
+  private held: Buffer[] = [];
   private lostEvents = 0;
   private closing = false;
 
@@ -434,6 +434,11 @@ export class EslConnection implements EventListener {
 
   // ---- events ---------------------------------------------------------------------------------
 
+  wants(name: string): boolean {
+    if (!this.eventsEnabled || !this.running) return false;
+    return (this.allEvents && !this.nixed.has(name)) || this.names.has(name);
+  }
+
   /** event_handler (mod_event_socket.c): subscription, filters, myevents, then the bounded queue. */
   offer(event: SwitchEvent): void {
     if (!this.eventsEnabled || !this.running) return;
@@ -449,7 +454,7 @@ export class EslConnection implements EventListener {
       if (!uuid || (this.myeventsUuid && uuid !== this.myeventsUuid)) send = false;
     }
     if (!send) return;
-    this.enqueue(eventFrame(event.render(this.format), this.format));
+    this.enqueue(event.frame(this.format));
     if (this.myeventsUuid && name === "CHANNEL_HANGUP" && event.uniqueId === this.myeventsUuid) {
       this.sessionDown();
     }
@@ -488,7 +493,7 @@ export class EslConnection implements EventListener {
     return send;
   }
 
-  private enqueue(frame: string): void {
+  private enqueue(frame: Buffer): void {
     const core = this.host.core;
     if (this.canSend() && this.held.length === 0) {
       core.stats.eventsSent++;
@@ -516,7 +521,7 @@ export class EslConnection implements EventListener {
     let i = 0;
     while (i < this.held.length && this.canSend()) {
       this.host.core.stats.eventsSent++;
-      this.write(this.held[i] as string);
+      this.write(this.held[i] as Buffer);
       i++;
     }
     this.held = i === this.held.length ? [] : this.held.slice(i);
@@ -541,7 +546,7 @@ export class EslConnection implements EventListener {
     this.write(commandReply(text));
   }
 
-  write(data: string): void {
+  write(data: string | Buffer): void {
     if (this.closing || this.host.halfOpenActive) return;
     this.out.push(data);
     this.outBytes += data.length;
@@ -554,10 +559,16 @@ export class EslConnection implements EventListener {
   flush(): void {
     this.flushScheduled = false;
     if (this.out.length === 0) return;
-    const data = this.out.length === 1 ? (this.out[0] as string) : this.out.join("");
+    const data =
+      this.out.length === 1
+        ? (this.out[0] as string | Buffer)
+        : Buffer.concat(this.out.map((x) => (typeof x === "string" ? Buffer.from(x, "utf8") : x)));
     this.out = [];
     this.outBytes = 0;
-    if (!this.socket.destroyed) this.socket.write(data);
+    if (this.socket.destroyed) return;
+    const accepted = this.socket.write(data);
+    // Held events wait for 'drain'; a write the kernel took whole emits no 'drain', so go on now.
+    if (accepted && this.held.length > 0) setImmediate(() => this.releaseHeld());
   }
 
   /** Send a disconnect notice (optional) and close, as listener_run's exit path does. */

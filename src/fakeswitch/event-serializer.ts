@@ -23,6 +23,8 @@ export type Part = string | number;
 export interface CompiledTemplate {
   readonly event: string;
   readonly parts: Readonly<Record<Format, readonly Part[]>>;
+  /** The same parts with the literals pre-encoded as bytes. */
+  readonly byteParts: Readonly<Record<Format, ReadonlyArray<Buffer | number>>>;
   /** Header names (block markers excluded) → the raw value parts, for filters and uuid_getvar. */
   readonly values: ReadonlyMap<string, readonly Part[]>;
   /** Header names in order (block markers kept as `{{USER_VARS}}` / `{{SET_VARS}}`). */
@@ -104,10 +106,45 @@ export function compileTemplate(template: EventTemplate): CompiledTemplate {
   return {
     event: template.event,
     parts: { plain: plain.parts, json: json.parts, xml: xml.parts },
+    byteParts: { plain: toBytes(plain.parts), json: toBytes(json.parts), xml: toBytes(xml.parts) },
     values,
     names,
     hasVariables: names.some((n) => n.startsWith("variable_")),
   };
+}
+
+const toBytes = (parts: Part[]) => parts.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : p));
+
+const CONTENT_TYPE_LINE: Record<Format, string> = {
+  plain: "\nContent-Type: text/event-plain\n\n",
+  json: "\nContent-Type: text/event-json\n\n",
+  xml: "\nContent-Type: text/event-xml\n\n",
+};
+const scratch: Buffer[] = [];
+
+/**
+ * A whole ESL event frame (outer headers and body) rendered into one Buffer: the literal bytes and the
+ * channel's cached token bytes are copied once, with no intermediate strings.
+ */
+export function renderTemplateFrame(template: CompiledTemplate, tokens: TokenTable, format: Format): Buffer {
+  const parts = template.byteParts[format];
+  let length = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i] as Buffer | number;
+    const b = typeof p === "number" ? tokens.encodedBytes(p, format) : p;
+    scratch[i] = b;
+    length += b.length;
+  }
+  const head = `Content-Length: ${length}${CONTENT_TYPE_LINE[format]}`;
+  const out = Buffer.allocUnsafe(head.length + length);
+  let offset = out.write(head, 0, "latin1");
+  for (let i = 0; i < parts.length; i++) {
+    const b = scratch[i] as Buffer;
+    out.set(b, offset);
+    offset += b.length;
+  }
+  scratch.length = 0;
+  return out;
 }
 
 export function renderTemplate(template: CompiledTemplate, tokens: TokenTable, format: Format): string {

@@ -1,8 +1,10 @@
 import {
   type CompiledTemplate,
+  eventFrame,
   type HeaderList,
   renderHeaders,
   renderTemplate,
+  renderTemplateFrame,
   templateValue,
 } from "./event-serializer.ts";
 import type { Format, TokenTable } from "./tokens.ts";
@@ -18,11 +20,14 @@ export interface SwitchEvent {
   readonly uniqueId: string | undefined;
   header(name: string): string | undefined;
   render(format: Format): string;
+  /** The whole ESL frame (Content-Length, Content-Type, body) as bytes, rendered once per format. */
+  frame(format: Format): Buffer;
 }
 
 export class ChannelEvent implements SwitchEvent {
   readonly subclass = undefined;
   private readonly cache: Partial<Record<Format, string>> = {};
+  private readonly frames: Partial<Record<Format, Buffer>> = {};
 
   constructor(
     private readonly template: CompiledTemplate,
@@ -32,6 +37,15 @@ export class ChannelEvent implements SwitchEvent {
 
   get name(): string {
     return this.template.event;
+  }
+
+  frame(format: Format): Buffer {
+    let out = this.frames[format];
+    if (out === undefined) {
+      out = renderTemplateFrame(this.template, this.tokens, format);
+      this.frames[format] = out;
+    }
+    return out;
   }
 
   header(name: string): string | undefined {
@@ -50,6 +64,7 @@ export class ChannelEvent implements SwitchEvent {
 
 export class HeaderEvent implements SwitchEvent {
   private readonly cache: Partial<Record<Format, string>> = {};
+  private readonly frames: Partial<Record<Format, Buffer>> = {};
 
   constructor(
     readonly name: string,
@@ -60,6 +75,15 @@ export class HeaderEvent implements SwitchEvent {
 
   get uniqueId(): string | undefined {
     return this.header("Unique-ID");
+  }
+
+  frame(format: Format): Buffer {
+    let out = this.frames[format];
+    if (out === undefined) {
+      out = Buffer.from(eventFrame(this.render(format), format), "utf8");
+      this.frames[format] = out;
+    }
+    return out;
   }
 
   header(name: string): string | undefined {

@@ -10,6 +10,8 @@ import { T } from "./tokens.ts";
 export interface EventListener {
   /** Called synchronously for every fired event while the listener has events enabled. */
   offer(event: SwitchEvent): void;
+  /** A cheap pre-check by event name (subscription only; filters are applied in `offer`). */
+  wants(name: string): boolean;
 }
 
 export interface SwitchStats {
@@ -117,19 +119,27 @@ export class SwitchCore {
     return this.listeners.size > 0 && !this.eventsPaused;
   }
 
+  /** Whether any listener may take an event of this name (skips rendering what nobody wants). */
+  private wanted(name: string): boolean {
+    for (const l of this.listeners) if (l.wants(name)) return true;
+    return false;
+  }
+
   /** Fire a channel event: stamp sequence and date into the channel's tokens, deliver synchronously. */
   fireChannel(channel: Channel, template: CompiledTemplate): void {
     const seq = ++this.sequence;
     this.stats.eventsFired++;
     if (template.hasVariables) channel.lastTemplate = template;
-    if (!this.delivering) return;
+    if (!this.delivering || !this.wanted(template.event)) return;
     const t = channel.tokens;
-    const date = eventDate();
+    const us = nowUs();
+    const date = eventDate(us);
     const s = String(seq);
+    const ts = String(us);
     t.setEncoded(T.SEQ, s, s, s);
-    t.setEncoded(T.DATE_LOCAL, date.local, date.localUrl, date.local);
-    t.setEncoded(T.DATE_GMT, date.gmt, date.gmtUrl, date.gmt);
-    t.setEncoded(T.EVENT_TS, date.us, date.us, date.us);
+    t.setBytes(T.DATE_LOCAL, date.local, date.bytes.localUrl, date.bytes.local);
+    t.setBytes(T.DATE_GMT, date.gmt, date.bytes.gmtUrl, date.bytes.gmt);
+    t.setEncoded(T.EVENT_TS, ts, ts, ts);
     const event = new ChannelEvent(template, t, channel.uuid);
     for (const l of this.listeners) l.offer(event);
   }
@@ -139,7 +149,8 @@ export class SwitchCore {
     name: string,
     calling: readonly [string, string, string] | readonly string[],
   ): Array<[string, string]> {
-    const date = eventDate();
+    const us = nowUs();
+    const date = eventDate(us);
     return [
       ["Event-Name", name],
       ["Core-UUID", this.coreUuid],
@@ -149,7 +160,7 @@ export class SwitchCore {
       ["FreeSWITCH-IPv6", this.ipv6],
       ["Event-Date-Local", date.local],
       ["Event-Date-GMT", date.gmt],
-      ["Event-Date-Timestamp", date.us],
+      ["Event-Date-Timestamp", String(us)],
       ["Event-Calling-File", calling[0] ?? ""],
       ["Event-Calling-Function", calling[1] ?? ""],
       ["Event-Calling-Line-Number", calling[2] ?? ""],
@@ -166,7 +177,7 @@ export class SwitchCore {
     subclass?: string,
   ): void {
     this.stats.eventsFired++;
-    if (!this.delivering) {
+    if (!this.delivering || !this.wanted(name)) {
       this.sequence++;
       return;
     }

@@ -33,12 +33,17 @@ export class TokenTable {
   private readonly json: Array<string | undefined> = new Array(TOKEN_NAMES.length);
   private readonly blocks: Record<Format, Array<string | undefined>> = { plain: [], json: [], xml: [] };
   private readonly blockVars: VarList[] = [];
+  /** The encodings as bytes, per format, for rendering events straight into a Buffer. */
+  private readonly bytes: Record<Format, Array<Buffer | undefined>> = { plain: [], json: [], xml: [] };
 
   set(id: number, value: string): void {
     if (this.raw[id] === value) return;
     this.raw[id] = value;
     this.url[id] = undefined;
     this.json[id] = undefined;
+    this.bytes.plain[id] = undefined;
+    this.bytes.json[id] = undefined;
+    this.bytes.xml[id] = undefined;
   }
 
   /** Set a value whose encodings are already known (the event clock pre-encodes its dates once a second). */
@@ -46,6 +51,19 @@ export class TokenTable {
     this.raw[id] = value;
     this.url[id] = url;
     this.json[id] = json;
+    this.bytes.plain[id] = undefined;
+    this.bytes.json[id] = undefined;
+    this.bytes.xml[id] = undefined;
+  }
+
+  /** Like setEncoded, with the bytes too (one Buffer for plain/xml, one for json). */
+  setBytes(id: number, value: string, url: Buffer, json: Buffer): void {
+    this.raw[id] = value;
+    this.url[id] = undefined;
+    this.json[id] = undefined;
+    this.bytes.plain[id] = url;
+    this.bytes.xml[id] = url;
+    this.bytes.json[id] = json;
   }
 
   get(id: number): string {
@@ -57,6 +75,19 @@ export class TokenTable {
     this.blocks.plain[id] = undefined;
     this.blocks.json[id] = undefined;
     this.blocks.xml[id] = undefined;
+    this.bytes.plain[id] = undefined;
+    this.bytes.json[id] = undefined;
+    this.bytes.xml[id] = undefined;
+  }
+
+  encodedBytes(id: number, format: Format): Buffer {
+    const cache = this.bytes[format];
+    let b = cache[id];
+    if (b === undefined) {
+      b = Buffer.from(this.encoded(id, format), "utf8");
+      cache[id] = b;
+    }
+    return b;
   }
 
   blockList(id: number): VarList {
@@ -65,6 +96,9 @@ export class TokenTable {
 
   encoded(id: number, format: Format): string {
     if (BLOCK_TOKENS.has(id)) return this.block(id, format);
+    if (this.url[id] === undefined && this.json[id] === undefined && this.bytes[format][id] !== undefined) {
+      return (this.bytes[format][id] as Buffer).toString("utf8");
+    }
     if (format === "json") {
       let v = this.json[id];
       if (v === undefined) {
