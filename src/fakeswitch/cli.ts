@@ -14,7 +14,7 @@ usage: npm run fakeswitch -- [options]
 
   --host <addr>            listen address (default 127.0.0.1)
   --port <n>               listen port; 0 picks a free one (default 8021)
-  --password <pw>          ESL password (default ClueCon)
+  --password <pw>          ESL password (default: $FAKESWITCH_PASSWORD, else ClueCon)
   --answer-delay <ms|a-b>  INVITE to answer, or a uniform range (default 300)
   --hold <ms|a-b>          answer to far-end hangup NORMAL_CLEARING; "inf" parks until killed (default inf)
   --busy <share>           share of calls refused 486 USER_BUSY (0..1, default 0)

@@ -26,6 +26,7 @@ export interface ConnectionHost {
   connectionClosed(connection: EslConnection): void;
 }
 
+const EMPTY = Buffer.alloc(0);
 /** Socket bytes buffered before events are held in the listener's own queue. */
 const SOCKET_HIGH_WATER = 1024 * 1024;
 /** switch_log_str2level: names and numbers 0..7. */
@@ -68,7 +69,9 @@ export class EslConnection implements EventListener {
   private out: Array<string | Buffer> = [];
   private outBytes = 0;
   private flushScheduled = false;
+  /** The listener's event queue (events the socket could not take yet): `held[heldHead…]`. */
   private held: Buffer[] = [];
+  private heldHead = 0;
   private lostEvents = 0;
   private closing = false;
 
@@ -183,6 +186,7 @@ export class EslConnection implements EventListener {
 
   private noevents(): string {
     this.held = [];
+    this.heldHead = 0;
     if (!this.eventsEnabled) return "-ERR not listening for events";
     this.eventsEnabled = false;
     this.allEvents = false;
@@ -495,12 +499,12 @@ export class EslConnection implements EventListener {
 
   private enqueue(frame: Buffer): void {
     const core = this.host.core;
-    if (this.canSend() && this.held.length === 0) {
+    if (this.canSend() && this.heldCount === 0) {
       core.stats.eventsSent++;
       this.write(frame);
       return;
     }
-    if (this.held.length >= this.host.eventQueueLength) {
+    if (this.heldCount >= this.host.eventQueueLength) {
       core.stats.eventsLost++;
       if (++this.lostEvents > this.host.maxLostEvents) {
         core.stats.listenersKilled++;
@@ -516,15 +520,24 @@ export class EslConnection implements EventListener {
     return !this.busy && this.socket.writableLength + this.outBytes < SOCKET_HIGH_WATER;
   }
 
+  private get heldCount(): number {
+    return this.held.length - this.heldHead;
+  }
+
   private releaseHeld(): void {
-    if (this.held.length === 0 || !this.running) return;
-    let i = 0;
-    while (i < this.held.length && this.canSend()) {
+    if (this.heldCount === 0 || !this.running) return;
+    while (this.heldHead < this.held.length && this.canSend()) {
       this.host.core.stats.eventsSent++;
-      this.write(this.held[i] as Buffer);
-      i++;
+      this.write(this.held[this.heldHead] as Buffer);
+      this.held[this.heldHead++] = EMPTY;
     }
-    this.held = i === this.held.length ? [] : this.held.slice(i);
+    if (this.heldHead === this.held.length) {
+      this.held = [];
+      this.heldHead = 0;
+    } else if (this.heldHead > 4096 && this.heldHead * 2 > this.held.length) {
+      this.held = this.held.slice(this.heldHead);
+      this.heldHead = 0;
+    }
   }
 
   /** The myevents channel went down: without linger the listener closes (read_packet). */
@@ -568,7 +581,7 @@ export class EslConnection implements EventListener {
     if (this.socket.destroyed) return;
     const accepted = this.socket.write(data);
     // Held events wait for 'drain'; a write the kernel took whole emits no 'drain', so go on now.
-    if (accepted && this.held.length > 0) setImmediate(() => this.releaseHeld());
+    if (accepted && this.heldCount > 0) setImmediate(() => this.releaseHeld());
   }
 
   /** Send a disconnect notice (optional) and close, as listener_run's exit path does. */
@@ -580,7 +593,8 @@ export class EslConnection implements EventListener {
     this.closing = true;
     this.host.core.removeListener(this);
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    // A peer that never reads must not keep the socket forever; 5 s is ample to drain a notice.
+    setTimeout(() => this.socket.destroy(), 5000).unref();
   }
 
   /** kill_listener: the notice, then shutdown(RDWR) of the socket. */
