@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildServices } from "./build.ts";
 import { freePort } from "./ports.ts";
 import { Service } from "./service.ts";
 import { ensureSystemDependencies, natsServer } from "./system-deps.ts";
@@ -34,9 +35,9 @@ export interface EmbeddedLab {
   stop(): Promise<void>;
 }
 
-/** `node --import tsx <file>`: one process per service, so its CPU and RSS are its own. */
-export function tsService(file: string): { command: string; args: string[] } {
-  return { command: process.execPath, args: ["--import", "tsx", join(repoRoot, file)] };
+/** `node dist/<name>.mjs`: one plain node process per service, so its CPU and RSS are its own. */
+function nodeService(file: string): { command: string; args: string[] } {
+  return { command: process.execPath, args: ["--enable-source-maps", file] };
 }
 
 /**
@@ -47,7 +48,7 @@ export function tsService(file: string): { command: string; args: string[] } {
 export async function startEmbeddedLab(options: EmbeddedLabOptions): Promise<EmbeddedLab> {
   const started = performance.now();
   mkdirSync(options.runDir, { recursive: true });
-  const bins = await ensureSystemDependencies([natsServer]);
+  const [bins, built] = await Promise.all([ensureSystemDependencies([natsServer]), buildServices()]);
   const secrets: LabSecrets = {
     eslPassword: randomBytes(18).toString("base64url"),
     jwtSecret: randomBytes(32).toString("base64url"),
@@ -69,7 +70,7 @@ export async function startEmbeddedLab(options: EmbeddedLabOptions): Promise<Emb
 
     const eslPort = await freePort();
     const flags = Object.entries(options.fakeswitchFlags ?? {}).flatMap(([k, v]) => [`--${k}`, v]);
-    const fs = tsService("src/fakeswitch/cli.ts");
+    const fs = nodeService(built.fakeswitch);
     const fakeswitch = await Service.start({
       name: "fakeswitch",
       command: fs.command,
@@ -81,7 +82,7 @@ export async function startEmbeddedLab(options: EmbeddedLabOptions): Promise<Emb
     services.push(fakeswitch);
 
     const httpPort = await freePort();
-    const gw = tsService("src/gateway/main.ts");
+    const gw = nodeService(built.gateway);
     const natsUrl = `nats://${loopback}:${natsPort}`;
     const gateway = await Service.start({
       name: "gateway",

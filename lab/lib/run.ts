@@ -63,7 +63,11 @@ export async function runScenario(
       scopes: ["fs:originate"],
     });
     const monitor = await LagMonitor.start({ servers: lab.nats.url });
-    const sampler = sampleProcesses(lab.services.map((s) => ({ name: s.spec.name, pid: s.pid })));
+    // The harness itself (load generator + NATS subscriber) is sampled too: a starved harness reads as a slow gateway.
+    const sampler = sampleProcesses([
+      ...lab.services.map((s) => ({ name: s.spec.name, pid: s.pid })),
+      { name: "harness", pid: process.pid },
+    ]);
 
     const callUuids: string[] = [];
     const load = new HttpLoad({

@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import { ApiError } from "./errors.ts";
 
@@ -23,7 +24,12 @@ export interface Principal {
  * aud are checked. Scopes come from `scope` (space-separated, RFC 8693) or `scopes` (array).
  */
 export class JwtAuthenticator {
-  constructor(private readonly options: AuthOptions) {}
+  /** Imported once: handing jose raw bytes would re-import the key on every request. */
+  private readonly key: KeyObject;
+
+  constructor(private readonly options: AuthOptions) {
+    this.key = createSecretKey(options.secret);
+  }
 
   async authenticate(authorization: string | undefined, required: Scope): Promise<Principal> {
     if (!authorization) throw new ApiError(401, "unauthenticated", "missing Authorization: Bearer token");
@@ -31,7 +37,7 @@ export class JwtAuthenticator {
     if (!match?.[1]) throw new ApiError(401, "unauthenticated", "Authorization must be a Bearer token");
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(match[1], this.options.secret, {
+      ({ payload } = await jwtVerify(match[1], this.key, {
         algorithms: ["HS256"],
         issuer: this.options.issuer,
         audience: this.options.audience,

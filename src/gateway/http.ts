@@ -176,7 +176,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     if (apiError.retryAfterSec !== undefined)
       void reply.header("Retry-After", String(apiError.retryAfterSec));
     if (apiError.status >= 500)
-      request.log.warn({ code: apiError.code, msg: apiError.message }, "request failed");
+      request.log.warn({ code: apiError.code, reason: apiError.message }, "request failed");
     void reply.code(apiError.status).send({ error: { code: apiError.code, message: apiError.message } });
   });
   // While shutting down, every response asks the client to close its keep-alive connection.

@@ -66,6 +66,8 @@ export const troubleshootingFields = [
   "Uptime-msec",
 ] as const;
 
+const keptFields: ReadonlySet<string> = new Set(troubleshootingFields);
+
 export function normalizeEvent(
   event: EslEvent,
   receivedAt: number,
@@ -75,8 +77,11 @@ export function normalizeEvent(
   const fsTimestampUs = event.timestampUs ?? Math.round(receivedAt * 1000);
   const fields: Record<string, string> = {};
   if (allFields) Object.assign(fields, event.headers());
+  // Walk the event's own headers once: asking for each wanted field would mostly miss, and a miss
+  // costs a case-insensitive scan of every header.
   else
-    for (const name of troubleshootingFields) {
+    for (const name of event.headerNames()) {
+      if (!keptFields.has(name)) continue;
       const value = event.get(name);
       if (value !== undefined) fields[name] = value;
     }
