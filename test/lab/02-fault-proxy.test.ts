@@ -1,0 +1,177 @@
+import net from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { FaultControlClient, startFaultControl } from "../../lab/lib/fault-control.ts";
+import { FaultProxy } from "../../lab/lib/fault-proxy.ts";
+
+const loopback = "127.0.0.1";
+let echo: net.Server;
+let echoPort: number;
+let proxy: FaultProxy;
+const sockets: net.Socket[] = [];
+
+beforeAll(async () => {
+  echo = net.createServer((socket) => {
+    socket.on("error", () => {}); // the proxy resets its upstream side on a RST cut
+    socket.pipe(socket);
+  });
+  await new Promise<void>((resolve) => echo.listen(0, loopback, resolve));
+  echoPort = (echo.address() as net.AddressInfo).port;
+});
+afterAll(() => new Promise<void>((resolve) => echo.close(() => resolve())));
+
+async function startProxy(targetPort = echoPort): Promise<FaultProxy> {
+  proxy = new FaultProxy("test", { host: loopback, port: 0 }, { host: loopback, port: targetPort });
+  await proxy.start();
+  return proxy;
+}
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  await proxy?.close();
+});
+
+function connect(port = proxy.listen.port): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: loopback, port });
+    sockets.push(socket);
+    socket.once("connect", () => resolve(socket));
+    socket.once("error", reject);
+  });
+}
+
+/** Sends `bytes` and resolves with the echo's milliseconds once all of it came back. */
+function roundTrip(socket: net.Socket, bytes = 16): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    let received = 0;
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received >= bytes) {
+        socket.off("data", onData);
+        resolve(performance.now() - started);
+      }
+    };
+    socket.on("data", onData);
+    socket.write(Buffer.alloc(bytes, 0x61));
+  });
+}
+
+function closedHow(socket: net.Socket): Promise<string> {
+  return new Promise((resolve) => {
+    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+    socket.once("end", () => resolve("FIN"));
+  });
+}
+
+describe("FaultProxy", () => {
+  it("forwards both ways and counts bytes per direction", async () => {
+    await startProxy();
+    const socket = await connect();
+    expect(await roundTrip(socket, 1000)).toBeLessThan(100);
+    expect(proxy.status()).toMatchObject({
+      connections: 1,
+      accepted: 1,
+      bytes: { toTarget: 1000, fromTarget: 1000 },
+    });
+  });
+
+  it("adds latency to each direction while on, and none once off", async () => {
+    await startProxy();
+    const socket = await connect();
+    proxy.set({ kind: "latency", ms: 60, jitterMs: 10 });
+    expect(await roundTrip(socket)).toBeGreaterThanOrEqual(100);
+    await proxy.clear("latency");
+    expect(await roundTrip(socket)).toBeLessThan(40);
+  });
+
+  it("caps bandwidth", async () => {
+    await startProxy();
+    const socket = await connect();
+    proxy.set({ kind: "bandwidth", bytesPerSec: 40_000 });
+    // 8 kB each way at 40 kB/s: about 200 ms per direction, the two overlapping slice by slice.
+    const ms = await roundTrip(socket, 8_000);
+    expect(ms).toBeGreaterThanOrEqual(180);
+    expect(ms).toBeLessThan(1_000);
+  });
+
+  it("cuts every open connection with RST or FIN", async () => {
+    await startProxy();
+    const reset = await connect();
+    const resetSeen = closedHow(reset);
+    await roundTrip(reset);
+    expect(proxy.cut("rst")).toBe(1);
+    expect(await resetSeen).toBe("ECONNRESET");
+
+    const finished = await connect();
+    const finSeen = closedHow(finished);
+    await roundTrip(finished);
+    expect(proxy.cut("fin")).toBe(1);
+    expect(await finSeen).toBe("FIN");
+    // The link itself still works.
+    expect(await roundTrip(await connect())).toBeLessThan(100);
+  });
+
+  it("blackholes: accepts and keeps connections but forwards nothing until cleared, then delivers what was held", async () => {
+    await startProxy();
+    const open = await connect();
+    proxy.set({ kind: "blackhole" });
+    const held = roundTrip(open);
+    const fresh = await connect(); // still accepted
+    const heldFresh = roundTrip(fresh);
+    const early = await Promise.race([held, new Promise((r) => setTimeout(() => r("nothing"), 200))]);
+    expect(early).toBe("nothing");
+    expect(proxy.status().connections).toBe(2);
+    await proxy.clear("blackhole");
+    expect(await held).toBeGreaterThanOrEqual(200);
+    expect(await heldFresh).toBeGreaterThanOrEqual(200);
+  });
+
+  it("refuses new connections while on, leaving open ones alone", async () => {
+    await startProxy();
+    const open = await connect();
+    proxy.set({ kind: "refuse" });
+    await expect(connect()).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    expect(await roundTrip(open)).toBeLessThan(100);
+    await proxy.clear("refuse");
+    expect(await roundTrip(await connect())).toBeLessThan(100);
+  });
+
+  it("resets the client when the target refuses", async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, loopback, resolve));
+    const deadPort = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    await startProxy(deadPort);
+    const socket = await connect();
+    expect(await closedHow(socket)).toBe("ECONNRESET");
+  });
+
+  it("is switched through the control API, which wants the token", async () => {
+    await startProxy();
+    const control = await startFaultControl(new Map([["esl", proxy]]), {
+      host: loopback,
+      port: 0,
+      token: "t0k3n",
+    });
+    const url = `http://${loopback}:${(control.address() as net.AddressInfo).port}`;
+    try {
+      const client = new FaultControlClient(url, "t0k3n");
+      expect(await client.set("esl", { kind: "latency", ms: 5 })).toMatchObject({
+        faults: [{ kind: "latency", ms: 5, jitterMs: 0 }],
+      });
+      expect((await client.links())[0]?.name).toBe("test");
+      expect((await client.clear("esl")).faults).toEqual([]);
+      expect(await client.cut("esl", "rst")).toMatchObject({ cut: 0 });
+      await expect(client.set("nope", { kind: "refuse" })).rejects.toThrow(/no link "nope"/);
+      await expect(new FaultControlClient(url, "wrong").links()).rejects.toThrow(/bad token/);
+      const bad = await fetch(`${url}/links/esl/faults`, {
+        method: "POST",
+        headers: { authorization: "Bearer t0k3n" },
+        body: JSON.stringify({ kind: "latency", ms: -1 }),
+      });
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toEqual({ error: "latency: ms must be a number >= 0" });
+    } finally {
+      control.close();
+    }
+  });
+});
