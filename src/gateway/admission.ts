@@ -1,4 +1,3 @@
-import type { EslEvent } from "../esl/index.ts";
 import { ApiError } from "./errors.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 
@@ -101,10 +100,10 @@ export class Admission {
   }
 
   /** Track FreeSWITCH's own limits from HEARTBEAT (Max-Sessions, Session-Count, Session-Per-Sec). */
-  observeHeartbeat(event: EslEvent): void {
-    const max = Number(event.get("Max-Sessions"));
-    const count = Number(event.get("Session-Count"));
-    const sps = Number(event.get("Session-Per-Sec"));
+  observeHeartbeat(fields: Readonly<Record<string, string>>): void {
+    const max = Number(fields["Max-Sessions"]);
+    const count = Number(fields["Session-Count"]);
+    const sps = Number(fields["Session-Per-Sec"]);
     if (max > 0) this.maxSessions = max;
     if (count >= 0) this.sessionCount = count;
     if (sps > 0) this.sessionsPerSecondLimit = sps;

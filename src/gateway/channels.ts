@@ -1,4 +1,4 @@
-import type { EslEvent } from "../esl/index.ts";
+import type { FsEventV1 } from "./normalize.ts";
 
 export interface ChannelRow {
   uuid: string;
@@ -36,22 +36,23 @@ export class ChannelTable {
     return this.rows.get(uuid);
   }
 
-  apply(event: EslEvent): void {
-    const uuid = event.uniqueId;
-    if (!uuid) return;
-    switch (event.name) {
+  apply(event: FsEventV1): void {
+    const uuid = event.call_uuid;
+    if (!uuid || event.event_type === "BACKGROUND_JOB") return;
+    const f = event.fields;
+    switch (event.event_type) {
       case "CHANNEL_CREATE":
         this.rows.set(uuid, {
           uuid,
-          direction: event.callDirection ?? "",
-          name: event.get("Channel-Name") ?? "",
-          state: event.channelState ?? "",
-          call_state: event.callState ?? "",
-          answer_state: event.answerState ?? "",
-          caller_id_number: event.get("Caller-Caller-ID-Number") ?? "",
-          destination: event.get("Caller-Destination-Number") ?? "",
-          other_leg_uuid: event.otherLegUniqueId ?? null,
-          created_at: Math.floor((event.timestampUs ?? Date.now() * 1000) / 1000),
+          direction: f["Call-Direction"] ?? "",
+          name: f["Channel-Name"] ?? "",
+          state: f["Channel-State"] ?? "",
+          call_state: f["Channel-Call-State"] ?? "",
+          answer_state: f["Answer-State"] ?? "",
+          caller_id_number: f["Caller-Caller-ID-Number"] ?? "",
+          destination: f["Caller-Destination-Number"] ?? "",
+          other_leg_uuid: event.other_leg_uuid ?? null,
+          created_at: Math.floor(event.fs_timestamp_us / 1000),
           answered_at: null,
         });
         return;
@@ -61,13 +62,13 @@ export class ChannelTable {
       default: {
         const row = this.rows.get(uuid);
         if (!row) return;
-        row.state = event.channelState ?? row.state;
-        row.call_state = event.callState ?? row.call_state;
-        row.answer_state = event.answerState ?? row.answer_state;
-        if (event.name === "CHANNEL_ANSWER") row.answered_at = Math.floor((event.timestampUs ?? 0) / 1000);
-        if (event.name === "CHANNEL_BRIDGE")
-          row.other_leg_uuid = event.otherLegUniqueId ?? row.other_leg_uuid;
-        if (event.name === "CHANNEL_UNBRIDGE") row.other_leg_uuid = null;
+        row.state = f["Channel-State"] ?? row.state;
+        row.call_state = f["Channel-Call-State"] ?? row.call_state;
+        row.answer_state = f["Answer-State"] ?? row.answer_state;
+        if (event.event_type === "CHANNEL_ANSWER") row.answered_at = Math.floor(event.fs_timestamp_us / 1000);
+        if (event.event_type === "CHANNEL_BRIDGE")
+          row.other_leg_uuid = event.other_leg_uuid ?? row.other_leg_uuid;
+        if (event.event_type === "CHANNEL_UNBRIDGE") row.other_leg_uuid = null;
       }
     }
   }

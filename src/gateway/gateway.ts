@@ -190,15 +190,18 @@ export class Gateway {
     const receivedAt = performance.timeOrigin + performance.now();
     this.lastEventAt = Date.now();
     this.metrics.eventsReceived.inc();
-    const fsTimestampUs = event.timestampUs;
-    if (fsTimestampUs) this.metrics.readLag.set(receivedAt - fsTimestampUs / 1000);
-    this.channels.apply(event);
-    if (event.name === "HEARTBEAT") this.admission.observeHeartbeat(event);
+    const normalized = normalizeEvent(
+      event,
+      receivedAt,
+      this.config.sourceHost,
+      this.config.events.allFields,
+    );
+    this.metrics.readLag.set(receivedAt - normalized.fs_timestamp_us / 1000);
+    this.channels.apply(normalized);
+    if (normalized.event_type === "HEARTBEAT") this.admission.observeHeartbeat(normalized.fields);
     else this.admission.observeSessionCount(this.channels.size);
     this.metrics.channels.set(this.channels.size);
-    this.publisher.enqueue(
-      normalizeEvent(event, receivedAt, this.config.sourceHost, this.config.events.allFields),
-    );
+    this.publisher.enqueue(normalized);
   }
 
   private async reseedChannels(): Promise<void> {

@@ -67,47 +67,60 @@ export const troubleshootingFields = [
 ] as const;
 
 const keptFields: ReadonlySet<string> = new Set(troubleshootingFields);
+/** Headers that become top-level fields of the schema. */
+const schemaHeaders = new Set([
+  "Event-Name",
+  "Event-Subclass",
+  "Unique-ID",
+  "Other-Leg-Unique-ID",
+  "Job-UUID",
+  "Core-UUID",
+  "Event-Date-Timestamp",
+  "Event-Sequence",
+]);
 
+/**
+ * Decodes an event once, in one pass over its headers (only the wanted values are URL-decoded), into the
+ * published schema; the gateway's other consumers (channel table, admission) read this result, so no
+ * header is looked up twice and no lookup misses.
+ */
 export function normalizeEvent(
   event: EslEvent,
   receivedAt: number,
   sourceHost: string,
   allFields: boolean,
 ): FsEventV1 {
-  const fsTimestampUs = event.timestampUs ?? Math.round(receivedAt * 1000);
   const fields: Record<string, string> = {};
-  if (allFields) Object.assign(fields, event.headers());
-  // Walk the event's own headers once: asking for each wanted field would mostly miss, and a miss
-  // costs a case-insensitive scan of every header.
-  else
-    for (const name of event.headerNames()) {
-      if (!keptFields.has(name)) continue;
-      const value = event.get(name);
-      if (value !== undefined) fields[name] = value;
-    }
+  const top: Record<string, string> = {};
+  for (const name of event.headerNames()) {
+    const wanted = schemaHeaders.has(name);
+    if (!wanted && !allFields && !keptFields.has(name)) continue;
+    const value = event.get(name) ?? "";
+    if (wanted) top[name] = value;
+    if (allFields || keptFields.has(name)) fields[name] = value;
+  }
+  const fsTimestampUs = Number(top["Event-Date-Timestamp"]) || Math.round(receivedAt * 1000);
+  const eventType = top["Event-Name"] ?? "";
   const normalized: FsEventV1 = {
     schema_version: 1,
-    event_type: event.name,
-    call_uuid: event.uniqueId ?? null,
+    event_type: eventType,
+    call_uuid: top["Unique-ID"] || null,
     timestamp: new Date(Math.floor(fsTimestampUs / 1000)).toISOString(),
     fs_timestamp_us: fsTimestampUs,
     gateway_received_at: receivedAt,
     source_host: sourceHost,
-    core_uuid: event.coreUuid ?? "",
-    sequence: event.sequence ?? 0,
+    core_uuid: top["Core-UUID"] ?? "",
+    sequence: Number(top["Event-Sequence"]) || 0,
     fields,
   };
-  const subclass = event.subclass;
-  if (subclass) normalized.event_subclass = subclass;
-  const otherLeg = event.otherLegUniqueId;
-  if (otherLeg) normalized.other_leg_uuid = otherLeg;
-  if (event.name === "BACKGROUND_JOB") {
-    const jobUuid = event.jobUuid;
-    if (jobUuid) normalized.job_uuid = jobUuid;
+  if (top["Event-Subclass"]) normalized.event_subclass = top["Event-Subclass"];
+  if (top["Other-Leg-Unique-ID"]) normalized.other_leg_uuid = top["Other-Leg-Unique-ID"];
+  if (eventType === "BACKGROUND_JOB") {
+    if (top["Job-UUID"]) normalized.job_uuid = top["Job-UUID"];
     normalized.job_result = event.body.trimEnd();
     // An originate's job names its call: consumers correlate the result without knowing the job uuid.
-    if (event.get("Job-Command") === "originate") {
-      const uuid = /(?:^|[{,[])origination_uuid=([^,}\]\s]+)/.exec(event.get("Job-Command-Arg") ?? "")?.[1];
+    if (fields["Job-Command"] === "originate") {
+      const uuid = /(?:^|[{,[])origination_uuid=([^,}\]\s]+)/.exec(fields["Job-Command-Arg"] ?? "")?.[1];
       if (uuid) normalized.call_uuid = uuid;
     }
   }

@@ -123,26 +123,12 @@ describe("admission control", () => {
 
   it("keeps originates under FreeSWITCH's max-sessions and sessions-per-second from HEARTBEAT", () => {
     const admission = new Admission({ ...options, maxInFlight: 1000 }, new GatewayMetrics(), () => true);
-    admission.observeHeartbeat(
-      plainEvent({
-        "Event-Name": "HEARTBEAT",
-        "Max-Sessions": "10",
-        "Session-Count": "9",
-        "Session-Per-Sec": "30",
-      }),
-    );
+    admission.observeHeartbeat({ "Max-Sessions": "10", "Session-Count": "9", "Session-Per-Sec": "30" });
     expect(rejection(admission)).toMatchObject({
       status: 429,
       message: expect.stringMatching(/9 of 10 sessions/),
     });
-    admission.observeHeartbeat(
-      plainEvent({
-        "Event-Name": "HEARTBEAT",
-        "Max-Sessions": "1000",
-        "Session-Count": "0",
-        "Session-Per-Sec": "3",
-      }),
-    );
+    admission.observeHeartbeat({ "Max-Sessions": "1000", "Session-Count": "0", "Session-Per-Sec": "3" });
     const outcomes = Array.from({ length: 4 }, () => rejection(admission));
     // Calls within one wall-clock second: at most 3 admitted. (A second boundary may reset the count once.)
     expect(outcomes.filter((e) => e === undefined).length).toBeGreaterThanOrEqual(3);
