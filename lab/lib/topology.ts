@@ -1,0 +1,232 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse, YAMLParseError } from "yaml";
+
+/** What a lab is made of, as declared in lab/topologies/<name>.yaml. */
+export interface Topology {
+  name: string;
+  description: string;
+  /** One node: a single nats-server. Three or more: a JetStream cluster on loopback routes. */
+  nats: { nodes: string[] };
+  freeswitch: FreeswitchSpec[];
+  gateways: GatewaySpec[];
+  /** The TCP links that run through a fault proxy; the others connect directly. */
+  links: LinkSpec[];
+}
+
+export interface FreeswitchSpec {
+  name: string;
+  /** FreeSWITCH double flags (`npm run fakeswitch -- --help`), over `labFakeswitchProfile`. */
+  profile: Record<string, string>;
+}
+
+export interface GatewaySpec {
+  name: string;
+  /** The FreeSWITCH whose ESL this gateway owns. */
+  freeswitch: string;
+  /** Extra gateway environment (thresholds, timeouts); the lab sets FS_ESL_*, NATS_URL, JWT_*, HTTP_*. */
+  env: Record<string, string>;
+}
+
+export interface LinkSpec {
+  /** What `lab fault <name> …` calls it; unique among links. */
+  name: string;
+  /** A gateway. */
+  from: string;
+  /** Its FreeSWITCH (the ESL link) or a NATS node. */
+  to: string;
+}
+
+/**
+ * Raised FreeSWITCH limits for a lab machine: stock FreeSWITCH (30 sessions/s, 1000 sessions) would refuse
+ * load scenarios by design, and a 1 s HEARTBEAT lets the gateway see session counts promptly. Calls answer
+ * after 20 ms and hang up after 500 ms, so a lab left running does not pile up channels.
+ */
+export const labFakeswitchProfile: Readonly<Record<string, string>> = {
+  "answer-delay": "20",
+  hold: "500",
+  sps: "5000",
+  "max-sessions": "20000",
+  heartbeat: "1000",
+};
+
+export const topologiesDir = resolve(fileURLToPath(new URL("../topologies", import.meta.url)));
+
+/** Names the lab gives its own components; a topology cannot use them. */
+const reservedNames = ["fault-proxy"];
+/** Gateway variables the lab owns: a topology setting them would point the gateway elsewhere. */
+const labOwnedEnv = /^(FS_ESL_|NATS_URL$|JWT_SECRET|HTTP_HOST$|HTTP_PORT$|HTTP_INTERFACE$)/;
+const namePattern = /^[a-z][a-z0-9-]{0,30}$/;
+
+export class TopologyError extends Error {
+  override name = "TopologyError";
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid topology ${source}:\n  - ${problems.join("\n  - ")}`);
+  }
+}
+
+/** The shipped topologies' names (lab/topologies/*.yaml). */
+export function topologyNames(): string[] {
+  return readdirSync(topologiesDir)
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => basename(f, ".yaml"))
+    .sort();
+}
+
+/** A shipped topology by name, or any topology file by path. */
+export function loadTopology(nameOrPath: string): Topology {
+  const isPath = nameOrPath.includes("/") || nameOrPath.endsWith(".yaml") || nameOrPath.endsWith(".yml");
+  const file = isPath ? resolve(nameOrPath) : join(topologiesDir, `${nameOrPath}.yaml`);
+  if (!existsSync(file)) {
+    throw new TopologyError(nameOrPath, [
+      isPath ? `no such file ${file}` : `no topology "${nameOrPath}"; shipped: ${topologyNames().join(", ")}`,
+    ]);
+  }
+  return parseTopology(readFileSync(file, "utf8"), file);
+}
+
+/** Parses and checks a topology, reporting every problem at once with its path in the file. */
+export function parseTopology(text: string, source: string): Topology {
+  let doc: unknown;
+  try {
+    doc = parse(text, { prettyErrors: true });
+  } catch (error) {
+    const message = error instanceof YAMLParseError ? error.message : String(error);
+    throw new TopologyError(source, [`not valid YAML: ${message}`]);
+  }
+  const problems: string[] = [];
+  const check = new Checker(problems);
+  const root = check.object(doc, "(top level)", ["description", "nats", "freeswitch", "gateways", "links"]);
+  const description = check.string(root.description, "description") ?? "";
+
+  const nats = check.object(root.nats, "nats", ["nodes"]);
+  const natsNodes = check.list(nats.nodes, "nats.nodes").map((n, i) => check.name(n, `nats.nodes[${i}]`));
+  if (natsNodes.length === 2 || natsNodes.length === 0)
+    problems.push(
+      `nats.nodes: give 1 node (a single server) or 3 or more (a JetStream cluster; ${natsNodes.length} cannot keep a quorum)`,
+    );
+
+  const freeswitch = check.list(root.freeswitch, "freeswitch").map((item, i) => {
+    const where = `freeswitch[${i}]`;
+    const fs = check.object(item, where, ["name", "profile"]);
+    return {
+      name: check.name(fs.name, `${where}.name`),
+      profile: { ...labFakeswitchProfile, ...check.stringMap(fs.profile, `${where}.profile`) },
+    };
+  });
+  if (freeswitch.length === 0) problems.push("freeswitch: at least one is needed");
+  const fsNames = freeswitch.map((f) => f.name);
+
+  const gateways = check.list(root.gateways, "gateways").map((item, i) => {
+    const where = `gateways[${i}]`;
+    const gw = check.object(item, where, ["name", "freeswitch", "env"]);
+    const owned = check.string(gw.freeswitch, `${where}.freeswitch`) ?? "";
+    if (owned && !fsNames.includes(owned))
+      problems.push(
+        `${where}.freeswitch: "${owned}" is not a FreeSWITCH of this topology (${fsNames.join(", ")})`,
+      );
+    const env = check.stringMap(gw.env, `${where}.env`);
+    for (const key of Object.keys(env).filter((k) => labOwnedEnv.test(k)))
+      problems.push(`${where}.env.${key}: the lab sets this variable itself`);
+    return { name: check.name(gw.name, `${where}.name`), freeswitch: owned, env };
+  });
+  if (gateways.length === 0) problems.push("gateways: at least one is needed");
+  for (const name of fsNames.filter((fs) => gateways.filter((g) => g.freeswitch === fs).length > 1))
+    problems.push(
+      `freeswitch ${name}: owned by more than one gateway (ADR-0011: one ESL connection per FreeSWITCH)`,
+    );
+
+  const links = check.list(root.links ?? [], "links").map((item, i) => {
+    const where = `links[${i}]`;
+    const link = check.object(item, where, ["name", "from", "to"]);
+    const spec = {
+      name: check.name(link.name, `${where}.name`),
+      from: check.string(link.from, `${where}.from`) ?? "",
+      to: check.string(link.to, `${where}.to`) ?? "",
+    };
+    const gateway = gateways.find((g) => g.name === spec.from);
+    if (!gateway) problems.push(`${where}.from: "${spec.from}" is not a gateway of this topology`);
+    else if (spec.to !== gateway.freeswitch && !natsNodes.includes(spec.to))
+      problems.push(
+        `${where}.to: "${spec.to}" is neither ${spec.from}'s FreeSWITCH (${gateway.freeswitch}) nor a NATS node (${natsNodes.join(", ")})`,
+      );
+    return spec;
+  });
+  const pairs = links.map((l) => `${l.from} → ${l.to}`);
+  for (const pair of new Set(pairs.filter((p, i) => pairs.indexOf(p) !== i)))
+    problems.push(`links: ${pair} is proxied twice`);
+
+  // A link may share a name with a component (link "nats-2" leads to node "nats-2"): `lab fault` tells them
+  // apart by the kind of fault, as link faults and component faults have different kinds.
+  const components = [...natsNodes, ...fsNames, ...gateways.map((g) => g.name)];
+  for (const [what, names] of [
+    ["component", components],
+    ["link", links.map((l) => l.name)],
+  ] as const)
+    for (const name of new Set(names.filter((n, i) => n && names.indexOf(n) !== i)))
+      problems.push(`${what} name "${name}" is used twice`);
+  for (const name of components.filter((n) => reservedNames.includes(n)))
+    problems.push(`name "${name}" is reserved for the lab's own component`);
+
+  if (problems.length > 0) throw new TopologyError(source, problems);
+  return {
+    name: basename(source).replace(/\.ya?ml$/, ""),
+    description,
+    nats: { nodes: natsNodes },
+    freeswitch,
+    gateways,
+    links,
+  };
+}
+
+/** Type checks that note a problem and carry on with a harmless value, so that every problem is reported. */
+class Checker {
+  constructor(private readonly problems: string[]) {}
+
+  object(value: unknown, where: string, keys: string[]): Record<string, unknown> {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      this.problems.push(`${where}: expected a mapping`);
+      return {};
+    }
+    for (const key of Object.keys(value).filter((k) => !keys.includes(k)))
+      this.problems.push(`${where}: unknown key "${key}" (known: ${keys.join(", ")})`);
+    return value as Record<string, unknown>;
+  }
+
+  list(value: unknown, where: string): unknown[] {
+    if (Array.isArray(value)) return value;
+    this.problems.push(`${where}: expected a list`);
+    return [];
+  }
+
+  string(value: unknown, where: string): string | undefined {
+    if (typeof value === "string" && value !== "") return value;
+    this.problems.push(`${where}: expected a non-empty string`);
+    return undefined;
+  }
+
+  name(value: unknown, where: string): string {
+    const name = this.string(value, where) ?? "";
+    if (name && !namePattern.test(name))
+      this.problems.push(
+        `${where}: "${name}" must be lower-case letters, digits and dashes, starting with a letter`,
+      );
+    return name;
+  }
+
+  /** A mapping of strings; numbers and booleans are accepted and written as YAML shows them. */
+  stringMap(value: unknown, where: string): Record<string, string> {
+    if (value === undefined) return {};
+    const map = this.object(value, where, Object.keys(value ?? {}));
+    const result: Record<string, string> = {};
+    for (const [key, item] of Object.entries(map)) {
+      if (["string", "number", "boolean"].includes(typeof item)) result[key] = String(item);
+      else this.problems.push(`${where}.${key}: expected a string, number or boolean`);
+    }
+    return result;
+  }
+}

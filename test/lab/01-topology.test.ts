@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import {
+  labFakeswitchProfile,
+  loadTopology,
+  parseTopology,
+  TopologyError,
+  topologyNames,
+} from "../../lab/lib/topology.ts";
+
+function problemsOf(yaml: string): string[] {
+  try {
+    parseTopology(yaml, "test.yaml");
+  } catch (error) {
+    if (error instanceof TopologyError) return error.problems;
+    throw error;
+  }
+  throw new Error("expected the topology to be refused");
+}
+
+describe("topologies", () => {
+  it("ships single, sharded-2 and nats-cluster, each valid, with ESL and NATS proxied", () => {
+    expect(topologyNames()).toEqual(["nats-cluster", "sharded-2", "single"]);
+    for (const name of topologyNames()) {
+      const topology = loadTopology(name);
+      for (const gateway of topology.gateways) {
+        expect(topology.links.some((l) => l.from === gateway.name && l.to === gateway.freeswitch)).toBe(true);
+        for (const node of topology.nats.nodes)
+          expect(topology.links.some((l) => l.from === gateway.name && l.to === node)).toBe(true);
+      }
+    }
+    expect(loadTopology("single")).toMatchObject({
+      nats: { nodes: ["nats"] },
+      freeswitch: [{ name: "fakeswitch", profile: labFakeswitchProfile }],
+      gateways: [{ name: "gateway", freeswitch: "fakeswitch", env: {} }],
+    });
+    expect(loadTopology("sharded-2").gateways.map((g) => [g.name, g.freeswitch])).toEqual([
+      ["gateway", "fakeswitch"],
+      ["gateway-2", "fakeswitch-2"],
+    ]);
+    expect(loadTopology("nats-cluster").nats.nodes).toEqual(["nats-1", "nats-2", "nats-3"]);
+  });
+
+  it("takes per-FreeSWITCH profile overrides and gateway env, numbers written as YAML shows them", () => {
+    const topology = parseTopology(
+      `description: x
+nats: { nodes: [nats] }
+freeswitch: [{ name: fs, profile: { hold: 100, busy: 0.5 } }]
+gateways: [{ name: gw, freeswitch: fs, env: { ESL_IDLE_TIMEOUT_MS: 500 } }]
+`,
+      "custom.yaml",
+    );
+    expect(topology.name).toBe("custom");
+    expect(topology.freeswitch[0]?.profile).toMatchObject({ hold: "100", busy: "0.5", sps: "5000" });
+    expect(topology.gateways[0]?.env).toEqual({ ESL_IDLE_TIMEOUT_MS: "500" });
+    expect(topology.links).toEqual([]);
+  });
+
+  it("reports every problem at once, each with where it is", () => {
+    expect(
+      problemsOf(`nats: { nodes: [a, b] }
+freeswitch: [{ name: fs }, { name: Bad_Name }]
+gateways:
+  - { name: gw, freeswitch: nope, env: { FS_ESL_PORT: 1 } }
+  - { name: gw, freeswitch: fs }
+  - { name: gw3, freeswitch: fs }
+links:
+  - { name: l, from: fs, to: a }
+  - { name: m, from: gw, to: fs }
+  - { name: m, from: gw, to: fs }
+extra: 1
+`),
+    ).toEqual([
+      '(top level): unknown key "extra" (known: description, nats, freeswitch, gateways, links)',
+      "description: expected a non-empty string",
+      "nats.nodes: give 1 node (a single server) or 3 or more (a JetStream cluster; 2 cannot keep a quorum)",
+      'freeswitch[1].name: "Bad_Name" must be lower-case letters, digits and dashes, starting with a letter',
+      'gateways[0].freeswitch: "nope" is not a FreeSWITCH of this topology (fs, Bad_Name)',
+      "gateways[0].env.FS_ESL_PORT: the lab sets this variable itself",
+      "freeswitch fs: owned by more than one gateway (ADR-0011: one ESL connection per FreeSWITCH)",
+      'links[0].from: "fs" is not a gateway of this topology',
+      'links[1].to: "fs" is neither gw\'s FreeSWITCH (nope) nor a NATS node (a, b)',
+      'links[2].to: "fs" is neither gw\'s FreeSWITCH (nope) nor a NATS node (a, b)',
+      "links: gw → fs is proxied twice",
+      'component name "gw" is used twice',
+      'link name "m" is used twice',
+    ]);
+  });
+
+  it("refuses broken YAML, unknown names and the lab's reserved names", () => {
+    expect(problemsOf("nats: [")[0]).toMatch(/^not valid YAML: /);
+    expect(() => loadTopology("triple")).toThrow(
+      /no topology "triple"; shipped: nats-cluster, sharded-2, single/,
+    );
+    expect(
+      problemsOf(`description: x
+nats: { nodes: [fault-proxy] }
+freeswitch: [{ name: fs }]
+gateways: [{ name: gw, freeswitch: fs }]
+`),
+    ).toEqual(['name "fault-proxy" is reserved for the lab\'s own component']);
+  });
+});
