@@ -1,4 +1,3 @@
-import { createSecretKey, type KeyObject } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import { ApiError } from "./errors.ts";
 
@@ -18,26 +17,66 @@ export interface Principal {
   scopes: ReadonlySet<string>;
 }
 
+/** Verified tokens remembered at most; past it the cache starts over (callers are a handful of services). */
+const cacheLimit = 1024;
+
+interface VerifiedToken {
+  principal: Principal;
+  /** Claims re-checked on every use of the cached verification, ms since the epoch. */
+  expiresAtMs: number;
+  notBeforeMs: number;
+}
+
 /**
  * Verifies `Authorization: Bearer <jwt>` with the HS256 secret shared with the backend. Only HS256 is
  * accepted (jose refuses `alg: none` and, with `algorithms`, every other algorithm); exp, nbf, iss and
  * aud are checked. Scopes come from `scope` (space-separated, RFC 8693) or `scopes` (array).
+ *
+ * A backend service sends the same token with every request until it expires: a token whose signature
+ * and claims were verified is remembered by its exact text, and a later use re-checks only exp and nbf.
  */
 export class JwtAuthenticator {
-  /** Imported once: handing jose raw bytes would re-import the key on every request. */
-  private readonly key: KeyObject;
+  /** Imported once: jose would otherwise import the key into WebCrypto on every request. */
+  private readonly key: Promise<CryptoKey>;
+  private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(private readonly options: AuthOptions) {
-    this.key = createSecretKey(options.secret);
+    this.key = crypto.subtle.importKey(
+      "raw",
+      new Uint8Array(options.secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
   }
 
   async authenticate(authorization: string | undefined, required: Scope): Promise<Principal> {
     if (!authorization) throw new ApiError(401, "unauthenticated", "missing Authorization: Bearer token");
     const match = /^Bearer\s+([A-Za-z0-9_.-]+=*)$/i.exec(authorization.trim());
-    if (!match?.[1]) throw new ApiError(401, "unauthenticated", "Authorization must be a Bearer token");
+    const token = match?.[1];
+    if (!token) throw new ApiError(401, "unauthenticated", "Authorization must be a Bearer token");
+    const principal = this.fromCache(token) ?? (await this.verify(token));
+    if (!principal.scopes.has(required))
+      throw new ApiError(403, "insufficient_scope", `token lacks scope ${required}`);
+    return principal;
+  }
+
+  private fromCache(token: string): Principal | undefined {
+    const entry = this.verified.get(token);
+    if (!entry) return undefined;
+    const now = Date.now();
+    const tolerance = this.options.clockToleranceSec * 1000;
+    if (now >= entry.expiresAtMs + tolerance || now < entry.notBeforeMs - tolerance) {
+      this.verified.delete(token); // verify again, for the exact error
+      return undefined;
+    }
+    return entry.principal;
+  }
+
+  private async verify(token: string): Promise<Principal> {
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(match[1], this.key, {
+      ({ payload } = await jwtVerify(token, await this.key, {
         algorithms: ["HS256"],
         issuer: this.options.issuer,
         audience: this.options.audience,
@@ -51,8 +90,14 @@ export class JwtAuthenticator {
     if (typeof payload.scope === "string") for (const s of payload.scope.split(" ")) if (s) scopes.add(s);
     if (Array.isArray(payload.scopes))
       for (const s of payload.scopes) if (typeof s === "string") scopes.add(s);
-    if (!scopes.has(required)) throw new ApiError(403, "insufficient_scope", `token lacks scope ${required}`);
-    return { subject: typeof payload.sub === "string" ? payload.sub : "", scopes };
+    const principal = { subject: typeof payload.sub === "string" ? payload.sub : "", scopes };
+    if (this.verified.size >= cacheLimit) this.verified.clear();
+    this.verified.set(token, {
+      principal,
+      expiresAtMs: Number(payload.exp) * 1000,
+      notBeforeMs: typeof payload.nbf === "number" ? payload.nbf * 1000 : 0,
+    });
+    return principal;
   }
 }
 

@@ -1,5 +1,5 @@
 import { SignJWT, UnsecuredJWT } from "jose";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { JwtAuthenticator, mintToken } from "../../src/gateway/auth.ts";
 import { ApiError } from "../../src/gateway/errors.ts";
 
@@ -106,6 +106,40 @@ describe("JWT authorization matrix", () => {
     expect(await outcome(`Bearer ${future}`)).toMatchObject({
       status: 401,
       message: expect.stringMatching(/nbf/),
+    });
+  });
+});
+
+describe("verified-token cache", () => {
+  it("still refuses a cached token once it expires, and a cached token without the scope", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const token = await mintToken(secret, { ...claims, scopes: ["fs:read"], ttlSec: 60 });
+      expect(await outcome(`Bearer ${token}`, "fs:read")).toEqual({ status: 200 });
+      expect(await outcome(`Bearer ${token}`, "fs:read")).toEqual({ status: 200 });
+      expect(await outcome(`Bearer ${token}`, "fs:hangup")).toMatchObject({ status: 403 });
+      vi.setSystemTime(Date.now() + 61_000);
+      expect(await outcome(`Bearer ${token}`, "fs:read")).toMatchObject({
+        status: 401,
+        message: "token expired",
+      });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("does not let a tampered copy of a cached token through", async () => {
+    const token = await mintToken(secret, { ...claims, scopes: ["fs:read"] });
+    expect(await outcome(`Bearer ${token}`, "fs:read")).toEqual({ status: 200 });
+    const [header, payload, signature] = token.split(".");
+    const widened = Buffer.from(
+      JSON.stringify({
+        ...JSON.parse(Buffer.from(payload ?? "", "base64url").toString()),
+        scope: "fs:hangup",
+      }),
+    ).toString("base64url");
+    expect(await outcome(`Bearer ${header}.${widened}.${signature}`, "fs:hangup")).toMatchObject({
+      status: 401,
     });
   });
 });
