@@ -12,6 +12,7 @@ const { values } = parseArgs({
   options: {
     rates: { type: "string", default: "200,500,1000,1500" },
     duration: { type: "string", default: "60" },
+    warmup: { type: "string", default: "5" },
     "p95-ms": { type: "string", default: "10" },
     "lag-p95-ms": { type: "string", default: "5" },
     "rss-mb": { type: "string", default: "150" },
@@ -19,6 +20,7 @@ const { values } = parseArgs({
 });
 const rates = values.rates.split(",").map(Number);
 const durationMs = Number(values.duration) * 1000;
+const warmupMs = Number(values.warmup) * 1000;
 const limits = {
   p95Ms: Number(values["p95-ms"]),
   lagP95Ms: Number(values["lag-p95-ms"]),
@@ -56,6 +58,7 @@ for (const rate of rates) {
         schedule: { executor: "constant-arrival-rate", rate, durationMs },
         connections: 64,
         maxInFlight: 5_000,
+        warmupMs: warmupMs,
       },
       gatewayEnv: { LOG_LEVEL: "warn" },
     },

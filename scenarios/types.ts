@@ -12,6 +12,8 @@ export interface Scenario {
     /** Keep-alive HTTP connections to the gateway. */
     connections: number;
     maxInFlight: number;
+    /** A warm-up at the starting rate before measuring (JIT, connection pools); recorded, not gated. */
+    warmupMs?: number;
     /** Dial string each originate uses. */
     destination: string;
   };

@@ -3,7 +3,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Scenario } from "../../scenarios/types.ts";
 import { mintToken } from "../../src/gateway/auth.ts";
-import { HttpLoad } from "../../src/harness/http-load.ts";
+import { type ArrivalSchedule, rateAt } from "../../src/harness/arrival.ts";
+import type { HistogramSnapshot } from "../../src/harness/histogram.ts";
+import { HttpLoad, type HttpLoadResult } from "../../src/harness/http-load.ts";
 import { LagMonitor } from "../../src/harness/lag.ts";
 import { startProgress } from "../../src/harness/progress.ts";
 import {
@@ -16,8 +18,13 @@ import {
 import { type EmbeddedLab, repoRoot, startEmbeddedLab } from "./embedded.ts";
 import { type ProcessStats, sampleProcesses } from "./proc-stats.ts";
 
+export interface WarmupSection {
+  counts: HttpLoadResult["counts"];
+  latency: HistogramSnapshot;
+}
+
 export interface ScenarioRun {
-  summary: RunSummary & { lab: LabSection };
+  summary: RunSummary & { lab: LabSection; warmup?: WarmupSection };
   summaryPath: string;
   text: string;
 }
@@ -62,35 +69,48 @@ export async function runScenario(
     const token = await mintToken(new TextEncoder().encode(lab.secrets.jwtSecret), {
       scopes: ["fs:originate"],
     });
+    const originates = (schedule: ArrivalSchedule, onCall: (callUuid: string) => void) =>
+      new HttpLoad({
+        origin: lab.gateway.url,
+        schedule,
+        connections: scenario.load.connections,
+        maxInFlight: scenario.load.maxInFlight,
+        request: () => {
+          const callUuid = randomUUID();
+          onCall(callUuid);
+          return {
+            method: "POST",
+            path: "/api/v1/fs/originate",
+            headers: { authorization: `Bearer ${token}` },
+            body: {
+              destination: scenario.load.destination,
+              application: { name: "park" },
+              call_uuid: callUuid,
+            },
+          };
+        },
+      });
+
+    let warmup: WarmupSection | undefined;
+    if (scenario.load.warmupMs) {
+      // Warm the JIT and the connection pools at the starting rate; measured and kept, but not gated.
+      const rate = rateAt(scenario.load.schedule, 0) || 1;
+      log(`lab: warming up at ${rate}/s for ${scenario.load.warmupMs / 1000} s (not counted)`);
+      const result = await originates(
+        { executor: "constant-arrival-rate", rate, durationMs: scenario.load.warmupMs },
+        () => {},
+      ).run();
+      warmup = { counts: result.counts, latency: result.latency.snapshot() };
+      await new Promise((resolve) => setTimeout(resolve, scenario.drainMs)); // its calls end before measuring starts
+    }
+
     const monitor = await LagMonitor.start({ servers: lab.nats.url });
     // The harness itself (load generator + NATS subscriber) is sampled too: a starved harness reads as a slow gateway.
     const sampler = sampleProcesses([
       ...lab.services.map((s) => ({ name: s.spec.name, pid: s.pid })),
       { name: "harness", pid: process.pid },
     ]);
-
-    const callUuids: string[] = [];
-    const load = new HttpLoad({
-      origin: lab.gateway.url,
-      schedule: scenario.load.schedule,
-      connections: scenario.load.connections,
-      maxInFlight: scenario.load.maxInFlight,
-      request: (index) => {
-        const callUuid = randomUUID();
-        callUuids[index] = callUuid;
-        monitor.expectCall(callUuid);
-        return {
-          method: "POST",
-          path: "/api/v1/fs/originate",
-          headers: { authorization: `Bearer ${token}` },
-          body: {
-            destination: scenario.load.destination,
-            application: { name: "park" },
-            call_uuid: callUuid,
-          },
-        };
-      },
-    });
+    const load = originates(scenario.load.schedule, (callUuid) => monitor.expectCall(callUuid));
     const progress = startProgress(() => {
       const live = load.live();
       if (!live) return undefined;
@@ -112,6 +132,7 @@ export async function runScenario(
 
     const summary = {
       ...buildSummary({ runId, config: scenario, load: loadResult, lag: lagResult }),
+      ...(warmup ? { warmup } : {}),
       lab: {
         topology: "single",
         mode: "embedded",
@@ -121,7 +142,7 @@ export async function runScenario(
         gatewayHealth,
         gatewayMetricsFile,
       },
-    } satisfies RunSummary & { lab: LabSection };
+    } satisfies RunSummary & { lab: LabSection; warmup?: WarmupSection };
     const summaryPath = await writeSummary(summary, resultsDir);
     const text = `${formatSummary(summary)}\n${formatProcesses(processes)}\nsummary: ${summaryPath}`;
     return { summary, summaryPath, text };
