@@ -3,6 +3,7 @@ import { EslFrame } from "./frame.ts";
 
 const LF = 0x0a;
 const CR = 0x0d;
+const BLANK_LINE = Buffer.from("\n\n");
 
 export interface DecoderLimits {
   /** Largest outer header block accepted before its blank line arrives. */
@@ -87,7 +88,7 @@ export class FrameDecoder {
       blockEnd = offset - 1;
       next = offset + 1;
     } else {
-      const found = data.indexOf("\n\n", offset, "latin1");
+      const found = data.indexOf(BLANK_LINE, offset);
       if (found === -1) {
         this.hold(data.subarray(offset));
         if (this.heldBytes > this.limits.maxHeaderBytes) {
@@ -136,7 +137,7 @@ export class FrameDecoder {
         const name = block.toString("latin1", lineStart, colon);
         const valueStart = block[colon + 1] === 0x20 ? colon + 2 : colon + 1;
         const value = block.toString("utf8", Math.min(valueStart, end), end);
-        if (name === "Content-Length" || name.toLowerCase() === "content-length") {
+        if (name.length === 14 && name.toLowerCase() === "content-length") {
           if (!/^\d{1,15}$/.test(value)) {
             this.fail(`Content-Length is not a byte count: ${JSON.stringify(value)}`, block);
             return;

@@ -53,15 +53,22 @@ export const eventFormatOf = (contentType: string | undefined): EventFormat | un
         : undefined;
 
 /**
- * A FreeSWITCH event, decoded lazily: the frame body is kept as bytes and parsed into headers only on
- * the first header access; a plain/xml value is URL-decoded only when it is read. Most consumers read a
- * handful of headers per event, so the decoding cost is paid for those alone.
+ * A FreeSWITCH event, decoded lazily. The frame body is kept as bytes; reading one header of a plain or
+ * json event finds that header's bytes with a native byte search (see {@link EslEvent.scan}) and decodes
+ * that value alone. The whole event is parsed only when a caller asks for all of it (headerNames(),
+ * headers(), body) or for an xml event. Most consumers read a handful of headers per event (a router
+ * reads two), so the decoding cost is paid for those alone: a json event is not JSON.parse'd to read its
+ * Event-Name.
  */
 export class EslEvent {
   private raw: Map<string, string> | undefined;
   private order: string[] | undefined;
   private eventBody: string | undefined;
-  private readonly decoded = new Map<string, string>();
+  private decoded: Map<string, string> | undefined;
+  /** Plain: the header block, without the event's own body. */
+  private head: Buffer | undefined;
+  /** The header block as latin1 (one char per byte, so offsets agree), lower-cased: for case-insensitive lookups. */
+  private loweredHead: string | undefined;
 
   constructor(
     readonly format: EventFormat,
@@ -75,24 +82,117 @@ export class EslEvent {
     return new EslEvent(format, frame.body);
   }
 
-  /** A header's value, URL-decoded for plain and xml events. Names match exactly, then case-insensitively. */
+  /**
+   * A header's value, URL-decoded for plain and xml events. Names match exactly, then case-insensitively
+   * (as switch_event_get_header does); a repeated header reads as its last value.
+   */
   get(name: string): string | undefined {
-    const cached = this.decoded.get(name);
+    const cached = this.decoded?.get(name);
     if (cached !== undefined) return cached;
-    const headers = this.rawHeaders();
-    let value = headers.get(name);
-    if (value === undefined) {
-      const lower = name.toLowerCase();
-      for (const [key, v] of headers)
-        if (key.toLowerCase() === lower) {
-          value = v;
-          break;
-        }
-      if (value === undefined) return undefined;
-    }
+    const value = this.raw === undefined && this.format !== "xml" ? this.scan(name) : this.lookup(name);
+    if (value === undefined) return undefined;
     const decoded = this.format === "json" ? value : urlDecode(value);
+    this.decoded ??= new Map();
     this.decoded.set(name, decoded);
     return decoded;
+  }
+
+  private lookup(name: string): string | undefined {
+    const headers = this.rawHeaders();
+    const value = headers.get(name);
+    if (value !== undefined) return value;
+    const lower = name.toLowerCase();
+    for (const [key, v] of headers) if (key.toLowerCase() === lower) return v;
+    return undefined;
+  }
+
+  /**
+   * One header's raw value, found without parsing the others: a native byte search for the name, kept
+   * only where a key can be (see isKeyAt; plain values are URL-encoded so never hold a line feed, and
+   * FreeSWITCH's json object is flat). Every occurrence is visited so the last one wins, as in a full
+   * parse. A json value that is not a string falls back to the full parse.
+   */
+  private scan(name: string): string | undefined {
+    // Letter case of non-ASCII names differs between a byte search and toLowerCase(): parse it all.
+    if (NON_ASCII.test(name)) return this.lookup(name);
+    // A plain name ends at its line's first ':'; json's `_body` is the event's body, not a header.
+    if (this.format === "plain" ? name === "" || /[:\n]/.test(name) : name.toLowerCase() === "_body") {
+      return undefined;
+    }
+    const exact = this.format === "json" ? this.scanJson(name) : this.scanPlain(name);
+    if (exact !== undefined) return exact === PARSE_ALL ? this.lookup(name) : exact;
+    const key = this.keyIgnoringCase(name);
+    if (key === undefined) return undefined;
+    const value = this.format === "json" ? this.scanJson(key) : this.scanPlain(key);
+    return value === PARSE_ALL ? this.lookup(name) : value;
+  }
+
+  private scanPlain(name: string): string | undefined {
+    const head = this.plainHead();
+    const needle = needleOf(`${name}:`);
+    let start = -1;
+    for (let at = head.indexOf(needle); at !== -1; at = head.indexOf(needle, at + 1)) {
+      if (isKeyAt(head, at, needle.length, false)) start = at + needle.length;
+    }
+    if (start === -1) return undefined;
+    if (head[start] === SPACE) start++;
+    const end = head.indexOf(LF, start);
+    return head.toString("utf8", start, end === -1 ? head.length : end);
+  }
+
+  private scanJson(name: string): string | undefined | typeof PARSE_ALL {
+    const payload = this.payload;
+    const needle = needleOf(jsonKeyTail(name));
+    let value: string | undefined | typeof PARSE_ALL;
+    for (let at = payload.indexOf(needle); at !== -1; at = payload.indexOf(needle, at + 1)) {
+      if (!isKeyAt(payload, at, needle.length, true)) continue;
+      const p = skipJsonSpace(payload, skipJsonSpace(payload, at + needle.length) + 1);
+      if (payload[p] !== QUOTE) return PARSE_ALL;
+      // Values are short (a uuid, a state): a byte loop beats native calls here. It steps over escapes.
+      let end = p + 1;
+      let escaped = false;
+      while (end < payload.length && payload[end] !== QUOTE) {
+        if (payload[end] === BACKSLASH) {
+          escaped = true;
+          end++;
+        }
+        end++;
+      }
+      if (end >= payload.length) return PARSE_ALL;
+      value = escaped ? jsonString(payload, p, end + 1) : payload.toString("utf8", p + 1, end);
+      if (value === undefined) return PARSE_ALL;
+      at = end;
+    }
+    return value;
+  }
+
+  /** The key as the event spells it, for a name that matches one only when letter case is ignored. */
+  private keyIgnoringCase(name: string): string | undefined {
+    const json = this.format === "json";
+    const head = json ? this.payload : this.plainHead();
+    this.loweredHead ??= head.toString("latin1").toLowerCase();
+    const needle = needleOf(json ? jsonKeyTail(name) : `${name}:`)
+      .toString("latin1")
+      .toLowerCase();
+    for (
+      let at = this.loweredHead.indexOf(needle);
+      at !== -1;
+      at = this.loweredHead.indexOf(needle, at + 1)
+    ) {
+      if (!isKeyAt(head, at, needle.length, json)) continue;
+      return json
+        ? jsonString(head, at - 1, at + needle.length)
+        : head.toString("utf8", at, at + needle.length - 1);
+    }
+    return undefined;
+  }
+
+  private plainHead(): Buffer {
+    if (this.head === undefined) {
+      const end = this.payload.indexOf(BLANK_LINE);
+      this.head = end === -1 ? this.payload : this.payload.subarray(0, end);
+    }
+    return this.head;
   }
 
   /** Header names in the order FreeSWITCH serialised them. */
@@ -103,8 +203,9 @@ export class EslEvent {
 
   /** Every header, decoded, in wire order. */
   headers(): Record<string, string> {
+    const raw = this.rawHeaders();
     const out: Record<string, string> = {};
-    for (const name of this.headerNames()) out[name] = this.get(name) ?? "";
+    for (const [name, value] of raw) out[name] = this.format === "json" ? value : urlDecode(value);
     return out;
   }
 
@@ -274,6 +375,65 @@ export function serializeEvent(
 
 /** Printable ASCII without ':': a name parsePlain reads back unchanged. */
 const PLAIN_EVENT_HEADER_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
+
+const LF = 0x0a;
+const BLANK_LINE = Buffer.from("\n\n");
+const SPACE = 0x20;
+const QUOTE = 0x22;
+const COLON = 0x3a;
+const BACKSLASH = 0x5c;
+const NON_ASCII = /[^\x00-\x7f]/;
+/** A scan result: the event is shaped in a way the scan does not read; parse all of it. */
+const PARSE_ALL = Symbol("parse all");
+
+/** Search needles for header names, kept for the names a process reads over and over. */
+const needles = new Map<string, Buffer>();
+function needleOf(text: string): Buffer {
+  let needle = needles.get(text);
+  if (needle === undefined) {
+    needle = Buffer.from(text, "utf8");
+    if (needles.size < 1024) needles.set(text, needle);
+  }
+  return needle;
+}
+
+/** A JSON string literal in bytes [start, end), decoded; undefined if it is not valid JSON. */
+function jsonString(bytes: Buffer, start: number, end: number): string | undefined {
+  try {
+    const value: unknown = JSON.parse(bytes.toString("utf8", start, end));
+    return typeof value === "string" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a needle found at `at` is a key. Plain: at a line start. Json: right after an opening quote
+ * (one not escaped by a backslash: an unescaped quote followed by a name cannot end a string) and
+ * followed by a colon (else it is a value that happens to equal the name).
+ */
+function isKeyAt(bytes: Buffer, at: number, length: number, json: boolean): boolean {
+  if (!json) return at === 0 || bytes[at - 1] === LF;
+  return (
+    bytes[at - 1] === QUOTE &&
+    bytes[at - 2] !== BACKSLASH &&
+    bytes[skipJsonSpace(bytes, at + length)] === COLON
+  );
+}
+
+/**
+ * A json key without its opening quote (`Event-Name"`): a needle starting with `"` would make the native
+ * search stop at every string in the event.
+ */
+function jsonKeyTail(name: string): string {
+  return JSON.stringify(name).slice(1);
+}
+
+function skipJsonSpace(bytes: Buffer, from: number): number {
+  let at = from;
+  while (bytes[at] === SPACE || bytes[at] === LF || bytes[at] === 0x0d || bytes[at] === 0x09) at++;
+  return at;
+}
 
 function toNumber(value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;

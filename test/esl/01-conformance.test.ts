@@ -103,9 +103,9 @@ describe.each(captures.map((capture) => [capture.name, capture] as const))("%s",
         // each name at its first position with its last value, as EslEvent does.
         expect(event.headerNames()).toEqual(Object.keys(decoded));
         expect(Object.fromEntries(event.headerNames().map((n) => [n, event.get(n)]))).toEqual(decoded);
-        expect(event.name).toBe(decoded["Event-Name"]);
-        expect(event.uniqueId).toBe(decoded["Unique-ID"]);
         expect(event.body).toBe(captured.event_body ?? "");
+        expect(Object.entries(event.headers())).toEqual(Object.entries(decoded));
+        expectLookups(frame, decoded);
       }
     });
 
@@ -139,6 +139,8 @@ describe.each(captures.map((capture) => [capture.name, capture] as const))("%s",
         expect(event.headerNames()).toEqual(Object.keys(headers));
         expect(Object.fromEntries(event.headerNames().map((n) => [n, event.get(n)]))).toEqual(headers);
         expect(event.body).toBe(_body ?? "");
+        expect(Object.entries(event.headers())).toEqual(Object.entries(headers));
+        expectLookups(frame, headers);
       }
     });
 
@@ -192,6 +194,28 @@ describe.each(captures.map((capture) => [capture.name, capture] as const))("%s",
       for (const sent of capture.sent) expect(rebuildThroughEncoder(sent)).toBe(sent);
     });
 });
+
+/**
+ * Lookups on a fresh event take the scanning path (no full parse): every header by its own name, by its
+ * name in upper case (FreeSWITCH's events hold case variants: Channel-Read-Codec-Name and
+ * channel-read-codec-name), and names the event does not have.
+ */
+function expectLookups(frame: EslFrame, headers: Record<string, string>): void {
+  const names = Object.keys(headers);
+  const exact = EslEvent.fromFrame(frame) as EslEvent;
+  expect(Object.fromEntries(names.map((n) => [n, exact.get(n)]))).toEqual(headers);
+  const ignoringCase = (name: string) =>
+    headers[name] ?? headers[names.find((n) => n.toLowerCase() === name.toLowerCase()) ?? ""];
+  const shouting = EslEvent.fromFrame(frame) as EslEvent;
+  const upper = names.map((n) => n.toUpperCase());
+  expect(upper.map((n) => shouting.get(n))).toEqual(upper.map(ignoringCase));
+  const fresh = EslEvent.fromFrame(frame) as EslEvent;
+  expect([fresh.name, fresh.uniqueId, fresh.get("No-Such-Header")]).toEqual([
+    headers["Event-Name"],
+    headers["Unique-ID"],
+    undefined,
+  ]);
+}
 
 /** Parse a captured command and build it again through Commands / originateArgs / callUrl. */
 function rebuildThroughEncoder(sent: string): string {

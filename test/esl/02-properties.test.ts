@@ -156,6 +156,71 @@ describe("framing", () => {
   });
 });
 
+describe("lazy event lookups", () => {
+  const knownName = fc.constantFrom(
+    "Event-Name",
+    "Unique-ID",
+    "Hangup-Cause",
+    "event-name",
+    "_body",
+    "A",
+    "a",
+    'x"Event-Name',
+  );
+  const name = fc.oneof(knownName, headerName);
+  /** json keys may be any string; letter case of non-ASCII ones must still agree with a full parse. */
+  const jsonName = fc.oneof(name, fc.constantFrom("Zoë", "ZOË", "zoë", "Ünïcødé"));
+  /** Values seeded with what could fool a byte search: quotes, backslashes, names, fake keys. */
+  const value = fc
+    .array(
+      fc.oneof(
+        fc.string({ unit: "grapheme", maxLength: 8 }),
+        fc.constantFrom('"', "\\", '\\"', '":"', ',"Event-Name":"x', "Event-Name", "\nEvent-Name: x", "%0A"),
+      ),
+      { maxLength: 5 },
+    )
+    .map((parts) => parts.join(""));
+  const headers = fc.array(fc.tuple(name, value), { minLength: 1, maxLength: 12 });
+  /** FreeSWITCH's json is compact; a lookup must not depend on that. */
+  const space = fc.constantFrom("", " ", "\n  ");
+  /** Most members are strings, as FreeSWITCH writes them; some are arrays or numbers. */
+  const jsonValue = fc.oneof(
+    { weight: 5, arbitrary: value.map((v) => JSON.stringify(v)) },
+    fc.constantFrom('["a","b"]', "42", "null"),
+  );
+
+  function jsonPayload(members: Array<[string, string]>, ws: string): string {
+    return `{${ws}${members.map(([k, v]) => `${JSON.stringify(k)}${ws}:${ws}${v}`).join(`,${ws}`)}${ws}}`;
+  }
+
+  test("reading one header finds what a full parse finds, for any name in any letter case", () => {
+    const lookups = fc.array(
+      fc.oneof(
+        jsonName,
+        jsonName.map((n) => n.toUpperCase()),
+      ),
+      {
+        minLength: 1,
+        maxLength: 6,
+      },
+    );
+    const event = fc.oneof(
+      headers.map((h) => ({ format: "plain" as const, payload: serializeEvent("plain", h) })),
+      fc
+        .tuple(fc.array(fc.tuple(jsonName, jsonValue), { minLength: 1, maxLength: 12 }), space)
+        .map(([members, ws]) => ({ format: "json" as const, payload: jsonPayload(members, ws) })),
+    );
+    fc.assert(
+      fc.property(event, lookups, ({ format, payload }, names) => {
+        const parsed = new EslEvent(format, Buffer.from(payload));
+        parsed.headerNames(); // from here on, lookups read the parsed map
+        return names.every((n) => new EslEvent(format, Buffer.from(payload)).get(n) === parsed.get(n));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 /** Bytes that look like ESL often enough to reach every decoder state. */
 const eslish = fc.oneof(
   fc.uint8Array({ maxLength: 200 }),
