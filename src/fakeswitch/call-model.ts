@@ -3,8 +3,8 @@ import { Channel, parseDestination } from "./channel.ts";
 import { nowUs } from "./clock.ts";
 import { type CompiledTemplate, compileTemplate } from "./event-serializer.ts";
 import {
-  dedupeVars,
   lastVar,
+  legVariables,
   ORIGINATE_USAGE,
   type OriginateLeg,
   type OriginateRequest,
@@ -179,13 +179,12 @@ export class CallModel {
       const name = dial.slice(6).toUpperCase();
       return isCause(name) ? name : "DESTINATION_OUT_OF_ORDER";
     }
-    const vars = dedupeVars(leg.vars);
+    const vars = legVariables(leg, request);
     const uuid = lastVar(vars, "origination_uuid") ?? randomUUID();
     const refused = this.core.admitSession(uuid);
     if (refused) return refused;
     const context = request.target.kind === "extension" ? request.target.context : "default";
     const channel = new Channel(uuid, dial, parseDestination(dial), vars, this.core, nowUs(), context);
-    if (request.cidNum) channel.tokens.set(T.CID_NUM, request.cidNum);
     this.core.registerChannel(channel);
     channel.pendingOriginate = (cause) => onResult(channel, cause);
     this.pendingStart.set(channel, this.outcome(vars, request));

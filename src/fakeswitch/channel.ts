@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { localStamp } from "./clock.ts";
 import { type CompiledTemplate, templateValue } from "./event-serializer.ts";
-import { T, TokenTable } from "./tokens.ts";
+import { CALLER_ID_NAME_HEADERS } from "./templates.ts";
+import { T, TokenTable, variableHeaders } from "./tokens.ts";
 
 export type ChannelPhase = "ringing" | "answered" | "parked" | "hangup" | "destroyed";
 
@@ -46,6 +47,8 @@ export class Channel {
   answeredUs = 0;
   hangupUs = 0;
   hangupCause = "";
+  /** origination_caller_id_name, or "" (then the name headers are left out). */
+  readonly callerIdName: string;
   /** The last template fired that carries variables: the channel's current header set (uuid_dump, getvar). */
   lastTemplate: CompiledTemplate | undefined;
   readonly timers = new Set<NodeJS.Timeout>();
@@ -74,7 +77,10 @@ export class Channel {
     t.set(T.CALLER_DEST, destination.dest);
     t.set(T.DEST_HOSTPORT, destination.hostPort);
     t.set(T.DEST_PORT, destination.port);
+    // switch_ivr_originate: no origination_caller_id_number means SWITCH_DEFAULT_CLID_NUMBER.
     t.set(T.CID_NUM, this.variable("origination_caller_id_number") ?? "0000000000");
+    this.callerIdName = this.variable("origination_caller_id_name") ?? "";
+    this.setCallerIdNameHeaders();
     t.set(T.CONTEXT, context);
     t.set(T.SESSION_ID, String(this.sessionId));
     t.set(T.CREATED_TS, String(createdUs));
@@ -84,8 +90,24 @@ export class Channel {
     t.set(T.FROM_TAG, callId.slice(24, 36));
     t.set(T.TO_TAG, `${this.sessionId}SIPpTag0${(this.sessionId % 90) + 10}`);
     t.set(T.ENDPOINT_DISPOSITION, "ANSWER");
-    t.setBlock(T.USER_VARS, userVars);
+    t.setBlock(T.USER_VARS, variableHeaders(userVars));
     t.setBlock(T.SET_VARS, []);
+  }
+
+  /**
+   * The headers that exist only when the call has a caller-ID name (switch_caller_profile_event_set_data
+   * skips empty values); each event template says where they go, before or after the caller-ID flip.
+   */
+  private setCallerIdNameHeaders(): void {
+    const name = this.callerIdName;
+    const t = this.tokens;
+    for (const [block, header] of Object.entries(CALLER_ID_NAME_HEADERS) as Array<
+      [keyof typeof CALLER_ID_NAME_HEADERS, string]
+    >) {
+      t.setBlock(T[block], name ? [[header, name]] : []);
+    }
+    // sofia_glue: the From header carries the name as its display part.
+    t.set(T.FROM_DISPLAY, name ? `"${name}" ` : "");
   }
 
   get alive(): boolean {
@@ -104,7 +126,7 @@ export class Channel {
   setVariable(name: string, value: string | undefined): void {
     if (value === undefined) this.setVars.delete(name);
     else this.setVars.set(name, value);
-    this.tokens.setBlock(T.SET_VARS, [...this.setVars.entries()]);
+    this.tokens.setBlock(T.SET_VARS, variableHeaders([...this.setVars.entries()]));
   }
 
   /** Fill the CDR tokens of CHANNEL_HANGUP_COMPLETE / CHANNEL_DESTROY (switch_channel_set_timestamps). */
@@ -152,10 +174,14 @@ export class Channel {
     this.timers.clear();
   }
 
+  /** Run `fn` after at least `ms` (Node may fire a timer up to 1 ms early; a hold must not bill short). */
   later(ms: number, fn: () => void): void {
+    const due = performance.now() + ms;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      fn();
+      const early = due - performance.now();
+      if (early > 0) this.later(early, fn);
+      else fn();
     }, ms);
     this.timers.add(timer);
   }

@@ -4,7 +4,7 @@ import type { ApiCommands } from "./api-commands.ts";
 import type { CallModel } from "./call-model.ts";
 import { type ClientCommand, CommandParser, header } from "./command-parser.ts";
 import { isEventName } from "./event-names.ts";
-import { apiResponse, commandReply, disconnectNotice, eventFrame, GOODBYE } from "./event-serializer.ts";
+import { apiResponse, commandReply, disconnectNotice, GOODBYE } from "./event-serializer.ts";
 import type { SwitchEvent } from "./events.ts";
 import type { EventListener, SwitchCore } from "./switch-core.ts";
 import { GENERIC_CALLING } from "./templates.ts";

@@ -27,8 +27,10 @@ export interface CompiledTemplate {
   readonly byteParts: Readonly<Record<Format, ReadonlyArray<Buffer | number>>>;
   /** Header names (block markers excluded) → the raw value parts, for filters and uuid_getvar. */
   readonly values: ReadonlyMap<string, readonly Part[]>;
-  /** Header names in order (block markers kept as `{{USER_VARS}}` / `{{SET_VARS}}`). */
+  /** Header names in order (block markers kept as `{{USER_VARS}}`, `{{CALLER_ID_NAME}}`, …). */
   readonly names: readonly string[];
+  /** The block token ids, in order. */
+  readonly blocks: readonly number[];
   /** The event carries the channel variables (CHANNEL_CREATE, _ANSWER, … but not CHANNEL_STATE). */
   readonly hasVariables: boolean;
 }
@@ -66,6 +68,7 @@ export function compileTemplate(template: EventTemplate): CompiledTemplate {
   const xml = new PartBuilder();
   const values = new Map<string, Part[]>();
   const names: string[] = [];
+  const blocks: number[] = [];
   json.text("{");
   xml.text("<event>\n  <headers>\n");
   let first = true;
@@ -74,6 +77,7 @@ export function compileTemplate(template: EventTemplate): CompiledTemplate {
     const block = /^\{\{([A-Z_]+)\}\}$/.exec(name);
     if (block) {
       const id = tokenId(block[1] ?? "");
+      blocks.push(id);
       plain.token(id);
       json.token(id);
       xml.token(id);
@@ -109,6 +113,7 @@ export function compileTemplate(template: EventTemplate): CompiledTemplate {
     byteParts: { plain: toBytes(plain.parts), json: toBytes(json.parts), xml: toBytes(xml.parts) },
     values,
     names,
+    blocks,
     hasVariables: names.some((n) => n.startsWith("variable_")),
   };
 }
@@ -165,14 +170,8 @@ export function templateValue(
 ): string | undefined {
   const parts = template.values.get(name);
   if (!parts) {
-    // Variables spliced in by blocks.
-    if (name.startsWith("variable_")) {
-      const key = name.slice(9);
-      for (const n of template.names) {
-        if (n !== "{{USER_VARS}}" && n !== "{{SET_VARS}}") continue;
-        for (const [k, v] of tokens.blockList(tokenId(n.slice(2, -2)))) if (k === key) return v;
-      }
-    }
+    // Headers spliced in by blocks (variables, caller-ID names).
+    for (const id of template.blocks) for (const [k, v] of tokens.blockList(id)) if (k === name) return v;
     return undefined;
   }
   let out = "";

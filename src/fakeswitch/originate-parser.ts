@@ -166,8 +166,22 @@ export function lastVar(
   return found;
 }
 
+/**
+ * A leg's channel variables: its own and the global ones, duplicates removed, and the originate's
+ * positional cid_name / cid_num added as origination_caller_id_name / _number when those are not set
+ * (switch_ivr_originate: the variables win; the arguments are added to var_event at the bottom).
+ */
+export function legVariables(leg: OriginateLeg, request: OriginateRequest): VarPairs {
+  const vars = dedupeVars(leg.vars);
+  if (request.cidName !== undefined && lastVar(vars, "origination_caller_id_name") === undefined)
+    vars.push(["origination_caller_id_name", request.cidName]);
+  if (request.cidNum !== undefined && lastVar(vars, "origination_caller_id_number") === undefined)
+    vars.push(["origination_caller_id_number", request.cidNum]);
+  return vars;
+}
+
 /** Variables with duplicates removed (the last value kept in the position of the first). */
-export function dedupeVars(vars: VarPairs): VarPairs {
+function dedupeVars(vars: VarPairs): VarPairs {
   const index = new Map<string, number>();
   const out: VarPairs = [];
   for (const [k, v] of vars) {

@@ -1,14 +1,14 @@
 import { urlEncode } from "../esl/urlcodec.ts";
-import { TEMPLATE_TOKENS } from "./templates.ts";
+import { TEMPLATE_BLOCKS, TEMPLATE_TOKENS } from "./templates.ts";
 
 /**
  * Token ids of the event templates. A template is compiled into literal text and token ids; a
  * {@link TokenTable} holds one channel's values and their encodings (URL-encoded for plain/xml,
  * JSON-escaped for json), each computed once and reused by every event of the channel.
  */
-export type TokenName = (typeof TEMPLATE_TOKENS)[number] | "USER_VARS" | "SET_VARS";
+export type TokenName = (typeof TEMPLATE_TOKENS)[number] | (typeof TEMPLATE_BLOCKS)[number];
 
-export const TOKEN_NAMES: readonly TokenName[] = [...TEMPLATE_TOKENS, "USER_VARS", "SET_VARS"];
+export const TOKEN_NAMES: readonly TokenName[] = [...TEMPLATE_TOKENS, ...TEMPLATE_BLOCKS];
 const ids = new Map<string, number>(TOKEN_NAMES.map((name, i) => [name, i]));
 
 export function tokenId(name: string): number {
@@ -20,11 +20,12 @@ export function tokenId(name: string): number {
 export const T = Object.fromEntries(TOKEN_NAMES.map((n, i) => [n, i])) as Record<TokenName, number>;
 
 /** Tokens that expand to a run of whole headers rather than one value. */
-export const BLOCK_TOKENS: ReadonlySet<number> = new Set([T.USER_VARS, T.SET_VARS]);
+export const BLOCK_TOKENS: ReadonlySet<number> = new Set(TEMPLATE_BLOCKS.map((name) => T[name]));
 
 export type Format = "plain" | "json" | "xml";
 
-export type VarList = ReadonlyArray<readonly [string, string]>;
+/** Whole headers, `[name, raw value]`, as a block holds them (`variable_` prefixes included). */
+export type HeaderRun = ReadonlyArray<readonly [string, string]>;
 
 /** One channel's token values. Encodings are cached until the value changes. */
 export class TokenTable {
@@ -32,7 +33,7 @@ export class TokenTable {
   private readonly url: Array<string | undefined> = new Array(TOKEN_NAMES.length);
   private readonly json: Array<string | undefined> = new Array(TOKEN_NAMES.length);
   private readonly blocks: Record<Format, Array<string | undefined>> = { plain: [], json: [], xml: [] };
-  private readonly blockVars: VarList[] = [];
+  private readonly blockHeaders: HeaderRun[] = [];
   /** The encodings as bytes, per format, for rendering events straight into a Buffer. */
   private readonly bytes: Record<Format, Array<Buffer | undefined>> = { plain: [], json: [], xml: [] };
 
@@ -70,8 +71,8 @@ export class TokenTable {
     return this.raw[id] ?? "";
   }
 
-  setBlock(id: number, vars: VarList): void {
-    this.blockVars[id] = vars;
+  setBlock(id: number, headers: HeaderRun): void {
+    this.blockHeaders[id] = headers;
     this.blocks.plain[id] = undefined;
     this.blocks.json[id] = undefined;
     this.blocks.xml[id] = undefined;
@@ -90,8 +91,8 @@ export class TokenTable {
     return b;
   }
 
-  blockList(id: number): VarList {
-    return this.blockVars[id] ?? [];
+  blockList(id: number): HeaderRun {
+    return this.blockHeaders[id] ?? [];
   }
 
   encoded(id: number, format: Format): string {
@@ -119,22 +120,26 @@ export class TokenTable {
     const cache = this.blocks[format];
     let v = cache[id];
     if (v === undefined) {
-      v = renderBlock(this.blockVars[id] ?? [], format);
+      v = renderBlock(this.blockHeaders[id] ?? [], format);
       cache[id] = v;
     }
     return v;
   }
 }
 
-export function renderBlock(vars: VarList, format: Format): string {
+export function renderBlock(headers: HeaderRun, format: Format): string {
   let out = "";
-  for (const [name, value] of vars) {
-    const key = `variable_${name}`;
-    if (format === "plain") out += `${key}: ${urlEncode(value)}\n`;
-    else if (format === "xml") out += `    <${key}>${urlEncode(value)}</${key}>\n`;
-    else out += `,"${jsonEscape(key)}":"${jsonEscape(value)}"`;
+  for (const [name, value] of headers) {
+    if (format === "plain") out += `${name}: ${urlEncode(value)}\n`;
+    else if (format === "xml") out += `    <${name}>${urlEncode(value)}</${name}>\n`;
+    else out += `,"${jsonEscape(name)}":"${jsonEscape(value)}"`;
   }
   return out;
+}
+
+/** Channel variables as the headers of a block: `variable_<name>`. */
+export function variableHeaders(vars: ReadonlyArray<readonly [string, string]>): HeaderRun {
+  return vars.map(([name, value]) => [`variable_${name}`, value] as const);
 }
 
 /** The inside of a JSON string literal (cJSON escapes the same set; non-ASCII stays raw UTF-8). */
