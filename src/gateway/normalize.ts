@@ -79,6 +79,8 @@ const schemaHeaders = new Set([
   "Event-Sequence",
 ]);
 
+const pickedHeaders: ReadonlySet<string> = new Set([...keptFields, ...schemaHeaders]);
+
 /**
  * Decodes an event once, in one pass over its headers (only the wanted values are URL-decoded), into the
  * published schema; the gateway's other consumers (channel table, admission) read this result, so no
@@ -92,11 +94,8 @@ export function normalizeEvent(
 ): FsEventV1 {
   const fields: Record<string, string> = {};
   const top: Record<string, string> = {};
-  for (const name of event.headerNames()) {
-    const wanted = schemaHeaders.has(name);
-    if (!wanted && !allFields && !keptFields.has(name)) continue;
-    const value = event.get(name) ?? "";
-    if (wanted) top[name] = value;
+  for (const [name, value] of event.pick(allFields ? undefined : pickedHeaders)) {
+    if (schemaHeaders.has(name)) top[name] = value;
     if (allFields || keptFields.has(name)) fields[name] = value;
   }
   const fsTimestampUs = Number(top["Event-Date-Timestamp"]) || Math.round(receivedAt * 1000);
