@@ -62,8 +62,9 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-export function loadConfig(env: Env = process.env): GatewayConfig {
+export function loadConfig(environment: Env = process.env): GatewayConfig {
   const problems: string[] = [];
+  const env = withConfigFile(environment, problems);
   const read = new EnvReader(env, problems);
 
   const password = read.secret("FS_ESL_PASSWORD");
@@ -129,6 +130,39 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     problems.push("NATS_SUBJECT is not a valid NATS subject");
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * GATEWAY_CONFIG_FILE names an optional file of `NAME=value` lines (blank lines and `#` comments allowed)
+ * with the same names as the environment; a variable set in the environment wins over the file.
+ */
+function withConfigFile(env: Env, problems: string[]): Env {
+  const file = env.GATEWAY_CONFIG_FILE;
+  if (!file) return env;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    problems.push(
+      `GATEWAY_CONFIG_FILE (${file}) cannot be read: ${(error as NodeJS.ErrnoException).code ?? "error"}`,
+    );
+    return env;
+  }
+  const fromFile: Env = {};
+  text.split(/\r?\n/).forEach((line, index) => {
+    const trimmed = line.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) return;
+    const match = /^([A-Z][A-Z0-9_]*)\s*=\s*(.*)$/.exec(trimmed);
+    if (!match?.[1]) {
+      problems.push(`GATEWAY_CONFIG_FILE line ${index + 1} is not NAME=value`);
+      return;
+    }
+    fromFile[match[1]] = (match[2] ?? "").replace(/^(["'])(.*)\1$/, "$2");
+  });
+  return {
+    ...fromFile,
+    ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")),
+  };
 }
 
 /**

@@ -41,6 +41,7 @@ export class Gateway {
   private readonly admission: Admission;
   private readonly control: FsControl;
   private lastEventAt = 0;
+  private readLagMs: number | null = null;
   private reconnects = 0;
   private uptimeTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
@@ -139,6 +140,8 @@ export class Gateway {
           authenticated: this.esl.ready,
           uptime_sec: since ? (now - since) / 1000 : 0,
           last_event_age_ms: this.lastEventAt ? now - this.lastEventAt : null,
+          // How far behind FreeSWITCH the gateway reads (receive time - Event-Date-Timestamp of the latest event).
+          read_lag_ms: this.readLagMs,
           reconnects: this.reconnects,
           outstanding_commands: this.esl.outstanding,
           pending_jobs: this.esl.pendingJobs,
@@ -196,7 +199,8 @@ export class Gateway {
       this.config.sourceHost,
       this.config.events.allFields,
     );
-    this.metrics.readLag.set(receivedAt - normalized.fs_timestamp_us / 1000);
+    this.readLagMs = Math.round((receivedAt - normalized.fs_timestamp_us / 1000) * 100) / 100;
+    this.metrics.readLag.set(this.readLagMs);
     this.channels.apply(normalized);
     if (normalized.event_type === "HEARTBEAT") this.admission.observeHeartbeat(normalized.fields);
     else this.admission.observeSessionCount(this.channels.size);

@@ -55,6 +55,22 @@ describe("gateway configuration", () => {
     );
   });
 
+  it("reads an optional NAME=value file, with the environment winning over it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gw-config-"));
+    writeFileSync(
+      join(dir, "gateway.env"),
+      `# lab\nFS_ESL_PORT=8022\nNATS_SUBJECT="fs.lab"\n\nHTTP_PORT=9000\n`,
+    );
+    const config = loadConfig({ ...base, GATEWAY_CONFIG_FILE: join(dir, "gateway.env"), HTTP_PORT: "9100" });
+    expect(config.esl.port).toBe(8022);
+    expect(config.nats.subject).toBe("fs.lab");
+    expect(config.http.port).toBe(9100);
+    writeFileSync(join(dir, "bad.env"), "FS_ESL_PORT 8022\n");
+    expect(problemsOf({ ...base, GATEWAY_CONFIG_FILE: join(dir, "bad.env") })[0]).toMatch(
+      /line 1 is not NAME=value/,
+    );
+  });
+
   it("refuses a wildcard HTTP bind unless explicitly allowed", () => {
     expect(problemsOf({ ...base, HTTP_HOST: "0.0.0.0" })[0]).toMatch(/ALLOW_WILDCARD_BIND/);
     expect(loadConfig({ ...base, HTTP_HOST: "0.0.0.0", ALLOW_WILDCARD_BIND: "true" }).http.host).toBe(

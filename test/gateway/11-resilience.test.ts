@@ -61,6 +61,27 @@ describe("gateway resilience", () => {
     expect(published + dropped + gateway.publisher.depth).toBe(received);
   });
 
+  it("also publishes each event on fs.events.<EVENT_TYPE> when per-type subjects are on", async () => {
+    const { nats, lab } = await setup({ NATS_PER_TYPE_SUBJECTS: "true" });
+    const subscriber = await connect({ servers: nats.url });
+    cleanups.push(() => subscriber.close());
+    const answers: string[] = [];
+    const all: string[] = [];
+    subscriber.subscribe("fs.events.CHANNEL_ANSWER", {
+      callback: (_, msg) => answers.push(msg.json<{ call_uuid: string }>().call_uuid),
+    });
+    subscriber.subscribe("fs.events", {
+      callback: (_, msg) => all.push(msg.json<{ event_type: string }>().event_type),
+    });
+    await subscriber.flush();
+    const callUuid = crypto.randomUUID();
+    await lab.call("POST", "/api/v1/fs/originate", { destination, call_uuid: callUuid, wait: true });
+    await until("CHANNEL_ANSWER on its own subject", () => answers.includes(callUuid));
+    expect(all).toContain("CHANNEL_ANSWER");
+    const health = await (await fetch(`${lab.base}/health`)).json();
+    expect(typeof health.esl.read_lag_ms).toBe("number");
+  });
+
   it("answers 429 with Retry-After when too many commands are in flight, and counts the rejection", async () => {
     const { lab } = await setup({ MAX_IN_FLIGHT: "2", RETRY_AFTER_SEC: "3" });
     lab.fs.delayReplies(300);
