@@ -121,6 +121,7 @@ export class CallModel {
   /** originate_function (mod_commands.c) → switch_ivr_originate. */
   originate(arg: string, ctx: OriginateContext): void {
     this.core.stats.originates++;
+    this.core.originateRate.mark();
     const request = parseOriginate(arg);
     if (!request) {
       ctx.done(ORIGINATE_USAGE);

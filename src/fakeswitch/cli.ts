@@ -1,12 +1,15 @@
 /**
- * `npm run fakeswitch -- --port 8021 --password ClueCon --answer-delay 50 --hold 1000`
+ * `npm run fakeswitch -- --port 8021 --password ClueCon --answer-delay 50 --hold 1000 --control-port 0`
  *
- * Prints one JSON line `{"listening":{"host":…,"port":…},"coreUuid":…}` on stdout when ready. SIGTERM or
+ * Prints one JSON line `{"listening":{"host":…,"port":…},"coreUuid":…,"control":{"host":…,"port":…}}` on
+ * stdout when ready (`control` only with --control-port). SIGTERM or
  * SIGINT shuts down as FreeSWITCH does: SHUTDOWN, every call hung up SYSTEM_SHUTDOWN, the
  * `The system is being shut down.` notice to every client, then exit 0.
  */
 import { parseArgs } from "node:util";
+import { startControlApi } from "./control-api.ts";
 import { startFakeSwitch } from "./index.ts";
+import type { LoadLatency } from "./reply-latency.ts";
 
 const HELP = `fakeswitch: a FreeSWITCH 1.10 Event Socket double (inbound ESL server + call model)
 
@@ -24,6 +27,11 @@ usage: npm run fakeswitch -- [options]
   --sps <n>                sessions-per-second (default 30)
   --heartbeat <ms>         HEARTBEAT period (default 20000)
   --hostname <name>        FreeSWITCH-Hostname in events (default fakeswitch)
+  --control-port <n>       serve the fault-injection control API on 127.0.0.1:<n> (0: a free port);
+                           $FAKESWITCH_CONTROL_TOKEN, if set, is required as a Bearer token
+  --load-latency <k=v,…>   reply delay under load: baseMs, perChannelMs, perOriginatePerSecondMs,
+                           saturationChannels, maxMs (e.g. perChannelMs=0.05,saturationChannels=5000)
+  --event-rate <n>         write at most n events a second to each client (default: no cap)
   -h, --help               this text
 
 Per call, originate variables override the profile: fakeswitch_outcome=answer|busy|noanswer|fail|reject,
@@ -54,6 +62,28 @@ function int(text: string | undefined, fallback: number): number {
   return n;
 }
 
+const LOAD_KEYS = [
+  "baseMs",
+  "perChannelMs",
+  "perOriginatePerSecondMs",
+  "saturationChannels",
+  "maxMs",
+] as const;
+
+function loadLatency(text: string | undefined): LoadLatency | undefined {
+  if (text === undefined) return undefined;
+  const latency: LoadLatency = {};
+  for (const pair of text.split(",")) {
+    const [key, value] = pair.split("=");
+    if (!LOAD_KEYS.includes(key as (typeof LOAD_KEYS)[number]))
+      throw new Error(`--load-latency: unknown key ${key}; expected ${LOAD_KEYS.join(", ")}`);
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--load-latency: ${key} is not a number ≥ 0`);
+    latency[key as (typeof LOAD_KEYS)[number]] = n;
+  }
+  return latency;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -69,6 +99,9 @@ async function main(): Promise<void> {
       sps: { type: "string" },
       heartbeat: { type: "string" },
       hostname: { type: "string" },
+      "control-port": { type: "string" },
+      "load-latency": { type: "string" },
+      "event-rate": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -86,6 +119,8 @@ async function main(): Promise<void> {
     sessionsPerSecond: int(values.sps, 30),
     heartbeatIntervalMs: int(values.heartbeat, 20_000),
     hostname: values.hostname ?? "fakeswitch",
+    loadLatency: loadLatency(values["load-latency"]),
+    eventRatePerSecond: int(values["event-rate"], 0),
     profile: {
       answerDelayMs: range(values["answer-delay"], 300),
       holdMs: range(values.hold, Number.POSITIVE_INFINITY),
@@ -94,15 +129,24 @@ async function main(): Promise<void> {
       failShare: share(values.fail),
     },
   });
-  process.stdout.write(
-    `${JSON.stringify({ listening: { host: fs.host, port: fs.port }, coreUuid: fs.coreUuid })}\n`,
-  );
+  const controlPort = values["control-port"];
+  const control =
+    controlPort === undefined
+      ? undefined
+      : await startControlApi(fs, { port: int(controlPort, 0), token: process.env.FAKESWITCH_CONTROL_TOKEN });
+  const ready = {
+    listening: { host: fs.host, port: fs.port },
+    coreUuid: fs.coreUuid,
+    ...(control && { control: { host: control.host, port: control.port } }),
+  };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     await fs.shutdown();
     await fs.close();
+    await control?.close();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop());

@@ -8,6 +8,7 @@ import { apiResponse, commandReply, disconnectNotice, GOODBYE } from "./event-se
 import type { SwitchEvent } from "./events.ts";
 import type { EventListener, SwitchCore } from "./switch-core.ts";
 import { GENERIC_CALLING } from "./templates.ts";
+import { TokenBucket } from "./token-bucket.ts";
 import type { Format } from "./tokens.ts";
 
 export interface ConnectionHost {
@@ -19,8 +20,10 @@ export interface ConnectionHost {
   readonly eventQueueLength: number;
   /** Lost events past which the listener is killed (mod_event_socket MAX_MISSED). */
   readonly maxLostEvents: number;
-  /** Fault injection: delay before each command is handled. */
-  replyDelayMs: number;
+  /** Fault injection: the delay before the next command is handled (fixed and load-dependent). */
+  replyDelayMs(): number;
+  /** Fault injection: events written to each client a second at most (0: no cap). */
+  readonly eventRatePerSecond: number;
   /** Fault injection: the peer vanished without a FIN: nothing is read or written. */
   readonly halfOpenActive: boolean;
   connectionClosed(connection: EslConnection): void;
@@ -74,6 +77,9 @@ export class EslConnection implements EventListener {
   private heldHead = 0;
   private lostEvents = 0;
   private closing = false;
+  /** The event rate cap's budget, and the timer that releases held events when it refills. */
+  private bucket: TokenBucket | undefined;
+  private paceTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly socket: net.Socket,
@@ -102,7 +108,7 @@ export class EslConnection implements EventListener {
   private pump(): void {
     while (!this.busy && this.running && this.commands.length > 0) {
       const command = this.commands.shift() as ClientCommand;
-      const delay = this.host.replyDelayMs;
+      const delay = this.host.replyDelayMs();
       if (delay > 0) {
         this.busy = true;
         setTimeout(() => {
@@ -499,7 +505,7 @@ export class EslConnection implements EventListener {
 
   private enqueue(frame: Buffer): void {
     const core = this.host.core;
-    if (this.canSend() && this.heldCount === 0) {
+    if (this.canSend() && this.heldCount === 0 && this.paced()) {
       core.stats.eventsSent++;
       this.write(frame);
       return;
@@ -524,9 +530,28 @@ export class EslConnection implements EventListener {
     return this.held.length - this.heldHead;
   }
 
-  private releaseHeld(): void {
+  /** Whether the event rate cap lets one more event out now (taking it); if not, retry when it will. */
+  private paced(): boolean {
+    const rate = this.host.eventRatePerSecond;
+    if (rate <= 0) return true;
+    if (this.bucket?.ratePerSecond !== rate) this.bucket = new TokenBucket(rate);
+    if (this.bucket.take()) return true;
+    if (!this.paceTimer) {
+      this.paceTimer = setTimeout(
+        () => {
+          this.paceTimer = undefined;
+          this.releaseHeld();
+        },
+        Math.max(1, Math.ceil(this.bucket.msUntilToken())),
+      );
+    }
+    return false;
+  }
+
+  /** Write held events while the socket, the command in progress and the rate cap let them out. */
+  releaseHeld(): void {
     if (this.heldCount === 0 || !this.running) return;
-    while (this.heldHead < this.held.length && this.canSend()) {
+    while (this.heldHead < this.held.length && this.canSend() && this.paced()) {
       this.host.core.stats.eventsSent++;
       this.write(this.held[this.heldHead] as Buffer);
       this.held[this.heldHead++] = EMPTY;
@@ -614,6 +639,7 @@ export class EslConnection implements EventListener {
 
   private onClose(): void {
     this.running = false;
+    clearTimeout(this.paceTimer);
     this.host.core.removeListener(this);
     this.host.connectionClosed(this);
   }

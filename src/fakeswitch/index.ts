@@ -3,6 +3,9 @@
  * behind it, for the gateway's tests and the lab's load tests.
  */
 export { type CallProfile, defaultProfile } from "./call-model.ts";
+export { type ControlApi, type ControlApiOptions, startControlApi } from "./control-api.ts";
+export { FakeSwitchControl, type ProfileJson } from "./control-client.ts";
+export type { LoadLatency } from "./reply-latency.ts";
 export {
   type FakeSwitch,
   type FakeSwitchOptions,

@@ -5,6 +5,7 @@ import { CallModel, type CallProfile } from "./call-model.ts";
 import { type ConnectionHost, EslConnection } from "./connection.ts";
 import { SHUTDOWN_NOTICE } from "./event-serializer.ts";
 import { HeaderEvent } from "./events.ts";
+import { type LoadLatency, ReplyLatency } from "./reply-latency.ts";
 import { SwitchCore, type SwitchStats } from "./switch-core.ts";
 import { CAPTURED, GENERIC_CALLING } from "./templates.ts";
 
@@ -27,9 +28,21 @@ export interface FakeSwitchOptions {
   eventQueueLength?: number;
   /** Lost events past which the listener is killed (MAX_MISSED, default 500). */
   maxLostEvents?: number;
+  /** Load-dependent reply latency from the start (see {@link FakeSwitch.setLoadLatency}). */
+  loadLatency?: LoadLatency;
+  /** Events written to each client a second at most, from the start (see {@link FakeSwitch.capEventRate}). */
+  eventRatePerSecond?: number;
 }
 
-export type FakeSwitchStats = SwitchStats & { channels: number };
+export type FakeSwitchStats = SwitchStats & {
+  channels: number;
+  /** Originates a second, recently (~1 s decay): what the load latency model sees. */
+  originatesPerSecond: number;
+  /** The delay the next command would get now (fixed plus load-dependent). */
+  replyDelayMs: number;
+  /** The per-client event rate cap, 0 when off. */
+  eventRatePerSecond: number;
+};
 
 /** What a test or the lab can do to the double, and what it can read back. */
 export interface FakeSwitch {
@@ -51,6 +64,13 @@ export interface FakeSwitch {
   halfOpen(on: boolean): void;
   /** Delay the handling of every command by `ms` (0 restores). */
   delayReplies(ms: number): void;
+  /**
+   * FreeSWITCH under CPU pressure: delay every command by an amount that grows with the live channels
+   * and the originate rate (added to `delayReplies`). `undefined` (or `{}`) turns it off.
+   */
+  setLoadLatency(latency: LoadLatency | undefined): void;
+  /** Slow event delivery: write at most `perSecond` events a second to each client (0 lifts the cap). */
+  capEventRate(perSecond: number): void;
   /** Events are still fired (sequence numbers advance) but not delivered until `resumeEvents`. */
   pauseEvents(): void;
   resumeEvents(): void;
@@ -75,7 +95,8 @@ class FakeSwitchServer implements FakeSwitch, ConnectionHost {
   readonly password: string;
   readonly eventQueueLength: number;
   readonly maxLostEvents: number;
-  replyDelayMs = 0;
+  readonly latency: ReplyLatency;
+  eventRatePerSecond: number;
   halfOpenActive = false;
   private server: net.Server | undefined;
   private readonly connections = new Set<EslConnection>();
@@ -98,6 +119,12 @@ class FakeSwitchServer implements FakeSwitch, ConnectionHost {
       sessionsPerSecond: opts.sessionsPerSecond ?? 30,
     });
     this.model = new CallModel(this.core, opts.profile);
+    this.latency = new ReplyLatency(() => ({
+      channels: this.core.channels.size,
+      originatesPerSecond: this.core.originateRate.perSecond(),
+    }));
+    this.setLoadLatency(opts.loadLatency);
+    this.eventRatePerSecond = Math.max(0, opts.eventRatePerSecond ?? 0);
     this.api = new ApiCommands(this.core, this.model, { shutdown: () => void this.shutdown() });
     this.boundPort = opts.port ?? 0;
   }
@@ -112,7 +139,16 @@ class FakeSwitchServer implements FakeSwitch, ConnectionHost {
     return this.core.channels.size;
   }
   get stats(): FakeSwitchStats {
-    return { ...this.core.stats, channels: this.core.channels.size };
+    return {
+      ...this.core.stats,
+      channels: this.core.channels.size,
+      originatesPerSecond: this.core.originateRate.perSecond(),
+      replyDelayMs: this.latency.currentMs(),
+      eventRatePerSecond: this.eventRatePerSecond,
+    };
+  }
+  replyDelayMs(): number {
+    return this.latency.currentMs();
   }
   get profile(): CallProfile {
     return this.model.profile;
@@ -198,7 +234,16 @@ class FakeSwitchServer implements FakeSwitch, ConnectionHost {
   }
 
   delayReplies(ms: number): void {
-    this.replyDelayMs = Math.max(0, ms);
+    this.latency.fixedMs = Math.max(0, ms);
+  }
+
+  setLoadLatency(latency: LoadLatency | undefined): void {
+    this.latency.load = latency && Object.keys(latency).length > 0 ? { ...latency } : undefined;
+  }
+
+  capEventRate(perSecond: number): void {
+    this.eventRatePerSecond = Math.max(0, perSecond);
+    for (const c of this.connections) c.releaseHeld();
   }
 
   pauseEvents(): void {

@@ -3,6 +3,7 @@ import type { Channel } from "./channel.ts";
 import { eventDate, nowUs } from "./clock.ts";
 import type { CompiledTemplate, HeaderList } from "./event-serializer.ts";
 import { ChannelEvent, HeaderEvent, type SwitchEvent } from "./events.ts";
+import { RateMeter } from "./rate-meter.ts";
 import { CAPTURED } from "./templates.ts";
 import { T } from "./tokens.ts";
 
@@ -70,6 +71,8 @@ export class SwitchCore {
   };
   /** Fault injection: events are counted but not delivered. */
   eventsPaused = false;
+  /** Recent originates a second, for the load-dependent reply latency. */
+  readonly originateRate = new RateMeter();
 
   constructor(opts: { hostname: string; maxSessions: number; sessionsPerSecond: number }) {
     this.hostname = opts.hostname;
