@@ -21,7 +21,7 @@ export interface ProcessStats {
 const clockTicks = 100; // USER_HZ on Linux
 const pageKb = 4;
 
-function readCpuTicksAndRss(pid: number): { ticks: number; rssMb: number } | undefined {
+export function readCpuTicksAndRss(pid: number): { ticks: number; rssMb: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15, rss is 24.
