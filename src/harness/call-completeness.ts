@@ -39,6 +39,8 @@ export interface CompletenessReport {
 
 interface Followed {
   jobUuid?: string;
+  /** When the call was announced (the caller's clock), to tell which calls an outage touched. */
+  expectedAt?: number;
   seen: Set<LifecycleEvent>;
 }
 
@@ -59,11 +61,30 @@ export class CallCompleteness {
     private readonly maxExamples = 20,
   ) {}
 
-  expect(callUuid: string, jobUuid?: string): void {
+  expect(callUuid: string, jobUuid?: string, atMs?: number): void {
     const call = this.follow(callUuid);
-    if (!call || jobUuid === undefined) return;
+    if (!call) return;
+    if (atMs !== undefined) call.expectedAt = atMs;
+    if (jobUuid === undefined) return;
     call.jobUuid = jobUuid;
     this.callOfJob.set(jobUuid, callUuid);
+  }
+
+  /** The command that would have made the call was refused: no event is due for it. */
+  withdraw(callUuid: string): void {
+    const call = this.calls.get(callUuid);
+    if (call?.jobUuid !== undefined) this.callOfJob.delete(call.jobUuid);
+    this.calls.delete(callUuid);
+  }
+
+  /** Lifecycle events never received, summed over the calls announced between `fromMs` and `toMs`. */
+  missingEventsOfCallsExpectedBetween(fromMs: number, toMs: number): number {
+    let missing = 0;
+    for (const call of this.calls.values()) {
+      if (call.expectedAt === undefined || call.expectedAt < fromMs || call.expectedAt > toMs) continue;
+      missing += expectedEvents(call).filter((name) => !call.seen.has(name)).length;
+    }
+    return missing;
   }
 
   /** Takes any event; only lifecycle events count. */

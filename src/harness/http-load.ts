@@ -27,7 +27,19 @@ export interface HttpLoadOptions {
   gracefulStopMs?: number;
   /** Which statuses count as success. Default 200–399. */
   isOk?(status: number): boolean;
+  /** Told how each sent request ended, as it ends. */
+  onOutcome?(outcome: RequestOutcome): void;
   signal?: AbortSignal;
+}
+
+/** How one request ended: a response (any status), or a failure without one. */
+export interface RequestOutcome {
+  index: number;
+  /** Its intended send time and its end, on the `performance.now()` clock. */
+  intendedAt: number;
+  endedAt: number;
+  status?: number;
+  error?: HttpErrorKind;
 }
 
 export type HttpErrorKind = "timeout" | "connection" | "http_status" | "aborted" | "other";
@@ -206,9 +218,22 @@ export class HttpLoad {
       } else {
         this.fail(series, now, "http_status");
       }
+      this.options.onOutcome?.({
+        index: arrival.index,
+        intendedAt: arrival.intendedAt,
+        endedAt: now,
+        status,
+      });
     } catch (error) {
       const kind = timedOut ? "timeout" : arrival.signal.aborted ? "aborted" : errorKind(error);
-      this.fail(series, performance.now(), kind);
+      const now = performance.now();
+      this.fail(series, now, kind);
+      this.options.onOutcome?.({
+        index: arrival.index,
+        intendedAt: arrival.intendedAt,
+        endedAt: now,
+        error: kind,
+      });
     } finally {
       clearTimeout(timer);
       arrival.signal.removeEventListener("abort", stop);

@@ -1,6 +1,6 @@
 import { connect, type Msg, type NatsConnection } from "nats";
 import { CallCompleteness, type CompletenessReport } from "./call-completeness.ts";
-import type { LatencyHistogram } from "./histogram.ts";
+import { LatencyHistogram } from "./histogram.ts";
 import { type SecondRow, SecondSeries } from "./series.ts";
 
 export interface LagMonitorOptions {
@@ -10,6 +10,18 @@ export interface LagMonitorOptions {
   subject?: string;
   /** Calls followed for completeness at most; default 100,000. */
   maxTrackedCalls?: number;
+  /** Told of every well-formed event, with its receive time (`performance.now()`). */
+  onEvent?(event: ObservedEvent, atMs: number): void;
+}
+
+/** What an `onEvent` listener learns of an event. */
+export interface ObservedEvent {
+  type: string;
+  callUuid: string | undefined;
+  /** CHANNEL_HANGUP_COMPLETE's `Hangup-Cause`. */
+  hangupCause: string | undefined;
+  /** BACKGROUND_JOB's result, e.g. `-ERR USER_BUSY`. */
+  jobResult: string | undefined;
 }
 
 type Counter = "received";
@@ -35,6 +47,8 @@ export interface LagResult {
   publishLag: LatencyHistogram;
   /** Receive time − `fs_timestamp_us`: FreeSWITCH, ESL, the gateway and NATS. */
   endToEndLag: LatencyHistogram;
+  /** Publish lag of the events received in each named window (see `LagMonitor.window`). */
+  windows: Record<string, LatencyHistogram>;
   calls: CompletenessReport;
   series: LagSecondRow[];
 }
@@ -51,8 +65,10 @@ interface EventTiming {
   event_type?: unknown;
   call_uuid?: unknown;
   job_uuid?: unknown;
+  job_result?: unknown;
   gateway_received_at?: unknown;
   fs_timestamp_us?: unknown;
+  fields?: { "Hangup-Cause"?: unknown };
 }
 
 const decoder = new TextDecoder();
@@ -72,6 +88,8 @@ export class LagMonitor {
   private readonly completeness: CallCompleteness;
   private readonly eventTypes: Record<string, number> = {};
   private readonly negative: Record<Lag, number> = { publishLag: 0, endToEndLag: 0 };
+  private readonly windows: Record<string, LatencyHistogram> = {};
+  private currentWindow: LatencyHistogram | undefined;
   private malformed = 0;
   private withoutFsTimestamp = 0;
   private readonly startedAt = new Date().toISOString();
@@ -81,6 +99,7 @@ export class LagMonitor {
     private readonly nc: NatsConnection,
     readonly subject: string,
     maxTrackedCalls: number,
+    private readonly onEvent: LagMonitorOptions["onEvent"],
   ) {
     this.series = new SecondSeries(["received"], ["publishLag", "endToEndLag"], performance.now());
     this.completeness = new CallCompleteness(maxTrackedCalls);
@@ -94,14 +113,39 @@ export class LagMonitor {
   /** Connects and subscribes; the subscription is live once this resolves. */
   static async start(options: LagMonitorOptions): Promise<LagMonitor> {
     const nc = await connect({ servers: options.servers, name: "fs-esl-lab lag monitor" });
-    const monitor = new LagMonitor(nc, options.subject ?? "fs.events", options.maxTrackedCalls ?? 100_000);
+    const monitor = new LagMonitor(
+      nc,
+      options.subject ?? "fs.events",
+      options.maxTrackedCalls ?? 100_000,
+      options.onEvent,
+    );
     await nc.flush(); // the server has the subscription before any publish we are told about
     return monitor;
   }
 
-  /** Announces a call (and the Job-UUID of the bgapi that makes it) before it is made. */
-  expectCall(callUuid: string, jobUuid?: string): void {
-    this.completeness.expect(callUuid, jobUuid);
+  /** Announces a call (and the Job-UUID of the bgapi that makes it) before it is made, at `atMs` on the caller's clock. */
+  expectCall(callUuid: string, jobUuid?: string, atMs?: number): void {
+    this.completeness.expect(callUuid, jobUuid, atMs);
+  }
+
+  /** The call's originate was refused: it is no longer followed. */
+  withdrawCall(callUuid: string): void {
+    this.completeness.withdraw(callUuid);
+  }
+
+  /** Lifecycle events never received by now, of the calls announced between `fromMs` and `toMs`. */
+  missingEventsBetween(fromMs: number, toMs: number): number {
+    return this.completeness.missingEventsOfCallsExpectedBetween(fromMs, toMs);
+  }
+
+  /** From now on, publish-lag samples also go to window `name` (a load phase); undefined ends the window. */
+  window(name: string | undefined): void {
+    if (name === undefined) {
+      this.currentWindow = undefined;
+      return;
+    }
+    this.windows[name] ??= LatencyHistogram.create();
+    this.currentWindow = this.windows[name];
   }
 
   live(): LagLive {
@@ -136,12 +180,23 @@ export class LagMonitor {
     const type = typeof event.event_type === "string" ? event.event_type : "(none)";
     this.eventTypes[type] = (this.eventTypes[type] ?? 0) + 1;
     this.recordLag(now, "publishLag", receivedAt - event.gateway_received_at);
+    this.currentWindow?.record(Math.max(0, receivedAt - event.gateway_received_at));
     if (typeof event.fs_timestamp_us === "number" && Number.isFinite(event.fs_timestamp_us)) {
       this.recordLag(now, "endToEndLag", receivedAt - event.fs_timestamp_us / 1000);
     } else {
       this.withoutFsTimestamp++;
     }
-    this.completeness.observe(type, stringOrUndefined(event.call_uuid), stringOrUndefined(event.job_uuid));
+    const callUuid = stringOrUndefined(event.call_uuid);
+    this.completeness.observe(type, callUuid, stringOrUndefined(event.job_uuid));
+    this.onEvent?.(
+      {
+        type,
+        callUuid,
+        hangupCause: stringOrUndefined(event.fields?.["Hangup-Cause"]),
+        jobResult: stringOrUndefined(event.job_result),
+      },
+      now,
+    );
   }
 
   private recordLag(now: number, lag: Lag, ms: number): void {
@@ -163,6 +218,7 @@ export class LagMonitor {
       eventTypes: { ...this.eventTypes },
       publishLag: histograms.publishLag,
       endToEndLag: histograms.endToEndLag,
+      windows: { ...this.windows },
       calls: this.completeness.report(),
       series: rows,
     };

@@ -39,6 +39,7 @@ const lag: LagResult = {
   eventTypes: { CHANNEL_CREATE: 3 },
   publishLag: histogramOf([0.5, 0.7, 40]),
   endToEndLag: histogramOf([1, 2, 45]),
+  windows: {},
   calls: calls.report(),
   series: [],
 };

@@ -1,0 +1,23 @@
+import type { Fault } from "./scenario.ts";
+
+/**
+ * A running lab, as the scenario runner sees it: where to send load, where to listen for events, what to
+ * sample, and how to inject a fault. The lab (embedded, external, compose; any topology) builds one and
+ * hands it in; the runner knows nothing else of how the lab is run.
+ */
+export interface LabHandle {
+  /** The topology's name, recorded in the summary (`single`, `sharded-2`…). */
+  topology: string;
+  /** How the lab runs (`embedded`, `external`, `compose`), recorded in the summary. */
+  mode: string;
+  /** Gateways' base URLs on loopback; load goes to the first, every one is scraped. */
+  gateways: ReadonlyArray<{ name: string; url: string }>;
+  /** NATS client URLs; the harness subscribes through them. */
+  natsUrls: readonly string[];
+  /** The HS256 secret the gateways verify tokens with. */
+  jwtSecret: string;
+  /** The lab's processes by name, asked again every second (a restart changes a pid). */
+  processes(): ReadonlyArray<{ name: string; pid: number }>;
+  /** Applies a fault to a link or a component; rejects when the target or the fault is unknown to this lab. */
+  fault(target: string, fault: Fault): Promise<void>;
+}

@@ -1,0 +1,84 @@
+import { readCpuTicksAndRss } from "../../lab/lib/proc-stats.ts";
+
+/** One process at the end of one second of the run. */
+export interface ProcessSecondRow {
+  second: number;
+  pid: number;
+  /** CPU used over the second, as a share of one core (1 = one core busy). */
+  cpu: number;
+  rssMb: number;
+}
+
+export interface ProcessSeries {
+  name: string;
+  /** Every pid the name had (more than one after a restart). */
+  pids: number[];
+  cpuMean: number;
+  cpuMax: number;
+  rssMaxMb: number;
+  series: ProcessSecondRow[];
+}
+
+interface Tracked {
+  name: string;
+  pids: number[];
+  last?: { pid: number; ticks: number; at: number };
+  series: ProcessSecondRow[];
+}
+
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/**
+ * CPU and RSS of every lab process once a second, from /proc (Linux only). The processes are asked for by
+ * name each time, so a restarted process (a new pid) goes on in the same series; the first second of a new
+ * pid has no CPU figure yet and is skipped.
+ */
+export class ProcessSampler {
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly processes: () => ReadonlyArray<{ name: string; pid: number }>,
+    private readonly startMs: number,
+    intervalMs = 1000,
+  ) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): ProcessSeries[] {
+    clearInterval(this.timer);
+    return [...this.tracked.values()].map(({ name, pids, series }) => ({
+      name,
+      pids,
+      cpuMean: series.length === 0 ? 0 : round(series.reduce((sum, s) => sum + s.cpu, 0) / series.length),
+      cpuMax: round(Math.max(0, ...series.map((s) => s.cpu))),
+      rssMaxMb: round(Math.max(0, ...series.map((s) => s.rssMb))),
+      series,
+    }));
+  }
+
+  private sample(): void {
+    const now = performance.now();
+    const second = Math.max(0, Math.round((now - this.startMs) / 1000) - 1);
+    for (const { name, pid } of this.processes()) {
+      let entry = this.tracked.get(name);
+      if (!entry) {
+        entry = { name, pids: [], series: [] };
+        this.tracked.set(name, entry);
+      }
+      if (!entry.pids.includes(pid)) entry.pids.push(pid);
+      const current = readCpuTicksAndRss(pid);
+      if (!current) continue;
+      const last = entry.last;
+      if (last && last.pid === pid && now > last.at) {
+        const cpu = (current.ticks - last.ticks) / CLOCK_TICKS_PER_SECOND / ((now - last.at) / 1000);
+        entry.series.push({ second, pid, cpu: round(cpu), rssMb: Math.round(current.rssMb * 10) / 10 });
+      }
+      entry.last = { pid, ticks: current.ticks, at: now };
+    }
+  }
+}
+
+const round = (n: number): number => Math.round(n * 1000) / 1000;

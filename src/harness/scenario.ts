@@ -1,0 +1,131 @@
+import type { ArrivalSchedule } from "./arrival.ts";
+import type { Thresholds } from "./gates.ts";
+
+/**
+ * A load scenario, declared in scenarios/<name>.ts: what the lab should run, the load in phases, the faults
+ * to inject at given times, and the gates the run must pass.
+ */
+export interface Scenario {
+  name: string;
+  description: string;
+  /** What the lab should run for this scenario: the FreeSWITCH double's profile, the gateway's environment. */
+  lab?: {
+    /** Flags for the FreeSWITCH double's CLI (`npm run fakeswitch -- --help`), over the topology's profile. */
+    fakeswitch?: Record<string, string>;
+    gatewayEnv?: Record<string, string>;
+  };
+  load: LoadSettings;
+  /** Run one after another; warm-up phases first. */
+  phases: readonly LoadPhase[];
+  faults?: readonly FaultStep[];
+  /** Gates on the whole measured run (k6 thresholds): `{ "command_latency.p95": "<50" }`. */
+  gates: Thresholds;
+  /**
+   * A capacity search: each measured phase is gated on its own by these, the highest passing phase's rate is
+   * reported as `capacity_cps`, and the run stops after the first failing phase.
+   */
+  capacity?: { gates: Thresholds };
+  /** After the last phase, time for calls to end and their events to arrive. */
+  drainMs: number;
+}
+
+export interface LoadSettings {
+  /** Keep-alive HTTP connections to the gateway. */
+  connections: number;
+  /** Requests outstanding at most; a due request beyond it is dropped and counted, never delayed. */
+  maxInFlight: number;
+  /** Whole-request limit; a request without a response by then counts as hung. Default 5 s. */
+  requestTimeoutMs?: number;
+  mix: RequestMix;
+}
+
+export type Operation = "originate" | "play" | "transfer" | "hangup";
+export const OPERATIONS: readonly Operation[] = ["originate", "play", "transfer", "hangup"];
+
+export interface RequestMix {
+  /**
+   * Relative weights of the commands. play, transfer and hangup act on a random answered call that is still
+   * up; with none up, an originate is sent instead (counted as `mix.fallbacks`).
+   */
+  weights: Readonly<Partial<Record<Operation, number>>>;
+  /** Dial string each originate uses. */
+  destination: string;
+  /**
+   * Each call's hold time, uniform in [min, max] ms, sent as the FreeSWITCH double's `fakeswitch_hold_ms`
+   * originate variable (a real FreeSWITCH ignores it). Unset: the double's profile decides.
+   */
+  holdMs?: readonly [number, number];
+  /** What play sends (uuid_broadcast). Default `tone_stream://%(100,0,440)`. */
+  playFile?: string;
+  /** Where transfer sends the call (uuid_transfer). Default `9999`. */
+  transferExtension?: string;
+}
+
+export interface LoadPhase {
+  name: string;
+  schedule: ArrivalSchedule;
+  /**
+   * Warms the JIT and connection pools before measuring: recorded in the summary, never gated, not in the
+   * run's totals; fault times count from the end of the warm-up.
+   */
+  warmup?: boolean;
+}
+
+/** A fault the lab applies to a link (through its fault proxy) or a component (a process, the double). */
+export type Fault =
+  /** Every open connection of a link closed at once, by FIN or by RST. */
+  | { kind: "cut"; mode: "fin" | "rst" }
+  | { kind: "latency"; ms: number; jitterMs?: number }
+  | { kind: "bandwidth"; bytesPerSec: number }
+  /** The link holds bytes without forwarding them: a half-open connection. */
+  | { kind: "blackhole" }
+  | { kind: "refuse" }
+  /** Every fault on a link off. */
+  | { kind: "clear" }
+  | { kind: "stop" | "kill" | "start" | "restart" | "pause" | "resume" }
+  /** The FreeSWITCH double fires `count` events at once (default HEARTBEAT). */
+  | { kind: "event-burst"; count: number; event?: string }
+  /** The FreeSWITCH double answers every command `ms` late (0 restores). */
+  | { kind: "delay-replies"; ms: number };
+
+export interface FaultStep {
+  /** ms after the measured load starts. */
+  at: number;
+  /** A link of the lab (`esl`, `nats`) or a component (`fakeswitch`, `nats`, `gateway`). */
+  target: string;
+  fault: Fault;
+  /** When set, the fault is undone this long after it was applied (see `undoFault`). */
+  durationMs?: number;
+  /**
+   * Whether the gateway should notice this fault (ESL or NATS down): the run then times detection (gateway
+   * /health leaves "ok") and recovery (back to "ok"), counts commands failed and hung, and events lost.
+   * Default true.
+   */
+  outage?: boolean;
+  /** A short name for tables and chart markers; default `<target> <kind>`. */
+  label?: string;
+}
+
+/** The fault that undoes `fault`, or undefined for one that is over as soon as it is applied (a cut, a restart). */
+export function undoFault(fault: Fault): Fault | undefined {
+  switch (fault.kind) {
+    case "latency":
+    case "bandwidth":
+    case "blackhole":
+    case "refuse":
+      return { kind: "clear" };
+    case "stop":
+    case "kill":
+      return { kind: "start" };
+    case "pause":
+      return { kind: "resume" };
+    case "delay-replies":
+      return { kind: "delay-replies", ms: 0 };
+    default:
+      return undefined;
+  }
+}
+
+export const faultLabel = (step: FaultStep): string =>
+  step.label ??
+  `${step.target} ${step.fault.kind}${step.fault.kind === "cut" ? ` ${step.fault.mode.toUpperCase()}` : ""}`;
