@@ -4,6 +4,8 @@ import type { ArrivalSchedule } from "../src/harness/arrival.ts";
 export interface Scenario {
   name: string;
   description: string;
+  /** The lab topology it runs on when it starts its own lab (lab/topologies/<name>.yaml); default single. */
+  topology?: string;
   /** Flags for the FreeSWITCH double's CLI (`npm run fakeswitch -- --help`). */
   fakeswitch: Record<string, string>;
   gatewayEnv?: Record<string, string>;

@@ -1,3 +1,4 @@
+import { renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -8,6 +9,7 @@ const repoRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 export const entryPoints = {
   gateway: "src/gateway/main.ts",
   fakeswitch: "src/fakeswitch/cli.ts",
+  "fault-proxies": "lab/fault-proxies.ts",
 } as const;
 
 export type BuiltService = keyof typeof entryPoints;
@@ -24,7 +26,7 @@ export async function buildServices(): Promise<Record<BuiltService, string>> {
   await Promise.all(
     Object.entries(entryPoints).map(async ([name, entry]) => {
       const outfile = join(distDir, `${name}.mjs`);
-      await build({
+      const result = await build({
         entryPoints: [join(repoRoot, entry)],
         outfile,
         bundle: true,
@@ -34,7 +36,15 @@ export async function buildServices(): Promise<Record<BuiltService, string>> {
         packages: "external",
         sourcemap: "linked",
         logLevel: "warning",
+        write: false,
       });
+      // Written aside and renamed: another lab starting at the same moment (tests run in parallel) must
+      // never load a half-written bundle.
+      for (const output of result.outputFiles) {
+        const temporary = `${output.path}.${process.pid}.tmp`;
+        writeFileSync(temporary, output.contents);
+        renameSync(temporary, output.path);
+      }
       outputs[name as BuiltService] = outfile;
     }),
   );

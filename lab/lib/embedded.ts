@@ -1,141 +1,402 @@
-import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { $ } from "zx";
 import { buildServices } from "./build.ts";
-import { freePort } from "./ports.ts";
-import { Service } from "./service.ts";
+import type { Endpoint } from "./fault-proxy.ts";
+import { freePorts } from "./ports.ts";
+import type { ComponentFaultKind, LabRuntime } from "./runtime.ts";
+import { isRunning, signalProcess, startProcess, stopProcess } from "./service.ts";
+import {
+  type ComponentState,
+  type GatewayState,
+  type LabSecrets,
+  type LabState,
+  type LinkState,
+  type SecretName,
+  secretValues,
+} from "./state.ts";
 import { ensureSystemDependencies, natsServer } from "./system-deps.ts";
+import type { GatewaySpec, Topology } from "./topology.ts";
 
-export const repoRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const loopback = "127.0.0.1";
 
-export interface LabSecrets {
-  eslPassword: string;
-  jwtSecret: string;
+/** The gateway under test: ours (default), any command given the lab's environment, or one already running. */
+export type GatewayChoice =
+  | { kind: "ours" }
+  | { kind: "command"; command: string }
+  | { kind: "url"; url: string };
+
+/** external mode: an existing FreeSWITCH takes the place of the double. */
+export interface ExternalFreeswitch {
+  host: string;
+  port: number;
+  /** Read by the gateway (FS_ESL_PASSWORD_FILE); the lab never reads or records the password. */
+  passwordFile: string;
 }
 
-export interface EmbeddedLabOptions {
-  /** Folder for this run's logs (created). */
+export interface EmbeddedPlanRequest {
+  topology: Topology;
+  labId: string;
   runDir: string;
-  /** FreeSWITCH double call profile flags, e.g. { "answer-delay": "20", hold: "500" }. */
-  fakeswitchFlags?: Record<string, string>;
-  /** Extra gateway environment (thresholds, log level...). */
+  secrets: LabSecrets;
+  gateway: GatewayChoice;
+  external?: ExternalFreeswitch;
+  /** Over every FreeSWITCH double's profile (a scenario's call profile). */
+  fakeswitchProfile?: Record<string, string>;
+  /** Over every gateway's environment (a scenario's thresholds). */
   gatewayEnv?: Record<string, string>;
 }
 
-export interface EmbeddedLab {
-  secrets: LabSecrets;
-  nats: { url: string; port: number; service: Service };
-  fakeswitch: { host: string; port: number; service: Service };
-  gateway: { url: string; port: number; service: Service };
-  services: Service[];
-  /** Milliseconds from the first spawn to the gateway's ESL connection being ready. */
-  startupMs: number;
-  stop(): Promise<void>;
+/**
+ * Lays out a topology as local processes on free loopback ports: which ports, which commands, which links
+ * through the fault proxies. Nothing is started yet, so the plan can be recorded first and a start that
+ * crashes half-way still leaves a record of what to clean up.
+ */
+export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabState> {
+  const { topology, runDir, external } = request;
+  if (external && topology.freeswitch.length !== 1)
+    throw new Error(
+      `external mode points the lab at one FreeSWITCH; topology ${topology.name} has ${topology.freeswitch.length}`,
+    );
+  mkdirSync(runDir, { recursive: true });
+  const [bins, built] = await Promise.all([ensureSystemDependencies([natsServer]), buildServices()]);
+  const cluster = topology.nats.nodes.length > 1;
+  const ports = await freePorts(
+    topology.links.length +
+      (topology.links.length > 0 ? 1 : 0) +
+      topology.nats.nodes.length * (cluster ? 3 : 2) +
+      (external ? 0 : topology.freeswitch.length) +
+      topology.gateways.length,
+  );
+  const take = () => ports.shift() as number;
+  const node = (file: string) => ({ command: process.execPath, args: ["--enable-source-maps", file] });
+  const logFile = (name: string) => join(runDir, `${name}.log`);
+  const components: ComponentState[] = [];
+
+  // NATS: one server, or a JetStream cluster whose routes run on loopback.
+  const nats = topology.nats.nodes.map((name) => ({
+    name,
+    client: take(),
+    monitor: take(),
+    route: cluster ? take() : 0,
+  }));
+  for (const n of nats) {
+    const routes = nats.filter((other) => other !== n).map((other) => `nats://${loopback}:${other.route}`);
+    const clusterArgs = cluster
+      ? // --no_advertise: servers would otherwise tell clients each other's direct addresses, and the
+        // gateway could reconnect around the fault proxies.
+        [
+          "--cluster",
+          `nats://${loopback}:${n.route}`,
+          "--routes",
+          routes.join(","),
+          "--cluster_name",
+          "fs-esl-lab",
+          "--no_advertise",
+        ]
+      : [];
+    const monitorUrl = `http://${loopback}:${n.monitor}`;
+    components.push({
+      name: n.name,
+      kind: "nats",
+      launch: {
+        name: n.name,
+        command: bins["nats-server"] as string,
+        args: [
+          "-a",
+          loopback,
+          "-p",
+          String(n.client),
+          "-n",
+          n.name,
+          "-m",
+          String(n.monitor),
+          "-js",
+          "-sd",
+          join(runDir, `${n.name}-jetstream`),
+          ...clusterArgs,
+        ],
+        env: {},
+        secretEnv: {},
+        logFile: logFile(n.name),
+        // /healthz answers 200 once JetStream is current (in a cluster: once a meta leader is known).
+        ready: { http: `${monitorUrl}/healthz` },
+      },
+      endpoints: {
+        client: `nats://${loopback}:${n.client}`,
+        monitor: monitorUrl,
+        ...(cluster ? { route: `nats://${loopback}:${n.route}` } : {}),
+      },
+      ports: [n.client, n.monitor, ...(cluster ? [n.route] : [])],
+      health: { kind: "nats", monitorUrl },
+    });
+  }
+
+  // FreeSWITCH: the doubles, or the one external FreeSWITCH.
+  const eslTargets = new Map<string, Endpoint>();
+  for (const fs of topology.freeswitch) {
+    if (external) {
+      const endpoint = { host: external.host, port: external.port };
+      eslTargets.set(fs.name, endpoint);
+      components.push({
+        name: fs.name,
+        kind: "freeswitch",
+        endpoints: { esl: `tcp://${external.host}:${external.port}` },
+        ports: [],
+        health: { kind: "esl", endpoint },
+      });
+      continue;
+    }
+    const port = take();
+    const endpoint = { host: loopback, port };
+    eslTargets.set(fs.name, endpoint);
+    const profile = { ...fs.profile, ...request.fakeswitchProfile };
+    const flags = Object.entries(profile).flatMap(([flag, value]) => [`--${flag}`, value]);
+    const { command, args } = node(built.fakeswitch);
+    components.push({
+      name: fs.name,
+      kind: "fakeswitch",
+      launch: {
+        name: fs.name,
+        command,
+        args: [...args, "--host", loopback, "--port", String(port), "--hostname", fs.name, ...flags],
+        env: {},
+        secretEnv: { FAKESWITCH_PASSWORD: "eslPassword" },
+        logFile: logFile(fs.name),
+        ready: { port: endpoint },
+      },
+      endpoints: { esl: `tcp://${loopback}:${port}` },
+      ports: [port],
+      health: { kind: "esl", endpoint },
+    });
+  }
+
+  // Fault proxies: one process for every proxied link, with a control API for `lab fault`.
+  const natsTargets = new Map(nats.map((n) => [n.name, { host: loopback, port: n.client }]));
+  const links: LinkState[] = topology.links.map((link) => ({
+    ...link,
+    listen: { host: loopback, port: take() },
+    target: (eslTargets.get(link.to) ?? natsTargets.get(link.to)) as Endpoint,
+  }));
+  let faultControlUrl: string | undefined;
+  if (links.length > 0) {
+    const controlPort = take();
+    faultControlUrl = `http://${loopback}:${controlPort}`;
+    const { command, args } = node(built["fault-proxies"]);
+    components.push({
+      name: "fault-proxy",
+      kind: "fault-proxy",
+      launch: {
+        name: "fault-proxy",
+        command,
+        args,
+        env: {
+          FAULT_PROXY_LINKS: JSON.stringify(
+            links.map(({ name, listen, target }) => ({ name, listen, target })),
+          ),
+          FAULT_CONTROL_HOST: loopback,
+          FAULT_CONTROL_PORT: String(controlPort),
+        },
+        secretEnv: { FAULT_CONTROL_TOKEN: "faultControlToken" },
+        logFile: logFile("fault-proxy"),
+        ready: { port: { host: loopback, port: controlPort } },
+      },
+      endpoints: { control: faultControlUrl },
+      ports: [controlPort, ...links.map((l) => l.listen.port)],
+      health: { kind: "fault-proxy", controlUrl: faultControlUrl },
+    });
+  }
+
+  // Gateways: each reaches its FreeSWITCH and every NATS node through the link's proxy where there is one.
+  const through = (from: string, to: string, direct: Endpoint) =>
+    links.find((l) => l.from === from && l.to === to)?.listen ?? direct;
+  const gateways: GatewayState[] = topology.gateways.map((spec) => {
+    const url = request.gateway.kind === "url" ? request.gateway.url : `http://${loopback}:${take()}`;
+    const esl = through(spec.name, spec.freeswitch, eslTargets.get(spec.freeswitch) as Endpoint);
+    const natsUrls = nats.map((n) => through(spec.name, n.name, natsTargets.get(n.name) as Endpoint));
+    return {
+      name: spec.name,
+      url,
+      freeswitch: spec.freeswitch,
+      ...gatewayEnvironment(spec, esl, natsUrls, url, request),
+    };
+  });
+  for (const gateway of gateways)
+    components.push(gatewayComponent(gateway, request.gateway, built.gateway, logFile));
+
+  return {
+    version: 1,
+    labId: request.labId,
+    mode: external ? "external" : "embedded",
+    phase: "starting",
+    topology,
+    createdAt: new Date().toISOString(),
+    runDir,
+    secrets: request.secrets,
+    components,
+    links,
+    faultControlUrl,
+    gateways,
+  };
 }
 
-/** `node dist/<name>.mjs`: one plain node process per service, so its CPU and RSS are its own. */
-function nodeService(file: string): { command: string; args: string[] } {
-  return { command: process.execPath, args: ["--enable-source-maps", file] };
+function gatewayEnvironment(
+  spec: GatewaySpec,
+  esl: Endpoint,
+  natsUrls: Endpoint[],
+  url: string,
+  request: EmbeddedPlanRequest,
+): Pick<GatewayState, "env" | "secretEnv"> {
+  const http = new URL(url);
+  const secretEnv: Record<string, SecretName> = { JWT_SECRET: "jwtSecret" };
+  const password: Record<string, string> = {};
+  if (request.external) password.FS_ESL_PASSWORD_FILE = request.external.passwordFile;
+  else secretEnv.FS_ESL_PASSWORD = "eslPassword";
+  return {
+    env: {
+      FS_ESL_HOST: esl.host,
+      FS_ESL_PORT: String(esl.port),
+      ...password,
+      NATS_URL: natsUrls.map((n) => `nats://${n.host}:${n.port}`).join(","),
+      HTTP_HOST: http.hostname,
+      HTTP_PORT: http.port,
+      SOURCE_HOST: spec.freeswitch,
+      LOG_LEVEL: "info",
+      ...spec.env,
+      ...request.gatewayEnv,
+    },
+    secretEnv,
+  };
 }
+
+function gatewayComponent(
+  gateway: GatewayState,
+  choice: GatewayChoice,
+  bundle: string,
+  logFile: (name: string) => string,
+): ComponentState {
+  const port = Number(new URL(gateway.url).port);
+  const component: ComponentState = {
+    name: gateway.name,
+    kind: "gateway",
+    endpoints: { http: gateway.url },
+    ports: choice.kind === "url" ? [] : [port],
+    health: { kind: "gateway", url: gateway.url },
+  };
+  if (choice.kind === "url") return component; // someone else runs it; `lab env` tells them how
+  const [command, args] =
+    choice.kind === "command"
+      ? ["/bin/sh", ["-c", choice.command]]
+      : [process.execPath, ["--enable-source-maps", bundle]];
+  component.launch = {
+    name: gateway.name,
+    command,
+    args,
+    env: gateway.env,
+    secretEnv: gateway.secretEnv,
+    logFile: logFile(gateway.name),
+    // 200 from /health: listening, and ESL authenticated and subscribed.
+    ready: { http: `${gateway.url}/health` },
+    readyTimeoutMs: 15_000,
+  };
+  return component;
+}
+
+/** Dependencies before dependants: proxies, NATS and FreeSWITCH together, then the gateways. */
+const tiers = [["fault-proxy", "nats", "fakeswitch"], ["gateway"]] as const;
 
 /**
- * The `single` topology, embedded: a real nats-server, the FreeSWITCH double and the gateway, each a
- * process on a free loopback port, logs under `runDir`. Secrets are generated per lab and passed in the
- * environment only. If any part fails to start, what did start is stopped again.
+ * Starts every component that has a launch spec, tier by tier, each tier in parallel; `persist` records
+ * each process as soon as it runs. If anything fails, whatever started is stopped and the first error
+ * (naming the component, where it should answer, and its last log lines) is thrown.
  */
-export async function startEmbeddedLab(options: EmbeddedLabOptions): Promise<EmbeddedLab> {
-  const started = performance.now();
-  mkdirSync(options.runDir, { recursive: true });
-  const [bins, built] = await Promise.all([ensureSystemDependencies([natsServer]), buildServices()]);
-  const secrets: LabSecrets = {
-    eslPassword: randomBytes(18).toString("base64url"),
-    jwtSecret: randomBytes(32).toString("base64url"),
-  };
-  const services: Service[] = [];
-  const stopAll = async () => {
-    for (const service of [...services].reverse()) await service.stop();
-  };
-  try {
-    const natsPort = await freePort();
-    const nats = await Service.start({
-      name: "nats",
-      command: bins["nats-server"] as string,
-      args: ["-a", loopback, "-p", String(natsPort), "-n", "lab-nats"],
-      logFile: join(options.runDir, "nats.log"),
-      ready: { port: { host: loopback, port: natsPort } },
-    });
-    services.push(nats);
-
-    const eslPort = await freePort();
-    const flags = Object.entries(options.fakeswitchFlags ?? {}).flatMap(([k, v]) => [`--${k}`, v]);
-    const fs = nodeService(built.fakeswitch);
-    const fakeswitch = await Service.start({
-      name: "fakeswitch",
-      command: fs.command,
-      args: [...fs.args, "--host", loopback, "--port", String(eslPort), ...flags],
-      env: { FAKESWITCH_PASSWORD: secrets.eslPassword },
-      logFile: join(options.runDir, "fakeswitch.log"),
-      ready: { port: { host: loopback, port: eslPort } },
-    });
-    services.push(fakeswitch);
-
-    const httpPort = await freePort();
-    const gw = nodeService(built.gateway);
-    const natsUrl = `nats://${loopback}:${natsPort}`;
-    const gateway = await Service.start({
-      name: "gateway",
-      command: gw.command,
-      args: gw.args,
-      env: {
-        FS_ESL_HOST: loopback,
-        FS_ESL_PORT: String(eslPort),
-        FS_ESL_PASSWORD: secrets.eslPassword,
-        JWT_SECRET: secrets.jwtSecret,
-        HTTP_HOST: loopback,
-        HTTP_PORT: String(httpPort),
-        NATS_URL: natsUrl,
-        SOURCE_HOST: "lab-fs-1",
-        LOG_LEVEL: "info",
-        ...options.gatewayEnv,
-      },
-      logFile: join(options.runDir, "gateway.log"),
-      ready: { line: /"ready":/ },
-    });
-    services.push(gateway);
-    const gatewayUrl = `http://${loopback}:${httpPort}`;
-    await waitForHealthy(gatewayUrl, 10_000);
-
-    return {
-      secrets,
-      nats: { url: natsUrl, port: natsPort, service: nats },
-      fakeswitch: { host: loopback, port: eslPort, service: fakeswitch },
-      gateway: { url: gatewayUrl, port: httpPort, service: gateway },
-      services,
-      startupMs: performance.now() - started,
-      stop: stopAll,
-    };
-  } catch (error) {
-    await stopAll();
-    throw error;
-  }
-}
-
-/** Polls GET /health until 200 (ESL authenticated and subscribed). */
-export async function waitForHealthy(baseUrl: string, timeoutMs: number): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(`${baseUrl}/health`);
-      const body = (await response.json()) as Record<string, unknown>;
-      if (response.ok) return body;
-      last = JSON.stringify(body);
-    } catch (error) {
-      last = (error as Error).message;
+export async function startEmbedded(
+  state: LabState,
+  persist: () => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  for (const kinds of tiers) {
+    const tier = state.components.filter((c) => c.launch && (kinds as readonly string[]).includes(c.kind));
+    const results = await Promise.allSettled(tier.map((c) => startComponent(state, c, persist, signal)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) {
+      await stopEmbedded(state);
+      throw failed.reason;
     }
-    await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`gateway at ${baseUrl} not healthy within ${timeoutMs} ms; last /health: ${last}`);
 }
+
+export async function startComponent(
+  state: LabState,
+  component: ComponentState,
+  persist: () => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  const launch = component.launch;
+  if (!launch) throw new Error(`${component.name} is not run by the lab`);
+  component.process = await startProcess(launch, secretValues(launch.secretEnv, state.secrets), signal);
+  persist();
+}
+
+/** Stops every process, dependants first; returns the names of any whose process group would not go. */
+export async function stopEmbedded(state: LabState): Promise<string[]> {
+  const leftovers: string[] = [];
+  for (const kinds of [...tiers].reverse()) {
+    const tier = state.components.filter((c) => c.process && (kinds as readonly string[]).includes(c.kind));
+    await Promise.all(
+      tier.map(async (c) => {
+        if (c.process && !(await stopProcess(c.process))) leftovers.push(`${c.name} (pid ${c.process.pid})`);
+      }),
+    );
+  }
+  return leftovers;
+}
+
+/** Component faults on local processes: signals to the process group, and starting it again from its launch spec. */
+async function processFault(
+  state: LabState,
+  component: ComponentState,
+  kind: ComponentFaultKind,
+  persist: () => void,
+): Promise<string> {
+  const running = component.process !== undefined && isRunning(component.process);
+  const pid = component.process?.pid;
+  if (!component.launch)
+    throw new Error(`${component.name} is not run by the lab (external), so it cannot be ${kind}ed`);
+  switch (kind) {
+    case "stop":
+    case "kill":
+      if (!running || !component.process) return `${component.name} is not running`;
+      if (kind === "kill") signalProcess(component.process, "SIGKILL");
+      await stopProcess(component.process);
+      return `${component.name} (pid ${pid}) ${kind === "kill" ? "killed (SIGKILL)" : "stopped (SIGTERM)"}`;
+    case "start":
+      if (running) return `${component.name} is already running (pid ${pid})`;
+      await startComponent(state, component, persist);
+      return `${component.name} started (pid ${component.process?.pid})`;
+    case "restart":
+      if (running && component.process) await stopProcess(component.process);
+      await startComponent(state, component, persist);
+      return `${component.name} restarted (pid ${pid ?? "-"} → ${component.process?.pid})`;
+    case "pause":
+    case "resume":
+      if (!running || !component.process) return `${component.name} is not running`;
+      // SIGSTOP freezes the process with its sockets open: to its peers it is a hung, half-open service.
+      signalProcess(component.process, kind === "pause" ? "SIGSTOP" : "SIGCONT");
+      return `${component.name} (pid ${pid}) ${kind === "pause" ? "paused (SIGSTOP)" : "resumed (SIGCONT)"}`;
+  }
+}
+
+export const embeddedRuntime: LabRuntime = {
+  start: startEmbedded,
+  stop: stopEmbedded,
+  running: async (_state, component) =>
+    component.process !== undefined ? isRunning(component.process) : component.launch === undefined,
+  componentFault: processFault,
+  showLogs: async (_state, components, { lines, follow }) => {
+    const files = components.flatMap((c) => (c.launch ? [c.launch.logFile] : []));
+    if (files.length === 0) return;
+    // tail names each file when there are several (==> file <==), and -F follows a file across restarts.
+    await $({ stdio: "inherit", nothrow: true })`tail -n ${lines} ${follow ? ["-F"] : []} ${files}`;
+  },
+};

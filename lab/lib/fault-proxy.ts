@@ -172,7 +172,9 @@ export class FaultProxy {
 
   /** A new server each time: a refused link stops listening altogether, so connects get ECONNREFUSED. */
   private openListener(): Promise<void> {
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) =>
+    // noDelay on both sides: Nagle's algorithm would hold small writes (ESL commands) for a delayed ACK, adding
+    // tens of milliseconds that are the proxy's, not the link's.
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (client) =>
       this.accept(client),
     );
     return new Promise((resolve, reject) => {
@@ -240,7 +242,12 @@ class ProxiedConnection {
   }
 
   private dial(): void {
-    const upstream = net.connect({ host: this.target.host, port: this.target.port, allowHalfOpen: true });
+    const upstream = net.connect({
+      host: this.target.host,
+      port: this.target.port,
+      allowHalfOpen: true,
+      noDelay: true,
+    });
     this.upstream = upstream;
     upstream.pause();
     upstream.once("connect", () => {

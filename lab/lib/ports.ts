@@ -14,6 +14,13 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
   });
 }
 
+/** `count` distinct free loopback ports (a port released by one probe may be handed out again by the next). */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
 /** Resolves once host:port accepts a TCP connection, or rejects after `timeoutMs`. */
 export async function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

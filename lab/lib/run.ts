@@ -2,21 +2,17 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Scenario } from "../../scenarios/types.ts";
-import { mintToken } from "../../src/gateway/auth.ts";
 import { type ArrivalSchedule, rateAt } from "../../src/harness/arrival.ts";
 import type { HistogramSnapshot } from "../../src/harness/histogram.ts";
 import { HttpLoad, type HttpLoadResult } from "../../src/harness/http-load.ts";
 import { LagMonitor } from "../../src/harness/lag.ts";
 import { startProgress } from "../../src/harness/progress.ts";
-import {
-  buildSummary,
-  formatSummary,
-  newRunId,
-  type RunSummary,
-  writeSummary,
-} from "../../src/harness/summary.ts";
-import { type EmbeddedLab, repoRoot, startEmbeddedLab } from "./embedded.ts";
+import { buildSummary, newRunId, type RunSummary, writeSummary } from "../../src/harness/summary.ts";
+import { Lab } from "./lab.ts";
+import { defaultResultsDir } from "./paths.ts";
 import { type ProcessStats, sampleProcesses } from "./proc-stats.ts";
+import { formatRunReport } from "./report.ts";
+import type { LabMode } from "./state.ts";
 
 export interface WarmupSection {
   counts: HttpLoadResult["counts"];
@@ -30,11 +26,14 @@ export interface ScenarioRun {
 }
 
 export interface LabSection {
-  topology: "single";
-  mode: "embedded";
+  labId: string;
+  topology: string;
+  mode: LabMode;
   startupMs: number;
-  /** Where each component listened (all loopback). */
-  ports: { nats: number; fakeswitch: number; gateway: number };
+  /** Folder of every lab process's log (the run's own folder when the lab was started for the run). */
+  logsDir: string;
+  /** Where each component listened (all loopback), by component. */
+  ports: Record<string, number[]>;
   processes: ProcessStats[];
   /** The gateway's own view at the end of the run (GET /health). */
   gatewayHealth: unknown;
@@ -42,36 +41,55 @@ export interface LabSection {
   gatewayMetricsFile: string;
 }
 
+export interface RunOptions {
+  resultsDir?: string;
+  log?: (line: string) => void;
+  /** Run on this lab (a lab that is up); without one, a lab of the scenario's topology is started for the run and stopped after it. */
+  lab?: Lab;
+  /** Ends the load early; the run is still summarised and its own lab stopped. */
+  signal?: AbortSignal;
+}
+
 /**
- * Runs one scenario on a fresh embedded lab: start, load, drain, measure, stop. Everything measured goes to
- * results/<run-id>/ beside every process's log; the lab is always torn down, also when the run fails.
+ * Runs one scenario: load through the (first) gateway, drain, measure. Everything measured goes to
+ * results/<run-id>/; a lab started for the run keeps its logs there too, and is always torn down, also
+ * when the run fails. The load goes to the first gateway of the topology.
  */
-export async function runScenario(
-  scenario: Scenario,
-  options: { resultsDir?: string; log?: (line: string) => void } = {},
-): Promise<ScenarioRun> {
+export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<ScenarioRun> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const resultsDir = options.resultsDir ?? join(repoRoot, "results");
+  const resultsDir = options.resultsDir ?? defaultResultsDir;
   const runId = newRunId(scenario.name);
   const runDir = join(resultsDir, runId);
   mkdirSync(runDir, { recursive: true });
 
-  log(`lab: starting embedded single topology (logs in ${runDir})`);
-  const lab: EmbeddedLab = await startEmbeddedLab({
-    runDir,
-    fakeswitchFlags: scenario.fakeswitch,
-    gatewayEnv: scenario.gatewayEnv,
-  });
-  try {
+  const topology = scenario.topology ?? "single";
+  let lab = options.lab;
+  if (lab)
     log(
-      `lab: up in ${lab.startupMs.toFixed(0)} ms — nats ${lab.nats.url}, fakeswitch 127.0.0.1:${lab.fakeswitch.port}, gateway ${lab.gateway.url}`,
+      `lab: running on lab ${lab.state.labId} (${lab.state.topology.name}, ${lab.state.mode}); its FreeSWITCH profile is the lab's`,
     );
-    const token = await mintToken(new TextEncoder().encode(lab.secrets.jwtSecret), {
-      scopes: ["fs:originate"],
+  else {
+    log(`lab: starting embedded ${topology} topology (logs in ${runDir})`);
+    lab = await Lab.up({
+      topology,
+      stateFile: null,
+      resultsDir,
+      labId: runId,
+      fakeswitchProfile: scenario.fakeswitch,
+      gatewayEnv: scenario.gatewayEnv,
+      signal: options.signal,
     });
+  }
+  const ownLab = options.lab === undefined;
+  try {
+    const gatewayUrl = lab.gatewayUrl();
+    const [natsUrl] = lab.natsUrls();
+    log(`lab: up in ${lab.state.startupMs ?? "?"} ms — nats ${natsUrl}, gateway ${gatewayUrl}`);
+    const token = await lab.token(["fs:originate"]);
     const originates = (schedule: ArrivalSchedule, onCall: (callUuid: string) => void) =>
       new HttpLoad({
-        origin: lab.gateway.url,
+        origin: gatewayUrl,
+        signal: options.signal,
         schedule,
         connections: scenario.load.connections,
         maxInFlight: scenario.load.maxInFlight,
@@ -104,12 +122,9 @@ export async function runScenario(
       await new Promise((resolve) => setTimeout(resolve, scenario.drainMs)); // its calls end before measuring starts
     }
 
-    const monitor = await LagMonitor.start({ servers: lab.nats.url });
+    const monitor = await LagMonitor.start({ servers: natsUrl as string });
     // The harness itself (load generator + NATS subscriber) is sampled too: a starved harness reads as a slow gateway.
-    const sampler = sampleProcesses([
-      ...lab.services.map((s) => ({ name: s.spec.name, pid: s.pid })),
-      { name: "harness", pid: process.pid },
-    ]);
+    const sampler = sampleProcesses([...lab.processes(), { name: "harness", pid: process.pid }]);
     const load = originates(scenario.load.schedule, (callUuid) => monitor.expectCall(callUuid));
     const progress = startProgress(() => {
       const live = load.live();
@@ -120,13 +135,13 @@ export async function runScenario(
     log(`lab: running ${scenario.name}: ${scenario.description}`);
     const loadResult = await load.run();
     progress.stop();
-    await new Promise((resolve) => setTimeout(resolve, scenario.drainMs));
+    if (!options.signal?.aborted) await new Promise((resolve) => setTimeout(resolve, scenario.drainMs));
     const lagResult = await monitor.stop();
     const processes = sampler.stop();
 
-    const healthResponse = await fetch(`${lab.gateway.url}/health`);
+    const healthResponse = await fetch(`${gatewayUrl}/health`);
     const gatewayHealth = await healthResponse.json();
-    const metricsText = await (await fetch(`${lab.gateway.url}/metrics`)).text();
+    const metricsText = await (await fetch(`${gatewayUrl}/metrics`)).text();
     const gatewayMetricsFile = join(runDir, "gateway-metrics.prom");
     writeFileSync(gatewayMetricsFile, metricsText);
 
@@ -134,27 +149,20 @@ export async function runScenario(
       ...buildSummary({ runId, config: scenario, load: loadResult, lag: lagResult }),
       ...(warmup ? { warmup } : {}),
       lab: {
-        topology: "single",
-        mode: "embedded",
-        startupMs: Math.round(lab.startupMs),
-        ports: { nats: lab.nats.port, fakeswitch: lab.fakeswitch.port, gateway: lab.gateway.port },
+        labId: lab.state.labId,
+        topology: lab.state.topology.name,
+        mode: lab.state.mode,
+        startupMs: lab.state.startupMs ?? 0,
+        logsDir: lab.state.runDir,
+        ports: Object.fromEntries(lab.state.components.map((c) => [c.name, c.ports])),
         processes,
         gatewayHealth,
         gatewayMetricsFile,
       },
     } satisfies RunSummary & { lab: LabSection; warmup?: WarmupSection };
     const summaryPath = await writeSummary(summary, resultsDir);
-    const text = `${formatSummary(summary)}\n${formatProcesses(processes)}\nsummary: ${summaryPath}`;
-    return { summary, summaryPath, text };
+    return { summary, summaryPath, text: formatRunReport(summary, summaryPath) };
   } finally {
-    await lab.stop();
+    if (ownLab) await lab.down();
   }
-}
-
-function formatProcesses(processes: ProcessStats[]): string {
-  const rows = processes.map(
-    (p) =>
-      `  ${p.name.padEnd(11)} pid ${String(p.pid).padEnd(8)} cpu mean ${(p.cpuMean * 100).toFixed(0).padStart(3)}%  max ${(p.cpuMax * 100).toFixed(0).padStart(3)}%  rss max ${p.rssMaxMb.toFixed(0)} MB`,
-  );
-  return ["processes (cpu: share of one core)", ...rows].join("\n");
 }

@@ -1,147 +1,213 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
+import { spawn } from "node:child_process";
+import { closeSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
+import type { Endpoint } from "./fault-proxy.ts";
 import { waitForPort } from "./ports.ts";
 
-export interface ServiceSpec {
+/** When a lab process counts as ready: its port accepts, or an HTTP GET answers 200. */
+export type ReadyCheck = { port: Endpoint } | { http: string };
+
+/** How to start a lab process. Recorded in the lab's state so `lab fault <x> start` can start it again. */
+export interface LaunchSpec {
   /** Component name used in messages: "nats", "fakeswitch", "gateway"... */
   name: string;
   command: string;
-  args: readonly string[];
-  /** Extra environment; secrets go here, never in args (args show in process listings). */
-  env?: Record<string, string>;
+  args: string[];
+  /** Environment besides PATH/HOME/LANG; never secrets (those are passed to `startProcess` separately). */
+  env: Record<string, string>;
+  /** stdout and stderr, appended. */
   logFile: string;
-  /** Ready when this port accepts, and/or when stdout prints a line matching `line`. */
-  ready: { port?: { host: string; port: number }; line?: RegExp };
+  ready: ReadyCheck;
   readyTimeoutMs?: number;
 }
 
-/** A lab process: started detached from the terminal's signals, logged to a file, stopped for sure. */
-export class Service {
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** The first stdout line matching `ready.line`, for services that report their address that way. */
-  readyLine: string | undefined;
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+/** A running lab process: its pid, and its start time to tell it from a later process given the same pid. */
+export interface ProcessRef {
+  name: string;
+  pid: number;
+  startTime: number;
+  logFile: string;
+}
 
-  private constructor(
-    readonly spec: ServiceSpec,
-    readonly child: ChildProcess,
-    private readonly log: WriteStream,
-  ) {
-    this.exited = new Promise((resolve) => {
-      child.once("exit", (code, signal) => {
-        this.exitInfo = { code, signal };
-        resolve(this.exitInfo);
-      });
-    });
-  }
+export class ServiceError extends Error {
+  override name = "ServiceError";
+}
 
-  get pid(): number {
-    return this.child.pid ?? -1;
-  }
-  get running(): boolean {
-    return this.exitInfo === undefined;
-  }
+/** The only variables a lab process inherits: the lab's own settings must not leak in from the caller's shell. */
+const inherited = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"];
+const pollMs = 25;
 
-  static async start(spec: ServiceSpec): Promise<Service> {
-    const log = createWriteStream(spec.logFile, { flags: "a" });
-    const child = spawn(spec.command, [...spec.args], {
-      env: { ...process.env, ...spec.env },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true, // own process group: Ctrl-C reaches the lab, which then stops each service in order
-    });
-    const service = new Service(spec, child, log);
-    child.stdout?.pipe(log, { end: false });
-    child.stderr?.pipe(log, { end: false });
-    const spawned = new Promise<void>((resolve, reject) => {
-      child.once("spawn", resolve);
-      child.once("error", (error) =>
-        reject(new Error(`${spec.name}: cannot start ${spec.command}: ${error.message}`)),
+/**
+ * Starts a lab process in its own process group, detached from the caller: its output goes straight to its
+ * log file (no pipe through the caller), so it keeps running after `lab up` exits, and Ctrl-C in the
+ * terminal reaches only the lab CLI, which then stops each process itself. Secrets arrive in `secretEnv`:
+ * the environment, never argv (argv shows in process listings). Resolves once ready; if it is not, the
+ * process is stopped and the error names the component, where it should answer, and its last log lines.
+ */
+export async function startProcess(
+  spec: LaunchSpec,
+  secretEnv: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<ProcessRef> {
+  const log = openSync(spec.logFile, "a");
+  writeSync(
+    log,
+    `--- ${new Date().toISOString()} lab: starting ${spec.name}: ${spec.command} ${spec.args.join(" ")}\n`,
+  );
+  const base = Object.fromEntries(inherited.flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])));
+  const child = spawn(spec.command, spec.args, {
+    env: { ...base, ...spec.env, ...secretEnv },
+    stdio: ["ignore", log, log],
+    detached: true,
+  });
+  closeSync(log);
+  let exit = "";
+  child.once("exit", (code, sig) => {
+    exit = sig ? ` (signal ${sig})` : ` (exit code ${code})`;
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once("spawn", resolve);
+    child.once("error", (error) =>
+      reject(new ServiceError(`${spec.name}: cannot start ${spec.command}: ${error.message}`)),
+    );
+  });
+  child.unref();
+  const ref: ProcessRef = {
+    name: spec.name,
+    pid: child.pid as number,
+    startTime: readStat(child.pid as number)?.startTime ?? 0,
+    logFile: spec.logFile,
+  };
+  try {
+    await waitReady(ref, spec, () => exit, signal);
+  } catch (error) {
+    await stopProcess(ref);
+    throw error;
+  }
+  return ref;
+}
+
+async function waitReady(
+  ref: ProcessRef,
+  spec: LaunchSpec,
+  exitInfo: () => string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const timeoutMs = spec.readyTimeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  const where = "port" in spec.ready ? `${spec.ready.port.host}:${spec.ready.port.port}` : spec.ready.http;
+  let last = "";
+  for (;;) {
+    if (signal?.aborted) throw new ServiceError(`${spec.name}: start-up interrupted`);
+    if (!isRunning(ref))
+      throw new ServiceError(`${spec.name} exited before it was ready${exitInfo()}\n${logTail(ref.logFile)}`);
+    last = await probe(spec.ready);
+    if (last === "") return;
+    if (Date.now() > deadline)
+      throw new ServiceError(
+        `${spec.name} (pid ${ref.pid}) not ready at ${where} within ${timeoutMs} ms: ${last}\n${logTail(ref.logFile)}`,
       );
-    });
-    await spawned;
-    try {
-      await service.waitReady();
-    } catch (error) {
-      await service.stop();
-      throw error;
-    }
-    return service;
-  }
-
-  private async waitReady(): Promise<void> {
-    const { ready, name } = this.spec;
-    const timeoutMs = this.spec.readyTimeoutMs ?? 10_000;
-    const waits: Promise<void>[] = [];
-    if (ready.line) waits.push(this.waitForLine(ready.line, timeoutMs));
-    if (ready.port) waits.push(waitForPort(ready.port.host, ready.port.port, timeoutMs));
-    const died = this.exited.then((info) => {
-      throw new Error(`${name} exited before it was ready (code ${info.code}, signal ${info.signal})`);
-    });
-    try {
-      await Promise.race([Promise.all(waits), died]);
-    } catch (error) {
-      const where = ready.port ? ` on ${ready.port.host}:${ready.port.port}` : "";
-      throw new Error(
-        `${name} not ready${where}: ${(error as Error).message}\n--- last lines of ${this.spec.logFile} ---\n${this.lastLogLines(15)}`,
-      );
-    } finally {
-      died.catch(() => {});
-    }
-  }
-
-  private waitForLine(pattern: RegExp, timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let buffered = "";
-      const timer = setTimeout(() => {
-        this.child.stdout?.off("data", onData);
-        reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const onData = (chunk: Buffer) => {
-        buffered += chunk.toString("utf8");
-        const lines = buffered.split("\n");
-        buffered = lines.pop() ?? "";
-        const line = lines.find((l) => pattern.test(l));
-        if (line !== undefined) {
-          clearTimeout(timer);
-          this.child.stdout?.off("data", onData);
-          this.readyLine = line;
-          resolve();
-        }
-      };
-      this.child.stdout?.on("data", onData);
-    });
-  }
-
-  lastLogLines(count: number): string {
-    try {
-      return readFileSync(this.spec.logFile, "utf8").trimEnd().split("\n").slice(-count).join("\n");
-    } catch {
-      return "(no log)";
-    }
-  }
-
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
-  async stop(graceMs = 5_000): Promise<void> {
-    if (this.running) {
-      this.signal("SIGTERM");
-      const killer = setTimeout(() => this.signal("SIGKILL"), graceMs);
-      await this.exited;
-      clearTimeout(killer);
-    }
-    await new Promise<void>((resolve) => this.log.end(resolve));
-  }
-
-  /** Signal the whole process group (a tsx wrapper and its node child alike). */
-  signal(signal: NodeJS.Signals): void {
-    if (!this.running) return;
-    try {
-      process.kill(-this.pid, signal);
-    } catch {
-      try {
-        this.child.kill(signal);
-      } catch {
-        // already gone
-      }
-    }
+    await sleep(pollMs);
   }
 }
+
+/** "" when ready, else what was seen. */
+async function probe(ready: ReadyCheck): Promise<string> {
+  if ("port" in ready) {
+    return waitForPort(ready.port.host, ready.port.port, 0).then(
+      () => "",
+      () => "connection refused",
+    );
+  }
+  try {
+    const response = await fetch(ready.http, { signal: AbortSignal.timeout(1_000) });
+    const body = await response.text();
+    return response.status === 200 ? "" : `HTTP ${response.status} ${body.slice(0, 300)}`;
+  } catch (error) {
+    return (error as Error).cause
+      ? String((error as Error & { cause: Error }).cause.message)
+      : (error as Error).message;
+  }
+}
+
+/** The last lines of a log file, framed for an error message. */
+export function logTail(logFile: string, lines = 15): string {
+  let text: string;
+  try {
+    text = readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    text = "(no log)";
+  }
+  return `--- last lines of ${logFile} ---\n${text}`;
+}
+
+/** Still the process that was started (not gone, not a zombie, not another process given the same pid). */
+export function isRunning(ref: ProcessRef): boolean {
+  const stat = readStat(ref.pid);
+  return stat !== undefined && stat.state !== "Z" && stat.startTime === ref.startTime;
+}
+
+/**
+ * SIGTERM to the process group, SIGKILL after `graceMs`; resolves once no process of the group is left (a
+ * shell's children included), or reports that some are left. A pid now used by an unrelated process is
+ * not signalled.
+ */
+export async function stopProcess(ref: ProcessRef, graceMs = 5_000): Promise<boolean> {
+  // A pid cannot be reused while its process group exists; so if the pid now belongs to a live process
+  // that is not ours, our group is gone, and that process's group is none of our business.
+  const leader = readStat(ref.pid);
+  const reused = leader !== undefined && leader.state !== "Z" && leader.startTime !== ref.startTime;
+  if (reused || groupMembers(ref.pid).length === 0) return true;
+  signalGroup(ref.pid, "SIGTERM");
+  if (await groupGone(ref.pid, graceMs)) return true;
+  signalGroup(ref.pid, "SIGKILL");
+  return groupGone(ref.pid, 2_000);
+}
+
+/** Sends a signal to the process's group if the process is still the one started. */
+export function signalProcess(ref: ProcessRef, signal: NodeJS.Signals): boolean {
+  if (!isRunning(ref)) return false;
+  signalGroup(ref.pid, signal);
+  return true;
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // the group is already gone
+  }
+}
+
+async function groupGone(pgid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (groupMembers(pgid).length > 0) {
+    if (Date.now() > deadline) return false;
+    await sleep(pollMs);
+  }
+  return true;
+}
+
+/** Live (non-zombie) processes whose process group is `pgid`, from /proc. */
+export function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(Number(entry));
+    if (stat && stat.pgrp === pgid && stat.state !== "Z") members.push(Number(entry));
+  }
+  return members;
+}
+
+/** Fields of /proc/<pid>/stat after the command name: state (3), pgrp (5), starttime (22). */
+function readStat(pid: number): { state: string; pgrp: number; startTime: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return { state: fields[0] ?? "", pgrp: Number(fields[2]), startTime: Number(fields[19]) };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -74,6 +74,35 @@ describe("FaultProxy", () => {
     });
   });
 
+  it("adds no delay of its own to small writes (no Nagle stall waiting on a delayed ACK)", async () => {
+    // The server answers only once both bytes are in, so no reply can carry an early ACK for the first.
+    const pairs = net.createServer({ noDelay: true }, (socket) => {
+      let got = 0;
+      socket.on("data", (chunk) => {
+        got += chunk.length;
+        if (got % 2 === 0) socket.write("k");
+      });
+    });
+    await new Promise<void>((resolve) => pairs.listen(0, loopback, resolve));
+    try {
+      await startProxy((pairs.address() as net.AddressInfo).port);
+      const socket = (await connect()).setNoDelay(true);
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        const answered = new Promise((resolve) => socket.once("data", resolve));
+        socket.write("a");
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        socket.write("b");
+        await answered;
+        times.push(performance.now() - started);
+      }
+      expect(times.sort((a, b) => a - b)[2]).toBeLessThan(15);
+    } finally {
+      pairs.close();
+    }
+  });
+
   it("adds latency to each direction while on, and none once off", async () => {
     await startProxy();
     const socket = await connect();

@@ -47,6 +47,7 @@ describe("the thin end-to-end path (real nats-server, FreeSWITCH double, gateway
     expect(written.lab.processes.map((p: { name: string }) => p.name)).toEqual([
       "nats",
       "fakeswitch",
+      "fault-proxy",
       "gateway",
       "harness",
     ]);
@@ -54,8 +55,9 @@ describe("the thin end-to-end path (real nats-server, FreeSWITCH double, gateway
     for (const proc of lab.processes.filter((p) => p.name !== "harness")) {
       expect(alive(proc.pid), `${proc.name} (pid ${proc.pid}) still running`).toBe(false);
     }
-    for (const [name, port] of Object.entries(lab.ports)) {
-      expect(await portIsFree("127.0.0.1", port), `${name} port ${port} still open`).toBe(true);
+    for (const [name, ports] of Object.entries(lab.ports)) {
+      for (const port of ports)
+        expect(await portIsFree("127.0.0.1", port), `${name} port ${port} still open`).toBe(true);
     }
   }, 60_000);
 });

@@ -1,0 +1,195 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { $ } from "zx";
+import type { GatewayChoice } from "./embedded.ts";
+import { repoRoot } from "./paths.ts";
+import { freePorts } from "./ports.ts";
+import type { ComponentFaultKind, LabRuntime } from "./runtime.ts";
+import type { ComponentState, LabSecrets, LabState } from "./state.ts";
+import type { Topology } from "./topology.ts";
+
+export const composeFile = join(repoRoot, "compose", "compose.yaml");
+const eslTemplate = join(repoRoot, "lab", "freeswitch", "event_socket.conf.xml");
+const loopback = "127.0.0.1";
+
+/** Why no Docker engine can be used, or undefined when one answers. Only asks the local docker client. */
+export async function dockerEngineProblem(): Promise<string | undefined> {
+  const info = await $({ quiet: true, nothrow: true })`docker info --format {{.ServerVersion}}`;
+  if (info.exitCode === 0) return undefined;
+  const reason = info.stderr.trim().split("\n").find(Boolean) ?? `docker info exited ${info.exitCode}`;
+  return /command not found|ENOENT/.test(reason) ? "docker is not installed" : reason;
+}
+
+/** compose/compose.yaml describes the `single` topology with our gateway; the lab fills in ports and secrets. */
+export async function planCompose(request: {
+  topology: Topology;
+  labId: string;
+  runDir: string;
+  secrets: LabSecrets;
+  gateway: GatewayChoice;
+}): Promise<LabState> {
+  const { topology, labId } = request;
+  if (topology.name !== "single")
+    throw new Error(`compose mode runs compose/compose.yaml, the single topology; not ${topology.name}`);
+  if (request.gateway.kind !== "ours")
+    throw new Error(
+      "--gateway-cmd and --gateway-url are for embedded and external modes; compose builds our gateway",
+    );
+  const problem = await dockerEngineProblem();
+  if (problem) throw new Error(`compose mode needs a Docker engine, and none was found: ${problem}`);
+  mkdirSync(request.runDir, { recursive: true });
+  const [gatewayPort, controlPort, natsPort, monitorPort] = (await freePorts(4)) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const gatewayUrl = `http://${loopback}:${gatewayPort}`;
+  const controlUrl = `http://${loopback}:${controlPort}`;
+  const monitorUrl = `http://${loopback}:${monitorPort}`;
+  const container = (
+    name: string,
+    kind: ComponentState["kind"],
+    endpoints: Record<string, string>,
+    ports: number[],
+  ) =>
+    ({
+      name,
+      kind,
+      composeService: name,
+      endpoints,
+      ports,
+      health: { kind: "container", service: name },
+    }) as ComponentState;
+  return {
+    version: 1,
+    labId,
+    mode: "compose",
+    phase: "starting",
+    topology,
+    createdAt: new Date().toISOString(),
+    runDir: request.runDir,
+    secrets: request.secrets,
+    components: [
+      container("freeswitch", "freeswitch", { esl: "tcp://127.0.0.1:8021 (in its network namespace)" }, []),
+      {
+        ...container("nats", "nats", { client: `nats://${loopback}:${natsPort}`, monitor: monitorUrl }, [
+          natsPort,
+          monitorPort,
+        ]),
+        health: { kind: "nats", monitorUrl },
+      },
+      {
+        ...container("fault-proxy", "fault-proxy", { control: controlUrl }, [controlPort]),
+        health: { kind: "fault-proxy", controlUrl },
+      },
+      {
+        ...container("gateway", "gateway", { http: gatewayUrl }, [gatewayPort]),
+        health: { kind: "gateway", url: gatewayUrl },
+      },
+    ],
+    // As compose/compose.yaml declares them (inside FreeSWITCH's network namespace).
+    links: [
+      {
+        name: "esl",
+        from: "gateway",
+        to: "freeswitch",
+        listen: { host: loopback, port: 8022 },
+        target: { host: loopback, port: 8021 },
+      },
+      {
+        name: "nats",
+        from: "gateway",
+        to: "nats",
+        listen: { host: loopback, port: 4223 },
+        target: { host: "nats", port: 4222 },
+      },
+    ],
+    faultControlUrl: controlUrl,
+    gateways: [{ name: "gateway", url: gatewayUrl, freeswitch: "freeswitch", env: {}, secretEnv: {} }],
+    composeProject: `fs-esl-lab-${labId.toLowerCase().replace(/[^a-z0-9]/g, "")}`,
+  };
+}
+
+function secretsDir(state: LabState): string {
+  return join(repoRoot, ".lab", `compose-${state.labId}`);
+}
+
+/** Runs `docker compose` for this lab: its project, and the ports and secrets folder the file interpolates. */
+async function dockerCompose(
+  state: LabState,
+  args: string[],
+  options: { nothrow?: boolean; inherit?: boolean } = {},
+): Promise<string> {
+  const port = (name: string, role: string) =>
+    new URL(state.components.find((c) => c.name === name)?.endpoints[role] ?? "").port;
+  const env = {
+    ...process.env,
+    LAB_GATEWAY_PORT: port("gateway", "http"),
+    LAB_FAULT_CONTROL_PORT: port("fault-proxy", "control"),
+    LAB_NATS_PORT: port("nats", "client"),
+    LAB_NATS_MONITOR_PORT: port("nats", "monitor"),
+    LAB_SECRETS_DIR: secretsDir(state),
+  };
+  const result = await $({
+    env,
+    cwd: repoRoot,
+    quiet: !options.inherit,
+    nothrow: options.nothrow ?? false,
+    stdio: options.inherit ? "inherit" : "pipe",
+  })`docker compose -f ${composeFile} -p ${state.composeProject ?? ""} ${args}`;
+  return result.stdout;
+}
+
+function writeSecrets(state: LabState): void {
+  const dir = secretsDir(state);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const files: Record<string, string> = {
+    esl_password: state.secrets.eslPassword,
+    jwt_secret: state.secrets.jwtSecret,
+    fault_control_token: state.secrets.faultControlToken,
+    "event_socket.conf.xml": readFileSync(eslTemplate, "utf8").replace(
+      "{{ESL_PASSWORD}}",
+      state.secrets.eslPassword,
+    ),
+  };
+  for (const [name, content] of Object.entries(files))
+    writeFileSync(join(dir, name), content, { mode: 0o644 });
+}
+
+const verbs: Record<ComponentFaultKind, string> = {
+  stop: "stop",
+  kill: "kill",
+  start: "start",
+  restart: "restart",
+  pause: "pause",
+  resume: "unpause",
+};
+
+export const composeRuntime: LabRuntime = {
+  async start(state, persist) {
+    writeSecrets(state);
+    persist();
+    await dockerCompose(state, ["up", "-d", "--build", "--wait", "--wait-timeout", "180"]);
+  },
+  async stop(state) {
+    await dockerCompose(state, ["down", "-v", "--remove-orphans"], { nothrow: true });
+    rmSync(secretsDir(state), { recursive: true, force: true });
+    return [];
+  },
+  async running(state, component) {
+    const ps = await dockerCompose(state, ["ps", "--format", "{{.State}}", component.composeService ?? ""], {
+      nothrow: true,
+    });
+    return ps.trim() === "running";
+  },
+  async componentFault(state, component, kind) {
+    await dockerCompose(state, [verbs[kind], component.composeService ?? ""]);
+    return `docker compose ${verbs[kind]} ${component.composeService}: done`;
+  },
+  async showLogs(state, components, { lines, follow }) {
+    const services = components.flatMap((c) => (c.composeService ? [c.composeService] : []));
+    const args = ["logs", "--tail", String(lines), ...(follow ? ["-f"] : []), ...services];
+    await dockerCompose(state, args, { nothrow: true, inherit: true });
+  },
+};

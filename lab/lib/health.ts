@@ -1,0 +1,127 @@
+import net from "node:net";
+import { $ } from "zx";
+import { FaultControlClient } from "./fault-control.ts";
+import type { Endpoint } from "./fault-proxy.ts";
+import type { HealthCheck, LabState } from "./state.ts";
+
+export type Health = "ok" | "degraded" | "down";
+
+export interface HealthReport {
+  health: Health;
+  /** What was seen, in a few words: "ESL authenticated, NATS connected", "HTTP 503: ESL reconnecting". */
+  detail: string;
+}
+
+const probeTimeoutMs = 1_500;
+
+/** Asks a component whether it is working, not only whether its process exists. */
+export async function probeHealth(check: HealthCheck, state: LabState): Promise<HealthReport> {
+  try {
+    switch (check.kind) {
+      case "gateway":
+        return await probeGateway(check.url);
+      case "nats":
+        return await probeNats(check.monitorUrl);
+      case "esl":
+        return await probeEsl(check.endpoint);
+      case "fault-proxy": {
+        const links = await new FaultControlClient(check.controlUrl, state.secrets.faultControlToken).links();
+        const faulty = links.filter((l) => l.faults.length > 0).map((l) => l.name);
+        return {
+          health: "ok",
+          detail: `${links.length} links${faulty.length ? `, faults on ${faulty.join(", ")}` : ""}`,
+        };
+      }
+      case "container":
+        return await probeContainer(state.composeProject ?? "", check.service);
+    }
+  } catch (error) {
+    return { health: "down", detail: (error as Error).message };
+  }
+}
+
+async function probeGateway(url: string): Promise<HealthReport> {
+  const response = await get(`${url}/health`);
+  const body = (await response.json()) as {
+    status?: string;
+    esl?: { state?: string };
+    nats?: { state?: string };
+    queue?: { depth?: number };
+  };
+  const detail = `ESL ${body.esl?.state ?? "?"}, NATS ${body.nats?.state ?? "?"}, queue ${body.queue?.depth ?? "?"}`;
+  if (response.status !== 200) return { health: "down", detail: `HTTP ${response.status}: ${detail}` };
+  return { health: body.status === "ok" ? "ok" : "degraded", detail };
+}
+
+async function probeNats(monitorUrl: string): Promise<HealthReport> {
+  const response = await get(`${monitorUrl}/healthz`);
+  const body = (await response.json()) as { status?: string; error?: string };
+  if (response.ok) return { health: "ok", detail: "healthz ok" };
+  return { health: "down", detail: `healthz: ${body.error ?? response.status}` };
+}
+
+/** An ESL server greets every connection with `Content-Type: auth/request`; nothing is sent back. */
+function probeEsl(endpoint: Endpoint): Promise<HealthReport> {
+  return new Promise((resolve) => {
+    const socket = net.connect(endpoint);
+    let seen = "";
+    const done = (report: HealthReport) => {
+      socket.destroy();
+      resolve(report);
+    };
+    socket.setTimeout(probeTimeoutMs, () =>
+      done({ health: "down", detail: "connected, but no ESL greeting" }),
+    );
+    socket.on("data", (chunk) => {
+      seen += chunk.toString("latin1");
+      if (seen.includes("\n\n"))
+        done(
+          seen.includes("auth/request")
+            ? { health: "ok", detail: "ESL greets" }
+            : { health: "down", detail: `unexpected greeting ${JSON.stringify(seen.slice(0, 60))}` },
+        );
+    });
+    socket.on("error", (error: NodeJS.ErrnoException) =>
+      done({ health: "down", detail: error.code ?? error.message }),
+    );
+  });
+}
+
+async function probeContainer(project: string, service: string): Promise<HealthReport> {
+  const ps = await $({
+    quiet: true,
+    nothrow: true,
+  })`docker compose -p ${project} ps --all --format json ${service}`;
+  const line = ps.stdout.trim().split("\n")[0];
+  if (ps.exitCode !== 0 || !line) return { health: "down", detail: ps.stderr.trim() || "no container" };
+  const container = JSON.parse(line) as { State?: string; Health?: string };
+  const health =
+    container.State !== "running" ? "down" : container.Health === "unhealthy" ? "degraded" : "ok";
+  return { health, detail: [container.State, container.Health].filter(Boolean).join(", ") };
+}
+
+async function get(url: string): Promise<Response> {
+  try {
+    return await fetch(url, { signal: AbortSignal.timeout(probeTimeoutMs) });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    throw new Error(cause?.code ?? (error as Error).message);
+  }
+}
+
+/** Polls a gateway's /health until it answers with `status` (200 or 503), or throws after `timeoutMs`. */
+export async function waitForGatewayStatus(url: string, status: 200 | 503, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const response = await get(`${url}/health`);
+      last = `HTTP ${response.status} ${await response.text()}`;
+      if (response.status === status) return;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`gateway ${url} did not answer /health ${status} within ${timeoutMs} ms; last: ${last}`);
+}

@@ -1,0 +1,353 @@
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { mintToken, type Scope } from "../../src/gateway/auth.ts";
+import { newRunId } from "../../src/harness/summary.ts";
+import { composeRuntime, planCompose } from "./compose.ts";
+import { type ExternalFreeswitch, embeddedRuntime, type GatewayChoice, planEmbedded } from "./embedded.ts";
+import { FaultControlClient } from "./fault-control.ts";
+import type { CutMode, LinkFault, LinkFaultKind, ProxyStatus } from "./fault-proxy.ts";
+import { type Health, probeHealth } from "./health.ts";
+import { defaultResultsDir, defaultStateFile } from "./paths.ts";
+import { portIsFree } from "./ports.ts";
+import { type ComponentFaultKind, componentFaultKinds, type LabRuntime } from "./runtime.ts";
+import {
+  type ComponentState,
+  claimStateFile,
+  LabAlreadyUpError,
+  type LabMode,
+  type LabSecrets,
+  type LabState,
+  type LinkState,
+  readState,
+  removeState,
+  writeState,
+} from "./state.ts";
+import { loadTopology, type Topology } from "./topology.ts";
+
+/** A fault on a link (through its proxy) or on a component (a process or container). */
+export type Fault = LinkFault | { kind: "cut"; mode?: CutMode } | { kind: ComponentFaultKind };
+
+export interface UpOptions {
+  /** A shipped topology's name, a topology file, or a parsed topology. Default: single. */
+  topology?: string | Topology;
+  /** Default: embedded, or external when `external` is given. */
+  mode?: LabMode;
+  gateway?: GatewayChoice;
+  external?: ExternalFreeswitch;
+  fakeswitchProfile?: Record<string, string>;
+  gatewayEnv?: Record<string, string>;
+  /** Where to record the lab for other shells (default .lab/state.json); null: nowhere, the lab lives in this process. */
+  stateFile?: string | null;
+  resultsDir?: string;
+  /** Default: a new id naming the topology; also the name of its folder under `resultsDir`. */
+  labId?: string;
+  /** Aborting stops what was started and rejects. */
+  signal?: AbortSignal;
+}
+
+export interface ComponentStatus {
+  name: string;
+  kind: ComponentState["kind"];
+  pid: number | undefined;
+  running: boolean;
+  health: Health;
+  detail: string;
+  endpoints: Record<string, string>;
+}
+
+export interface LinkStatus extends LinkState {
+  /** From the proxy; absent when its control API did not answer. */
+  proxy?: Pick<ProxyStatus, "listening" | "connections" | "faults" | "bytes">;
+}
+
+export interface LabStatus {
+  labId: string;
+  mode: LabMode;
+  topology: string;
+  phase: LabState["phase"];
+  startupMs: number | undefined;
+  runDir: string;
+  components: ComponentStatus[];
+  links: LinkStatus[];
+}
+
+export interface DownReport {
+  /** Components whose processes would not go. */
+  leftovers: string[];
+  /** Ports of the lab still accepting connections. */
+  busyPorts: number[];
+}
+
+export class NoLabError extends Error {
+  override name = "NoLabError";
+}
+
+const runtimes: Record<LabMode, LabRuntime> = {
+  embedded: embeddedRuntime,
+  external: embeddedRuntime,
+  compose: composeRuntime,
+};
+
+/**
+ * A running lab: start one (`Lab.up`), or attach to the one another shell started (`Lab.attach`); then read
+ * its status, inject faults, and tear it down. The CLI, scenarios and tests all go through this class.
+ */
+export class Lab {
+  private constructor(
+    readonly state: LabState,
+    private readonly stateFile: string | null,
+  ) {}
+
+  static async up(options: UpOptions = {}): Promise<Lab> {
+    const started = performance.now();
+    const topology =
+      typeof options.topology === "object" ? options.topology : loadTopology(options.topology ?? "single");
+    const mode = options.mode ?? (options.external ? "external" : "embedded");
+    if ((mode === "external") !== (options.external !== undefined))
+      throw new Error(
+        "external mode and an external FreeSWITCH (--esl-host, --esl-port, --esl-password-file) go together",
+      );
+    const stateFile = options.stateFile === undefined ? defaultStateFile() : options.stateFile;
+    if (stateFile) await Lab.refuseIfUp(stateFile);
+
+    const labId = options.labId ?? newRunId(topology.name);
+    const request = {
+      topology,
+      labId,
+      runDir: join(options.resultsDir ?? defaultResultsDir, labId),
+      secrets: newSecrets(),
+      gateway: options.gateway ?? { kind: "ours" as const },
+    };
+    const state =
+      mode === "compose"
+        ? await planCompose(request)
+        : await planEmbedded({
+            ...request,
+            external: options.external,
+            fakeswitchProfile: options.fakeswitchProfile,
+            gatewayEnv: options.gatewayEnv,
+          });
+    const lab = new Lab(state, stateFile);
+    if (stateFile) claimStateFile(stateFile, state);
+    try {
+      await lab.runtime.start(state, () => lab.persist(), options.signal);
+    } catch (error) {
+      await lab.runtime.stop(state);
+      if (stateFile) removeState(stateFile);
+      throw error;
+    }
+    state.phase = "up";
+    state.startupMs = Math.round(performance.now() - started);
+    lab.persist();
+    return lab;
+  }
+
+  /**
+   * The lab recorded in `stateFile`. A record whose processes are all gone (a crash, a reboot) is stale:
+   * its leftovers are stopped, the record removed, and NoLabError says so.
+   */
+  static async attach(stateFile = defaultStateFile()): Promise<Lab> {
+    const state = readState(stateFile);
+    if (!state) throw new NoLabError("no lab is up; start one with: npm run lab -- up");
+    const lab = new Lab(state, stateFile);
+    if (await lab.gone()) {
+      await lab.runtime.stop(state);
+      removeState(stateFile);
+      throw new NoLabError(
+        `no lab is up: lab ${state.labId} had stopped (none of its processes is left, as after a crash or reboot); removed its stale record ${stateFile}`,
+      );
+    }
+    return lab;
+  }
+
+  private static async refuseIfUp(stateFile: string): Promise<void> {
+    try {
+      const running = await Lab.attach(stateFile);
+      throw new LabAlreadyUpError(
+        `lab ${running.state.labId} (${running.state.topology.name}, ${running.state.mode}) is already up; stop it first: npm run lab -- down`,
+      );
+    } catch (error) {
+      if (!(error instanceof NoLabError)) throw error;
+    }
+  }
+
+  get runtime(): LabRuntime {
+    return runtimes[this.state.mode];
+  }
+
+  get secrets(): LabSecrets {
+    return this.state.secrets;
+  }
+
+  component(name: string): ComponentState {
+    const component = this.state.components.find((c) => c.name === name);
+    if (!component)
+      throw new Error(
+        `no component ${JSON.stringify(name)}; this lab has ${this.state.components.map((c) => c.name).join(", ")}`,
+      );
+    return component;
+  }
+
+  link(name: string): LinkState {
+    const link = this.state.links.find((l) => l.name === name);
+    if (!link) {
+      const known = this.state.links.map((l) => l.name).join(", ") || "none";
+      throw new Error(`no link ${JSON.stringify(name)}; this lab's proxied links: ${known}`);
+    }
+    return link;
+  }
+
+  /** A gateway's base URL: the named one, or the first. */
+  gatewayUrl(name?: string): string {
+    const gateway = name ? this.state.gateways.find((g) => g.name === name) : this.state.gateways[0];
+    if (!gateway) throw new Error(`no gateway ${JSON.stringify(name)}`);
+    return gateway.url;
+  }
+
+  /** Client URLs of the NATS nodes, direct (not through a fault proxy): for subscribers that watch the lab. */
+  natsUrls(): string[] {
+    return this.state.components.filter((c) => c.kind === "nats").map((c) => c.endpoints.client as string);
+  }
+
+  /** Local processes of the lab that are running, for CPU and memory sampling. */
+  processes(): { name: string; pid: number }[] {
+    return this.state.components.flatMap((c) => (c.process ? [{ name: c.name, pid: c.process.pid }] : []));
+  }
+
+  /** A bearer token the lab's gateways accept (signed with the lab's JWT secret); every scope by default. */
+  token(scopes?: Scope[], ttlSec = 12 * 3600): Promise<string> {
+    return mintToken(new TextEncoder().encode(this.secrets.jwtSecret), { scopes, ttlSec });
+  }
+
+  async status(): Promise<LabStatus> {
+    const components = await Promise.all(
+      this.state.components.map(async (c): Promise<ComponentStatus> => {
+        const running = await this.runtime.running(this.state, c);
+        const report = running
+          ? await probeHealth(c.health, this.state)
+          : { health: "down" as const, detail: "not running" };
+        return {
+          name: c.name,
+          kind: c.kind,
+          pid: c.process?.pid,
+          running,
+          ...report,
+          endpoints: c.endpoints,
+        };
+      }),
+    );
+    let proxies: ProxyStatus[] = [];
+    if (this.state.faultControlUrl)
+      proxies = await this.faultControl()
+        .links()
+        .catch(() => []);
+    return {
+      labId: this.state.labId,
+      mode: this.state.mode,
+      topology: this.state.topology.name,
+      phase: this.state.phase,
+      startupMs: this.state.startupMs,
+      runDir: this.state.runDir,
+      components,
+      links: this.state.links.map((link) => {
+        const proxy = proxies.find((p) => p.name === link.name);
+        return proxy
+          ? {
+              ...link,
+              proxy: {
+                listening: proxy.listening,
+                connections: proxy.connections,
+                faults: proxy.faults,
+                bytes: proxy.bytes,
+              },
+            }
+          : link;
+      }),
+    };
+  }
+
+  /**
+   * Injects a fault and says what happened. Link faults (latency, bandwidth, blackhole, refuse) stay on until
+   * cleared; `cut` closes the link's open connections once. Component faults act on the process or container.
+   * A name may be both a link and a component ("nats-2"): the kind of fault tells which is meant.
+   */
+  async fault(target: string, fault: Fault): Promise<string> {
+    if (isComponentFault(fault)) {
+      return this.runtime.componentFault(this.state, this.component(target), fault.kind, () =>
+        this.persist(),
+      );
+    }
+    const link = this.link(target);
+    if (fault.kind === "cut") {
+      const mode = fault.mode ?? "rst";
+      const { cut } = await this.faultControl().cut(link.name, mode);
+      return `${link.name}: cut ${cut} connection${cut === 1 ? "" : "s"} with ${mode.toUpperCase()}`;
+    }
+    const status = await this.faultControl().set(link.name, fault);
+    return `${link.name}: ${describeFaults(status.faults)}`;
+  }
+
+  /** Turns a link fault off (one kind, or all). */
+  async clearFault(target: string, kind?: LinkFaultKind): Promise<string> {
+    const status = await this.faultControl().clear(this.link(target).name, kind);
+    return `${target}: ${describeFaults(status.faults)}`;
+  }
+
+  /** Stops everything, removes the record, and checks that no process or port is left behind. */
+  async down(): Promise<DownReport> {
+    const leftovers = await this.runtime.stop(this.state);
+    const ports = this.state.components.flatMap((c) => c.ports);
+    const busyPorts: number[] = [];
+    for (const port of ports) if (!(await portIsFree("127.0.0.1", port))) busyPorts.push(port);
+    if (this.stateFile) removeState(this.stateFile);
+    return { leftovers, busyPorts };
+  }
+
+  private faultControl(): FaultControlClient {
+    if (!this.state.faultControlUrl)
+      throw new Error("this lab has no fault proxies (its topology proxies no link)");
+    return new FaultControlClient(this.state.faultControlUrl, this.secrets.faultControlToken);
+  }
+
+  /** Nothing of the lab runs any more. */
+  private async gone(): Promise<boolean> {
+    const ours = this.state.components.filter((c) => c.process || c.composeService);
+    if (ours.length === 0) return this.state.phase === "starting";
+    const running = await Promise.all(ours.map((c) => this.runtime.running(this.state, c)));
+    return !running.includes(true);
+  }
+
+  private persist(): void {
+    if (this.stateFile) writeState(this.stateFile, this.state);
+  }
+}
+
+function isComponentFault(fault: Fault): fault is { kind: ComponentFaultKind } {
+  return (componentFaultKinds as readonly string[]).includes(fault.kind);
+}
+
+/** A link's faults in words: "latency 50 ms ± 10 ms, refusing new connections". */
+export function describeFaults(faults: LinkFault[]): string {
+  return faults.length === 0 ? "no faults (forwarding normally)" : faults.map(describeFault).join(", ");
+}
+
+function describeFault(fault: LinkFault): string {
+  switch (fault.kind) {
+    case "latency":
+      return `latency ${fault.ms} ms${fault.jitterMs ? ` ± ${fault.jitterMs} ms` : ""}`;
+    case "bandwidth":
+      return `bandwidth ${((fault.bytesPerSec * 8) / 1000).toFixed(0)} kbit/s`;
+    case "blackhole":
+      return "blackhole (connections held open, nothing forwarded)";
+    case "refuse":
+      return "refusing new connections";
+  }
+}
+
+function newSecrets(): LabSecrets {
+  return {
+    eslPassword: randomBytes(18).toString("base64url"),
+    jwtSecret: randomBytes(32).toString("base64url"),
+    faultControlToken: randomBytes(18).toString("base64url"),
+  };
+}

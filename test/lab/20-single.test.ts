@@ -1,0 +1,113 @@
+import { existsSync, statSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Lab } from "../../lab/lib/lab.ts";
+import { readState } from "../../lab/lib/state.ts";
+import {
+  downAndCheckNothingLeft,
+  originate,
+  scratchDir,
+  subscribeEvents,
+  watchHealth,
+} from "./lab-helpers.ts";
+
+const scratch = scratchDir();
+let lab: Lab;
+
+beforeAll(async () => {
+  lab = await Lab.up({ topology: "single", stateFile: scratch.stateFile, resultsDir: scratch.resultsDir });
+});
+afterAll(async () => {
+  if (readState(scratch.stateFile)) await lab.down();
+  scratch.remove();
+});
+
+describe("the single topology, embedded (nats-server, FreeSWITCH double, fault proxies, gateway as processes)", () => {
+  it("comes up healthy, recorded in a private state file another shell can attach to", async () => {
+    expect(lab.state.startupMs).toBeGreaterThan(0);
+    const status = await lab.status();
+    expect(status.components.map((c) => [c.name, c.health])).toEqual([
+      ["nats", "ok"],
+      ["fakeswitch", "ok"],
+      ["fault-proxy", "ok"],
+      ["gateway", "ok"],
+    ]);
+    expect(status.links.map((l) => [l.name, l.proxy?.connections])).toEqual([
+      ["esl", 1],
+      ["nats", 1],
+    ]);
+    expect(statSync(scratch.stateFile).mode & 0o777).toBe(0o600);
+    const attached = await Lab.attach(scratch.stateFile);
+    expect(attached.state.labId).toBe(lab.state.labId);
+    // Secrets are in the state file and the environment, never in a process's arguments.
+    for (const component of lab.state.components)
+      for (const secret of Object.values(lab.secrets))
+        expect(component.launch?.args.join(" ") ?? "").not.toContain(secret);
+  });
+
+  it("serves the REST API with a token signed by the lab's secret, and publishes the call's events to NATS", async () => {
+    const response = await fetch(`${lab.gatewayUrl()}/api/v1/fs/channels`, {
+      headers: { authorization: `Bearer ${await lab.token()}` },
+    });
+    expect(response.status).toBe(200);
+    const events = await subscribeEvents(lab.natsUrls()[0] as string);
+    try {
+      const callUuid = await originate(lab);
+      expect(
+        await events.waitFor((e) => e.call_uuid === callUuid && e.event_type === "CHANNEL_ANSWER"),
+      ).toMatchObject({
+        source_host: "fakeswitch",
+      });
+    } finally {
+      await events.close();
+    }
+  });
+
+  it("ESL cut (RST): gateway /health goes 503, then back to 200 once it reconnects through the proxy", async () => {
+    const health = watchHealth(lab.gatewayUrl());
+    try {
+      await health.until([200]);
+      expect(await lab.fault("esl", { kind: "cut", mode: "rst" })).toBe("esl: cut 1 connection with RST");
+      await health.until([200, 503, 200]);
+    } finally {
+      await health.stop();
+    }
+  });
+
+  it("ESL refused and cut with FIN: 503 for as long as the link refuses, 200 once the fault is off", async () => {
+    const health = watchHealth(lab.gatewayUrl());
+    try {
+      expect(await lab.fault("esl", { kind: "refuse" })).toBe("esl: refusing new connections");
+      await lab.fault("esl", { kind: "cut", mode: "fin" });
+      await health.until([200, 503]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(health.seen.at(-1)).toBe(503);
+      expect(await lab.clearFault("esl", "refuse")).toBe("esl: no faults (forwarding normally)");
+      await health.until([503, 200]);
+    } finally {
+      await health.stop();
+    }
+  });
+
+  it("restarting the FreeSWITCH double: the gateway sees the shutdown, reconnects to the new process", async () => {
+    const before = lab.component("fakeswitch").process?.pid;
+    const health = watchHealth(lab.gatewayUrl());
+    try {
+      expect(await lab.fault("fakeswitch", { kind: "restart" })).toMatch(
+        /^fakeswitch restarted \(pid \d+ → \d+\)$/,
+      );
+      expect(lab.component("fakeswitch").process?.pid).not.toBe(before);
+      await health.until([200, 503, 200]);
+      // The restart is recorded for other shells.
+      expect(
+        readState(scratch.stateFile)?.components.find((c) => c.name === "fakeswitch")?.process?.pid,
+      ).toBe(lab.component("fakeswitch").process?.pid);
+    } finally {
+      await health.stop();
+    }
+  });
+
+  it("tears down with no process or port left behind, and no state file", async () => {
+    await downAndCheckNothingLeft(lab);
+    expect(existsSync(scratch.stateFile)).toBe(false);
+  });
+});
