@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { startControlApi } from "./control-api.ts";
 import { startFakeSwitch } from "./index.ts";
+import { startReplay } from "./replay.ts";
 import type { LoadLatency } from "./reply-latency.ts";
 
 const HELP = `fakeswitch: a FreeSWITCH 1.10 Event Socket double (inbound ESL server + call model)
@@ -32,6 +33,9 @@ usage: npm run fakeswitch -- [options]
   --load-latency <k=v,…>   reply delay under load: baseMs, perChannelMs, perOriginatePerSecondMs,
                            saturationChannels, maxMs (e.g. perChannelMs=0.05,saturationChannels=5000)
   --event-rate <n>         write at most n events a second to each client (default: no cap)
+  --replay <file>          instead of the double, replay a capture transcript (.txt) to every client
+  --speed <x|max>          replay time scale: 1 recorded timing (default), 10 ten times faster, max no waits
+  --no-wait                replay on time alone, without waiting for (and comparing) the client's writes
   -h, --help               this text
 
 Per call, originate variables override the profile: fakeswitch_outcome=answer|busy|noanswer|fail|reject,
@@ -102,12 +106,19 @@ async function main(): Promise<void> {
       "control-port": { type: "string" },
       "load-latency": { type: "string" },
       "event-rate": { type: "string" },
+      replay: { type: "string" },
+      speed: { type: "string" },
+      "no-wait": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write(HELP);
+    return;
+  }
+  if (values.replay !== undefined) {
+    await replay(values.replay, values.speed, int(values.port, 8021), !values["no-wait"]);
     return;
   }
   const fs = await startFakeSwitch({
@@ -151,6 +162,29 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void stop());
   process.on("SIGINT", () => void stop());
+}
+
+/**
+ * `--replay`: prints `{"listening":…,"replay":file}` when ready, one `{"replayed":report}` line per finished
+ * replay, and each client write that differs from the recorded one on stderr as it happens.
+ */
+async function replay(file: string, speedText: string | undefined, port: number, waitForClient: boolean) {
+  const speed = speedText === "max" ? Number.POSITIVE_INFINITY : Number(speedText ?? 1);
+  if (!(speed > 0)) throw new Error(`--speed: not a positive number: ${speedText}`);
+  const server = await startReplay({
+    file,
+    speed,
+    port,
+    waitForClient,
+    onMismatch: (m) => process.stderr.write(`${JSON.stringify({ mismatch: m })}\n`),
+  });
+  process.stdout.write(
+    `${JSON.stringify({ listening: { host: server.host, port: server.port }, replay: file })}\n`,
+  );
+  const stop = () => void server.close().then(() => process.exit(0));
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  for (;;) process.stdout.write(`${JSON.stringify({ replayed: await server.nextReport() })}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -5,6 +5,13 @@
 export { type CallProfile, defaultProfile } from "./call-model.ts";
 export { type ControlApi, type ControlApiOptions, startControlApi } from "./control-api.ts";
 export { FakeSwitchControl, type ProfileJson } from "./control-client.ts";
+export {
+  type ReplayMismatch,
+  type ReplayOptions,
+  type ReplayReport,
+  type ReplayServer,
+  startReplay,
+} from "./replay.ts";
 export type { LoadLatency } from "./reply-latency.ts";
 export {
   type FakeSwitch,
@@ -12,3 +19,4 @@ export {
   type FakeSwitchStats,
   startFakeSwitch,
 } from "./server.ts";
+export { parseTranscript, type TranscriptStep } from "./transcript.ts";

@@ -1,7 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type ControlApi,
@@ -11,7 +9,7 @@ import {
   startControlApi,
   startFakeSwitch,
 } from "../../src/fakeswitch/index.ts";
-import { delay, RawSession } from "./helpers.ts";
+import { CliProcess, delay, RawSession } from "./helpers.ts";
 
 /** The control API: every fault reachable over HTTP, and what a client of the double observes. */
 
@@ -235,30 +233,21 @@ describe("slow event delivery (a per-client event rate cap)", () => {
 });
 
 describe("the CLI with --control-port", () => {
-  let child: ChildProcess | undefined;
+  let cli: CliProcess | undefined;
   afterEach(() => {
-    child?.kill("SIGKILL");
-    child = undefined;
+    cli?.child.kill("SIGKILL");
+    cli = undefined;
   });
 
   it("prints the control address in its ready line, and another process drives the double through it", async () => {
-    const cli = fileURLToPath(new URL("../../src/fakeswitch/cli.ts", import.meta.url));
-    child = spawn(process.execPath, ["--import", "tsx", cli, "--port", "0", "--control-port", "0"], {
-      env: { ...process.env, FAKESWITCH_PASSWORD: "ClueCon", FAKESWITCH_CONTROL_TOKEN: "t0k" },
-      stdio: ["ignore", "pipe", "inherit"],
+    cli = CliProcess.start(["--port", "0", "--control-port", "0"], {
+      FAKESWITCH_PASSWORD: "ClueCon",
+      FAKESWITCH_CONTROL_TOKEN: "t0k",
     });
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child?.stdout?.on("data", (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes("\n")) resolve(out.slice(0, out.indexOf("\n")));
-      });
-      child?.once("exit", (code) => reject(new Error(`exited ${code}`)));
-    });
-    const ready = JSON.parse(line) as {
+    const ready = await cli.nextJson<{
       listening: { host: string; port: number };
       control: { host: string; port: number };
-    };
+    }>();
     expect(ready.control.host).toBe("127.0.0.1");
     expect(ready.control.port).toBeGreaterThan(0);
     const control = new FakeSwitchControl(`http://127.0.0.1:${ready.control.port}`, "t0k");
@@ -266,8 +255,7 @@ describe("the CLI with --control-port", () => {
     expect((await control.stats()).connectionsOpen).toBe(1);
     await control.dropConnections("fin");
     await s.until(() => s.closed);
-    const exited = new Promise<number | null>((resolve) => child?.once("exit", resolve));
-    child.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    cli.child.kill("SIGTERM");
+    expect(await cli.exited).toBe(0);
   });
 });

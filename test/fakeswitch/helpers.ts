@@ -1,4 +1,6 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
+import { fileURLToPath } from "node:url";
 import { FrameDecoder } from "../../src/esl/decoder.ts";
 import { EslEvent } from "../../src/esl/event.ts";
 import type { EslFrame } from "../../src/esl/frame.ts";
@@ -100,3 +102,46 @@ export class RawSession {
 const isReply = (f: EslFrame) => f.contentType === "command/reply" || f.contentType === "api/response";
 
 export const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `npm run fakeswitch -- …` as a child process, its stdout read line by line. */
+export class CliProcess {
+  private buffered = "";
+  private readonly lines: string[] = [];
+  private wake: (() => void) | undefined;
+  readonly exited: Promise<number | null>;
+
+  constructor(readonly child: ChildProcess) {
+    child.stdout?.on("data", (chunk: Buffer) => {
+      this.buffered += chunk.toString();
+      for (let nl = this.buffered.indexOf("\n"); nl !== -1; nl = this.buffered.indexOf("\n")) {
+        this.lines.push(this.buffered.slice(0, nl));
+        this.buffered = this.buffered.slice(nl + 1);
+      }
+      this.wake?.();
+    });
+    this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  }
+
+  static start(args: string[], env: Record<string, string> = {}): CliProcess {
+    const cli = fileURLToPath(new URL("../../src/fakeswitch/cli.ts", import.meta.url));
+    return new CliProcess(
+      spawn(process.execPath, ["--import", "tsx", cli, ...args], {
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "inherit"],
+      }),
+    );
+  }
+
+  /** The next stdout line, parsed as JSON. */
+  async nextJson<T>(ms = 10_000): Promise<T> {
+    const deadline = Date.now() + ms;
+    while (this.lines.length === 0) {
+      if (Date.now() > deadline || this.child.exitCode !== null) throw new Error("no line from the CLI");
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+    return JSON.parse(this.lines.shift() as string) as T;
+  }
+}
