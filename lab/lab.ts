@@ -1,97 +1,68 @@
 /**
- * The lab's command line: `npm run lab [-- <command> [options]]`.
- * With no command it runs the default scenario end to end (start, load, report, stop).
+ * The lab's command line: `npm run lab [-- <command> [options]]`. Alone, it runs the default scenario end
+ * to end on a lab of its own (up, run, report, down) and exits non-zero if the run failed.
  */
-import { parseArgs } from "node:util";
-import { smoke } from "../scenarios/smoke.ts";
-import type { Scenario } from "../scenarios/types.ts";
-import { runScenario } from "./lib/run.ts";
+
+import { type Command, UsageError } from "./cli/command.ts";
+import { down } from "./cli/down.ts";
+import { env } from "./cli/env.ts";
+import { fault } from "./cli/fault.ts";
+import { logs } from "./cli/logs.ts";
+import { report } from "./cli/report.ts";
+import { defaultScenario, endToEnd, endToEndHelp, run } from "./cli/run.ts";
+import { status } from "./cli/status.ts";
+import { up } from "./cli/up.ts";
+import { NoLabError, TargetError } from "./lib/lab.ts";
+import { LabAlreadyUpError } from "./lib/state.ts";
 import { MissingDependencyError } from "./lib/system-deps.ts";
+import { TopologyError } from "./lib/topology.ts";
 
-const scenarios: Record<string, Scenario> = { smoke };
+const commands: Command[] = [up, status, logs, fault, run, report, env, down];
 
-const help = `fs-esl-lab: the embedded FreeSWITCH + NATS + gateway lab
+const help = `fs-esl-lab: one command brings up a FreeSWITCH + NATS + gateway world
 
-usage: npm run lab [-- run <scenario>] [options]
+usage: npm run lab                      the ${defaultScenario} scenario end to end: up, run, report, down
+       npm run lab -- <command> [options]
 
 commands:
-  run <scenario>     start the embedded lab, run the scenario, print and write the summary, stop
-                     (the default command, with scenario "smoke")
+${commands.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join("\n")}
 
-scenarios:
-${Object.values(scenarios)
-  .map((s) => `  ${s.name.padEnd(18)} ${s.description}`)
-  .join("\n")}
+\`npm run lab -- <command> --help\` shows a command's options. Without a command:
+${endToEndHelp}
 
-options:
-  --rate <cps>       override the scenario's arrival rate (calls per second)
-  --duration <s>     override the scenario's duration
-  -h, --help         this text
-
-Results: results/<run-id>/summary.json plus every process's log.
+Every server binds 127.0.0.1. Results and logs: results/<id>/. The lab that is up: .lab/state.json.
 `;
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      rate: { type: "string" },
-      duration: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(help);
+/** Errors that are the user's to act on: their message is the whole story. */
+const plainErrors = [NoLabError, TargetError, LabAlreadyUpError, MissingDependencyError, TopologyError];
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === "-h" || first === "--help" || first === "help") {
+    const command = commands.find((c) => c.name === rest[0]);
+    process.stdout.write(command ? command.help : help);
     return 0;
   }
-  const [command = "run", name = "smoke"] = positionals;
-  if (command !== "run") {
-    process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${help}`);
-    return 2;
+  const command = commands.find((c) => c.name === first);
+  const args = command ? rest : argv;
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(command ? command.help : help);
+    return 0;
   }
-  const base = scenarios[name];
-  if (!base) {
-    process.stderr.write(
-      `unknown scenario ${JSON.stringify(name)}; known: ${Object.keys(scenarios).join(", ")}\n`,
-    );
-    return 2;
-  }
-  const scenario = withOverrides(base, values.rate, values.duration);
-  const run = await runScenario(scenario);
-  process.stdout.write(`${run.text}\n`);
-  return run.summary.load && run.summary.load.counts.errors === 0 && run.summary.load.counts.dropped === 0
-    ? 0
-    : 1;
-}
-
-function withOverrides(scenario: Scenario, rate: string | undefined, duration: string | undefined): Scenario {
-  if (rate === undefined && duration === undefined) return scenario;
-  const schedule = scenario.load.schedule;
-  if (schedule.executor !== "constant-arrival-rate")
-    throw new Error("--rate/--duration apply to constant-rate scenarios");
-  const positive = (text: string, what: string) => {
-    const n = Number(text);
-    if (!(n > 0)) throw new Error(`${what} must be a positive number, got ${JSON.stringify(text)}`);
-    return n;
-  };
-  return {
-    ...scenario,
-    load: {
-      ...scenario.load,
-      schedule: {
-        ...schedule,
-        rate: rate === undefined ? schedule.rate : positive(rate, "--rate"),
-        durationMs: duration === undefined ? schedule.durationMs : positive(duration, "--duration") * 1000,
-      },
-    },
-  };
-}
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
+  try {
+    return await (command ?? endToEnd).run(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(
+        `lab${command ? ` ${command.name}` : ""}: ${error.message}\n(see npm run lab -- ${command ? `${command.name} ` : ""}--help)\n`,
+      );
+      return 2;
+    }
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`lab: ${error instanceof MissingDependencyError ? "" : "failed: "}${message}\n`);
-    process.exit(1);
-  },
-);
+    const plain = plainErrors.some((kind) => error instanceof kind);
+    process.stderr.write(`lab${command ? ` ${command.name}` : ""}: ${plain ? "" : "failed: "}${message}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,4 +1,4 @@
-import { renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -23,6 +23,7 @@ export const distDir = join(repoRoot, "dist");
  */
 export async function buildServices(): Promise<Record<BuiltService, string>> {
   const outputs = {} as Record<BuiltService, string>;
+  mkdirSync(distDir, { recursive: true });
   await Promise.all(
     Object.entries(entryPoints).map(async ([name, entry]) => {
       const outfile = join(distDir, `${name}.mjs`);

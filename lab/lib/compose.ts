@@ -147,7 +147,7 @@ function writeSecrets(state: LabState): void {
   const files: Record<string, string> = {
     esl_password: state.secrets.eslPassword,
     jwt_secret: state.secrets.jwtSecret,
-    fault_control_token: state.secrets.faultControlToken,
+    fault_control_token: state.secrets.controlToken,
     "event_socket.conf.xml": readFileSync(eslTemplate, "utf8").replace(
       "{{ESL_PASSWORD}}",
       state.secrets.eslPassword,

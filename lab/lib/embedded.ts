@@ -65,7 +65,7 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
     topology.links.length +
       (topology.links.length > 0 ? 1 : 0) +
       topology.nats.nodes.length * (cluster ? 3 : 2) +
-      (external ? 0 : topology.freeswitch.length) +
+      (external ? 0 : topology.freeswitch.length * 2) +
       topology.gateways.length,
   );
   const take = () => ports.shift() as number;
@@ -148,6 +148,7 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
       continue;
     }
     const port = take();
+    const controlPort = take();
     const endpoint = { host: loopback, port };
     eslTargets.set(fs.name, endpoint);
     const profile = { ...fs.profile, ...request.fakeswitchProfile };
@@ -159,14 +160,19 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
       launch: {
         name: fs.name,
         command,
-        args: [...args, "--host", loopback, "--port", String(port), "--hostname", fs.name, ...flags],
+        args: [
+          ...args,
+          ...["--host", loopback, "--port", String(port), "--control-port", String(controlPort)],
+          ...["--hostname", fs.name, ...flags],
+        ],
         env: {},
-        secretEnv: { FAKESWITCH_PASSWORD: "eslPassword" },
+        secretEnv: { FAKESWITCH_PASSWORD: "eslPassword", FAKESWITCH_CONTROL_TOKEN: "controlToken" },
         logFile: logFile(fs.name),
-        ready: { port: endpoint },
+        // The control API opens after the ESL port: once it accepts, the double is wholly up.
+        ready: { port: { host: loopback, port: controlPort } },
       },
-      endpoints: { esl: `tcp://${loopback}:${port}` },
-      ports: [port],
+      endpoints: { esl: `tcp://${loopback}:${port}`, control: `http://${loopback}:${controlPort}` },
+      ports: [port, controlPort],
       health: { kind: "esl", endpoint },
     });
   }
@@ -197,7 +203,7 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
           FAULT_CONTROL_HOST: loopback,
           FAULT_CONTROL_PORT: String(controlPort),
         },
-        secretEnv: { FAULT_CONTROL_TOKEN: "faultControlToken" },
+        secretEnv: { FAULT_CONTROL_TOKEN: "controlToken" },
         logFile: logFile("fault-proxy"),
         ready: { port: { host: loopback, port: controlPort } },
       },

@@ -25,7 +25,7 @@ export async function probeHealth(check: HealthCheck, state: LabState): Promise<
       case "esl":
         return await probeEsl(check.endpoint);
       case "fault-proxy": {
-        const links = await new FaultControlClient(check.controlUrl, state.secrets.faultControlToken).links();
+        const links = await new FaultControlClient(check.controlUrl, state.secrets.controlToken).links();
         const faulty = links.filter((l) => l.faults.length > 0).map((l) => l.name);
         return {
           health: "ok",

@@ -1,15 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { FakeSwitchControl } from "../../src/fakeswitch/control-client.ts";
 import { mintToken, type Scope } from "../../src/gateway/auth.ts";
+import type { LabHandle } from "../../src/harness/lab-handle.ts";
+import type { Fault } from "../../src/harness/scenario.ts";
 import { newRunId } from "../../src/harness/summary.ts";
 import { composeRuntime, planCompose } from "./compose.ts";
 import { type ExternalFreeswitch, embeddedRuntime, type GatewayChoice, planEmbedded } from "./embedded.ts";
 import { FaultControlClient } from "./fault-control.ts";
-import type { CutMode, LinkFault, LinkFaultKind, ProxyStatus } from "./fault-proxy.ts";
+import type { LinkFault, LinkFaultKind, ProxyStatus } from "./fault-proxy.ts";
 import { type Health, probeHealth } from "./health.ts";
 import { defaultResultsDir, defaultStateFile } from "./paths.ts";
 import { portIsFree } from "./ports.ts";
-import { type ComponentFaultKind, componentFaultKinds, type LabRuntime } from "./runtime.ts";
+import type { LabRuntime } from "./runtime.ts";
 import {
   type ComponentState,
   claimStateFile,
@@ -23,9 +26,6 @@ import {
   writeState,
 } from "./state.ts";
 import { loadTopology, type Topology } from "./topology.ts";
-
-/** A fault on a link (through its proxy) or on a component (a process or container). */
-export type Fault = LinkFault | { kind: "cut"; mode?: CutMode } | { kind: ComponentFaultKind };
 
 export interface UpOptions {
   /** A shipped topology's name, a topology file, or a parsed topology. Default: single. */
@@ -82,6 +82,11 @@ export class NoLabError extends Error {
   override name = "NoLabError";
 }
 
+/** A fault aimed at a link or component the lab does not have (or at the wrong one of the two). */
+export class TargetError extends Error {
+  override name = "TargetError";
+}
+
 const runtimes: Record<LabMode, LabRuntime> = {
   embedded: embeddedRuntime,
   external: embeddedRuntime,
@@ -90,7 +95,8 @@ const runtimes: Record<LabMode, LabRuntime> = {
 
 /**
  * A running lab: start one (`Lab.up`), or attach to the one another shell started (`Lab.attach`); then read
- * its status, inject faults, and tear it down. The CLI, scenarios and tests all go through this class.
+ * its status, inject faults, and tear it down. The CLI, scenarios and tests all go through this class; the
+ * harness's scenario runner through `handle()`.
  */
 export class Lab {
   private constructor(
@@ -181,20 +187,21 @@ export class Lab {
 
   component(name: string): ComponentState {
     const component = this.state.components.find((c) => c.name === name);
-    if (!component)
-      throw new Error(
-        `no component ${JSON.stringify(name)}; this lab has ${this.state.components.map((c) => c.name).join(", ")}`,
-      );
-    return component;
+    if (component) return component;
+    const isLink = this.state.links.some((l) => l.name === name);
+    throw new TargetError(
+      `${isLink ? `${name} is a link, not a component` : `no component ${JSON.stringify(name)}`}; components: ${this.state.components.map((c) => c.name).join(", ")}`,
+    );
   }
 
   link(name: string): LinkState {
     const link = this.state.links.find((l) => l.name === name);
-    if (!link) {
-      const known = this.state.links.map((l) => l.name).join(", ") || "none";
-      throw new Error(`no link ${JSON.stringify(name)}; this lab's proxied links: ${known}`);
-    }
-    return link;
+    if (link) return link;
+    const isComponent = this.state.components.some((c) => c.name === name);
+    const links = this.state.links.map((l) => l.name).join(", ") || "none";
+    throw new TargetError(
+      `${isComponent ? `${name} is a component, not a proxied link` : `no link ${JSON.stringify(name)}`}; proxied links: ${links}`,
+    );
   }
 
   /** A gateway's base URL: the named one, or the first. */
@@ -207,6 +214,21 @@ export class Lab {
   /** Client URLs of the NATS nodes, direct (not through a fault proxy): for subscribers that watch the lab. */
   natsUrls(): string[] {
     return this.state.components.filter((c) => c.kind === "nats").map((c) => c.endpoints.client as string);
+  }
+
+  /** This lab as the harness's scenario runner sees it. */
+  handle(): LabHandle {
+    return {
+      topology: this.state.topology.name,
+      mode: this.state.mode,
+      gateways: this.state.gateways.map(({ name, url }) => ({ name, url })),
+      natsUrls: this.natsUrls(),
+      jwtSecret: this.secrets.jwtSecret,
+      processes: () => this.processes(),
+      fault: async (target, fault) => {
+        await this.fault(target, fault);
+      },
+    };
   }
 
   /** Local processes of the lab that are running, for CPU and memory sampling. */
@@ -268,23 +290,36 @@ export class Lab {
 
   /**
    * Injects a fault and says what happened. Link faults (latency, bandwidth, blackhole, refuse) stay on until
-   * cleared; `cut` closes the link's open connections once. Component faults act on the process or container.
-   * A name may be both a link and a component ("nats-2"): the kind of fault tells which is meant.
+   * cleared (`clear`); `cut` closes the link's open connections once. Component faults act on the process or
+   * container; `delay-replies` and `event-burst` go to a FreeSWITCH double's control API. A name may be both
+   * a link and a component ("nats-2"): the kind of fault tells which is meant.
    */
   async fault(target: string, fault: Fault): Promise<string> {
-    if (isComponentFault(fault)) {
-      return this.runtime.componentFault(this.state, this.component(target), fault.kind, () =>
-        this.persist(),
-      );
+    switch (fault.kind) {
+      case "cut": {
+        const { cut } = await this.faultControl().cut(this.link(target).name, fault.mode);
+        return `${target}: cut ${cut} connection${cut === 1 ? "" : "s"} with ${fault.mode.toUpperCase()}`;
+      }
+      case "clear":
+        return this.clearFault(target);
+      case "latency":
+      case "bandwidth":
+      case "blackhole":
+      case "refuse": {
+        const status = await this.faultControl().set(this.link(target).name, fault);
+        return `${target}: ${describeFaults(status.faults)}`;
+      }
+      case "delay-replies":
+        await this.doubleControl(target).delayReplies(fault.ms);
+        return `${target}: ${fault.ms > 0 ? `answers every command ${fault.ms} ms late` : "answers commands at once"}`;
+      case "event-burst":
+        await this.doubleControl(target).eventBurst(fault.count, fault.event);
+        return `${target}: fired ${fault.count} ${fault.event ?? "HEARTBEAT"} events at once`;
+      default:
+        return this.runtime.componentFault(this.state, this.component(target), fault.kind, () =>
+          this.persist(),
+        );
     }
-    const link = this.link(target);
-    if (fault.kind === "cut") {
-      const mode = fault.mode ?? "rst";
-      const { cut } = await this.faultControl().cut(link.name, mode);
-      return `${link.name}: cut ${cut} connection${cut === 1 ? "" : "s"} with ${mode.toUpperCase()}`;
-    }
-    const status = await this.faultControl().set(link.name, fault);
-    return `${link.name}: ${describeFaults(status.faults)}`;
   }
 
   /** Turns a link fault off (one kind, or all). */
@@ -303,10 +338,18 @@ export class Lab {
     return { leftovers, busyPorts };
   }
 
+  private doubleControl(target: string): FakeSwitchControl {
+    const component = this.component(target);
+    const url = component.endpoints.control;
+    if (component.kind !== "fakeswitch" || !url)
+      throw new TargetError(`${target} is not a FreeSWITCH double; delay-replies and event-burst act on one`);
+    return new FakeSwitchControl(url, this.secrets.controlToken);
+  }
+
   private faultControl(): FaultControlClient {
     if (!this.state.faultControlUrl)
       throw new Error("this lab has no fault proxies (its topology proxies no link)");
-    return new FaultControlClient(this.state.faultControlUrl, this.secrets.faultControlToken);
+    return new FaultControlClient(this.state.faultControlUrl, this.secrets.controlToken);
   }
 
   /** Nothing of the lab runs any more. */
@@ -320,10 +363,6 @@ export class Lab {
   private persist(): void {
     if (this.stateFile) writeState(this.stateFile, this.state);
   }
-}
-
-function isComponentFault(fault: Fault): fault is { kind: ComponentFaultKind } {
-  return (componentFaultKinds as readonly string[]).includes(fault.kind);
 }
 
 /** A link's faults in words: "latency 50 ms ± 10 ms, refusing new connections". */
@@ -348,6 +387,6 @@ function newSecrets(): LabSecrets {
   return {
     eslPassword: randomBytes(18).toString("base64url"),
     jwtSecret: randomBytes(32).toString("base64url"),
-    faultControlToken: randomBytes(18).toString("base64url"),
+    controlToken: randomBytes(18).toString("base64url"),
   };
 }

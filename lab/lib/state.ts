@@ -11,7 +11,8 @@ export const labModes: readonly LabMode[] = ["embedded", "external", "compose"];
 export interface LabSecrets {
   eslPassword: string;
   jwtSecret: string;
-  faultControlToken: string;
+  /** Bearer token of the lab's control APIs: the fault proxies' and the FreeSWITCH doubles'. */
+  controlToken: string;
 }
 export type SecretName = keyof LabSecrets;
 

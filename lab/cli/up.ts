@@ -1,0 +1,148 @@
+import { accessSync, constants } from "node:fs";
+import { resolve } from "node:path";
+import { question } from "zx";
+import type { ExternalFreeswitch, GatewayChoice } from "../lib/embedded.ts";
+import { Lab } from "../lib/lab.ts";
+import { isLoopbackHost } from "../lib/loopback.ts";
+import { type LabMode, labModes } from "../lib/state.ts";
+import { topologyNames } from "../lib/topology.ts";
+import { type Command, intOption, parseCommandArgs, UsageError } from "./command.ts";
+import { onInterrupt } from "./interrupt.ts";
+import { formatStatus } from "./status.ts";
+
+export const up: Command = {
+  name: "up",
+  summary:
+    "start a lab in the background: --topology single|sharded-2|nats-cluster, --mode embedded|external|compose",
+  help: `usage: npm run lab -- up [--topology <name|file>] [--mode embedded|external|compose]
+                         [--gateway-cmd "<command>" | --gateway-url <url>]
+                         [--esl-host <host> --esl-port <port> --esl-password-file <file> [--yes-i-mean-it]]
+
+Starts a lab and returns once every component answers; the processes keep running after this command
+exits (each in its own process group, logging to results/<lab-id>/<component>.log). The lab is recorded in
+.lab/state.json (mode 0600: it holds the lab's secrets), so status, logs, fault, env and down work from any
+shell. Prints the start-up time and the status table. Ctrl-C while starting stops what was started.
+
+  --topology <name|file>    ${topologyNames().join(", ")} (lab/topologies/<name>.yaml; default single), or a file
+  --mode <mode>             embedded (default): nats-server, FreeSWITCH doubles, fault proxies, gateways as
+                              local processes on free loopback ports
+                            external: as embedded, but the gateway is pointed at an existing FreeSWITCH
+                              (--esl-host, --esl-port, --esl-password-file) instead of a double
+                            compose: compose/compose.yaml on a Docker engine (a real FreeSWITCH; single only)
+  --gateway-cmd <command>   run this instead of our gateway (through sh -c), with the lab's FS_ESL_*,
+                              NATS_URL, JWT_SECRET and HTTP_HOST/HTTP_PORT in its environment
+  --gateway-url <url>       a gateway you run yourself; \`npm run lab -- env\` prints the environment to start
+                              it with (up does not wait for it)
+  --esl-host <host>         external mode: FreeSWITCH's event socket address
+  --esl-port <port>         external mode: its port (default 8021)
+  --esl-password-file <f>   external mode: the file holding the ESL password; only the gateway reads it
+  --yes-i-mean-it           allow an external FreeSWITCH or gateway that is not on loopback (otherwise
+                              asked interactively, or refused without a terminal)
+
+examples:
+  npm run lab -- up
+  npm run lab -- up --topology nats-cluster
+  npm run lab -- up --mode external --esl-host 127.0.0.1 --esl-port 8021 --esl-password-file ~/.esl-pw
+`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, {
+      topology: { type: "string" },
+      mode: { type: "string" },
+      "gateway-cmd": { type: "string" },
+      "gateway-url": { type: "string" },
+      "esl-host": { type: "string" },
+      "esl-port": { type: "string" },
+      "esl-password-file": { type: "string" },
+      "yes-i-mean-it": { type: "boolean" },
+    });
+    if (positionals.length > 0) throw new UsageError(`up takes options only, got ${positionals.join(" ")}`);
+    const mode = (values.mode ?? (values["esl-host"] ? "external" : "embedded")) as LabMode;
+    if (!labModes.includes(mode)) throw new UsageError(`--mode must be one of ${labModes.join(", ")}`);
+    const confirmed = values["yes-i-mean-it"] === true;
+    const gateway = await gatewayChoice(values["gateway-cmd"], values["gateway-url"], confirmed);
+    const external = mode === "external" ? await externalFreeswitch(values, confirmed) : undefined;
+    if (mode !== "external" && (values["esl-host"] || values["esl-port"] || values["esl-password-file"]))
+      throw new UsageError("--esl-host, --esl-port and --esl-password-file are for --mode external");
+
+    const controller = new AbortController();
+    const removeHandlers = onInterrupt(() => controller.abort());
+    let lab: Lab;
+    try {
+      lab = await Lab.up({ topology: values.topology, mode, gateway, external, signal: controller.signal });
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
+      process.stderr.write("lab up: interrupted; what had started is stopped again\n");
+      return 130;
+    } finally {
+      removeHandlers();
+    }
+    const report = await lab.status();
+    process.stdout.write(
+      `lab ${lab.state.labId} is up in ${lab.state.startupMs} ms (${lab.state.topology.name}, ${lab.state.mode})\n\n${formatStatus(report)}\n\n`,
+    );
+    const hint =
+      gateway.kind === "url"
+        ? `start your gateway with the lab's environment: eval "$(npm run -s lab -- env)"`
+        : `TOKEN=$(npm run -s lab -- status --json | jq -r .token)\n  curl -H "Authorization: Bearer $TOKEN" ${lab.gatewayUrl()}/api/v1/fs/channels`;
+    const link = lab.state.links[0]?.name;
+    process.stdout.write(
+      `next:\n  ${hint}\n${link ? `  npm run lab -- fault ${link} cut\n` : ""}  npm run lab -- logs gateway\n  npm run lab -- down\n`,
+    );
+    return 0;
+  },
+};
+
+async function gatewayChoice(
+  command: string | undefined,
+  url: string | undefined,
+  confirmed: boolean,
+): Promise<GatewayChoice> {
+  if (command && url) throw new UsageError("give --gateway-cmd or --gateway-url, not both");
+  if (command) return { kind: "command", command };
+  if (!url) return { kind: "ours" };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`--gateway-url ${JSON.stringify(url)} is not a URL`);
+  }
+  if (parsed.protocol !== "http:" || !parsed.port)
+    throw new UsageError("--gateway-url must be http://<host>:<port> (the gateway's base URL)");
+  await confirmRemote(`a gateway at ${parsed.host}`, parsed.hostname, confirmed);
+  return { kind: "url", url: parsed.origin };
+}
+
+async function externalFreeswitch(
+  values: { "esl-host"?: string; "esl-port"?: string; "esl-password-file"?: string },
+  confirmed: boolean,
+): Promise<ExternalFreeswitch> {
+  const host = values["esl-host"];
+  const passwordFile = values["esl-password-file"];
+  if (!host || !passwordFile)
+    throw new UsageError("--mode external needs --esl-host and --esl-password-file");
+  const port = intOption(values["esl-port"], "--esl-port", 1, 65535) ?? 8021;
+  const file = resolve(passwordFile);
+  try {
+    accessSync(file, constants.R_OK);
+  } catch {
+    throw new UsageError(`--esl-password-file ${file} cannot be read`);
+  }
+  await confirmRemote(`FreeSWITCH at ${host}:${port}`, host, confirmed);
+  return { host, port, passwordFile: file };
+}
+
+/**
+ * The lab sends its traffic (health probes, load, fault tests) to whatever it is pointed at: off this
+ * machine only when someone says so, on the command line or at a terminal prompt.
+ */
+async function confirmRemote(what: string, host: string, confirmed: boolean): Promise<void> {
+  if (isLoopbackHost(host) || confirmed) return;
+  if (!process.stdin.isTTY)
+    throw new UsageError(
+      `${what} is not on loopback; the lab sends it traffic. Add --yes-i-mean-it if you mean it`,
+    );
+  const answer = await question(
+    `${what} is not on loopback; the lab will send it traffic. Type "yes" to go on: `,
+  );
+  if (answer.trim() !== "yes") throw new UsageError("not confirmed; nothing was started");
+}
