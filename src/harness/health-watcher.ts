@@ -54,20 +54,22 @@ export class HealthWatcher {
         this.changes.push(change);
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.intervalMs);
-        signal.addEventListener("abort", () => {
+        const done = () => {
           clearTimeout(timer);
+          signal.removeEventListener("abort", done);
           resolve();
-        });
+        };
+        const timer = setTimeout(done, this.intervalMs);
+        signal.addEventListener("abort", done, { once: true });
       });
     }
   }
 
   private async poll(signal: AbortSignal): Promise<HealthChange | undefined> {
     try {
-      const response = await fetch(`${this.url}/health`, {
-        signal: AbortSignal.any([signal, AbortSignal.timeout(1000)]),
-      });
+      // A poll is short and bounded by its own timeout; linking it to the stop signal would leave one
+      // listener per poll on that signal (nodejs/node#55351).
+      const response = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(1000) });
       const body = (await response.json()) as HealthBody;
       const atMs = performance.now();
       const health: GatewayHealth =

@@ -138,6 +138,11 @@ export class LagMonitor {
     return this.completeness.missingEventsOfCallsExpectedBetween(fromMs, toMs);
   }
 
+  /** The publish lag of window `name` so far. */
+  windowHistogram(name: string): LatencyHistogram | undefined {
+    return this.windows[name];
+  }
+
   /** From now on, publish-lag samples also go to window `name` (a load phase); undefined ends the window. */
   window(name: string | undefined): void {
     if (name === undefined) {

@@ -2,12 +2,19 @@ import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CompletenessReport } from "./call-completeness.ts";
+import type { GateResult } from "./gates.ts";
+import type { GatewayScrapeResult } from "./gateway-scraper.ts";
+import type { OutageTimeline } from "./health-watcher.ts";
 import type { HistogramSnapshot, Percentiles } from "./histogram.ts";
 import type { HttpErrorKind, HttpLoadResult, HttpSecondRow } from "./http-load.ts";
 import type { LagResult, LagSecondRow } from "./lag.ts";
+import type { EndingCounts } from "./outcome-log.ts";
+import type { ProcessSeries } from "./process-sampler.ts";
+import type { Fault, Operation } from "./scenario.ts";
+import type { TelecomReport } from "./telecom.ts";
 
 /** Bumped on any change a reader of an older summary.json would misread; see docs/results.md. */
-export const SUMMARY_SCHEMA_VERSION = 1;
+export const SUMMARY_SCHEMA_VERSION = 2;
 
 /** The machine-readable record of one run, written to results/<run-id>/summary.json (docs/results.md). */
 export interface RunSummary {
@@ -20,6 +27,76 @@ export interface RunSummary {
   config: unknown;
   load?: LoadSection;
   lag?: LagSection;
+  /** Which scenario ran. */
+  scenario?: { name: string; description: string };
+  /** The lab it ran on. */
+  topology?: { name: string; mode: string; gateways: Array<{ name: string; url: string }> };
+  /** Warm-up phases: measured, never gated, not in any other figure. */
+  warmup?: WarmupSection[];
+  /** Command latency by command; of 2xx responses; of 429/503 responses (how fast load is shed). */
+  operations?: Partial<Record<Operation, HistogramSnapshot>>;
+  acceptedLatency?: HistogramSnapshot;
+  shedLatency?: HistogramSnapshot;
+  /** Mid-call commands drawn with no call up, sent as originates instead. */
+  mixFallbacks?: number;
+  phases?: PhaseSection[];
+  /** A capacity search's answer: the highest phase rate at which every capacity gate held. */
+  capacity?: { cps: number | undefined; stoppedAfter?: string };
+  calls?: TelecomReport;
+  /** Each gateway's own /metrics, every second. */
+  gateways?: GatewayScrapeResult[];
+  /** CPU and RSS of every lab process (and the harness), every second. */
+  processes?: ProcessSeries[];
+  faults?: FaultRecord[];
+  /** Every figure a gate can name, flat (docs/results.md lists them). */
+  metrics?: Record<string, number>;
+  gates?: GateResult[];
+  baseline?: { runId: string; maxRegressionPct: number };
+  /** The verdict: exit code 0 (passed), 99 (a gate failed) or 1 (the run did not go as written). */
+  outcome?: { passed: boolean; exitCode: number; problems: string[] };
+  /** Files written beside summary.json, by role. */
+  files?: Record<string, string>;
+}
+
+export interface WarmupSection {
+  name: string;
+  counts: HttpLoadResult["counts"];
+  latency: HistogramSnapshot;
+}
+
+/** One measured phase, its requests counted by intended send time. */
+export interface PhaseSection extends EndingCounts {
+  name: string;
+  /** ms since the measured load started. */
+  startMs: number;
+  endMs: number;
+  targetRate: number;
+  latency: HistogramSnapshot;
+  /** Publish lag of the events received during the phase. */
+  publishLag?: Percentiles;
+  /** The phase's own gates (a capacity search), and whether they held. */
+  gates?: GateResult[];
+  passed?: boolean;
+  /** The run stopped before or during this phase (a capacity search past its first failing step). */
+  skipped?: boolean;
+}
+
+/** One injected fault, ms since the measured load started, and what the gateway made of it. */
+export interface FaultRecord {
+  label: string;
+  target: string;
+  fault: Fault;
+  /** When the scenario asked for it, and when the lab was asked. */
+  atMs: number;
+  injectedAtMs?: number;
+  clearedAtMs?: number;
+  error?: string;
+  outage?: Omit<OutageTimeline, "injectedAtMs" | "clearedAtMs"> & {
+    /** Requests intended from injection to recovery, by ending; hung must be 0. */
+    commands: EndingCounts;
+    /** Lifecycle events never received, of the calls made from shortly before the fault to its recovery. */
+    eventsLost: number;
+  };
 }
 
 export interface LoadSection {
@@ -154,7 +231,58 @@ export function formatSummary(summary: RunSummary): string {
       `calls: ${lag.calls.calls} followed, ${lag.calls.complete} complete, ${lag.calls.incomplete} incomplete`,
     );
   }
+  lines.push(
+    ...formatCalls(summary),
+    ...formatCapacity(summary),
+    ...formatFaults(summary),
+    ...formatProcesses(summary),
+  );
   return lines.join("\n");
+}
+
+function formatCalls({ calls, metrics = {} }: RunSummary): string[] {
+  if (!calls) return [];
+  const causes = Object.entries(calls.failedByCause).map(([cause, n]) => `${cause} ${n}`);
+  const refused = Object.entries(calls.refused).map(([why, n]) => `${why} ${n}`);
+  const esl = metrics["esl_command_latency.p95"];
+  return [
+    `telecom: ASR ${calls.asr === undefined ? "-" : calls.asr.toFixed(3)} (${calls.answered} answered of ${calls.seizures} seized, ${calls.attempts} attempted); setup p95 ${calls.setupLatency.count ? `${calls.setupLatency.p95} ms` : "-"}; ${calls.erlangs} erlangs, peak ${calls.concurrentPeak} calls up` +
+      (esl === undefined ? "" : `; gateway ESL p95 ${esl} ms`),
+    ...(causes.length > 0 ? [`failed calls by cause: ${causes.join(", ")}`] : []),
+    ...(refused.length > 0 ? [`originates refused: ${refused.join(", ")}`] : []),
+  ];
+}
+
+function formatCapacity({ capacity, phases = [] }: RunSummary): string[] {
+  if (!capacity) return [];
+  const steps = phases
+    .map((p) => `${p.name} ${p.skipped ? "not run" : p.passed ? "pass" : "FAIL"}`)
+    .join(", ");
+  return [
+    `capacity: ${capacity.cps === undefined ? "no step passed" : `${capacity.cps} calls/s`} (${steps})`,
+  ];
+}
+
+function formatFaults({ faults = [] }: RunSummary): string[] {
+  return faults.map((f) => {
+    const at = f.injectedAtMs === undefined ? "not injected" : `at ${(f.injectedAtMs / 1000).toFixed(3)} s`;
+    if (f.error) return `fault ${f.label} ${at}: ${f.error}`;
+    const o = f.outage;
+    if (!o) return `fault ${f.label} ${at}`;
+    const ms = (v: number | undefined) => (v === undefined ? "-" : `${v} ms`);
+    return `fault ${f.label} ${at}: detected after ${ms(o.detectMs)}, reconnected in ${ms(o.reconnectMs)}, outage ${ms(o.outageMs)}${o.unseen ? " (between two polls)" : ""}; commands ${o.commands.sent} sent, ${o.commands.failed} failed, ${o.commands.hung} hung; ${o.eventsLost} events lost`;
+  });
+}
+
+function formatProcesses({ processes = [] }: RunSummary): string[] {
+  if (processes.length === 0) return [];
+  return [
+    "processes (cpu: share of one core)",
+    ...processes.map(
+      (p) =>
+        `  ${p.name.padEnd(12)} cpu mean ${(p.cpuMean * 100).toFixed(0).padStart(3)}%  max ${(p.cpuMax * 100).toFixed(0).padStart(3)}%  rss max ${p.rssMaxMb.toFixed(0)} MB`,
+    ),
+  ];
 }
 
 function row(label: string, histogram: Percentiles, errors: string): string[] {

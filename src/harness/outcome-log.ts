@@ -1,0 +1,115 @@
+import { LatencyHistogram } from "./histogram.ts";
+import type { RequestOutcome } from "./http-load.ts";
+import { type PlacedPhase, phaseIndexAt } from "./phases.ts";
+import type { Operation } from "./scenario.ts";
+
+/**
+ * How a request ended, for outage accounting: ok; failed (an error response, or a connection refused or
+ * reset: the caller learnt at once); hung (no response within the request timeout, or the run ended first:
+ * the caller was left waiting).
+ */
+const Ending = { Ok: 0, Failed: 1, Hung: 2 } as const;
+type Ending = (typeof Ending)[keyof typeof Ending];
+
+/** Requests of one stretch of the run, by how they ended. */
+export interface EndingCounts {
+  sent: number;
+  ok: number;
+  failed: number;
+  hung: number;
+}
+
+/** What one phase's requests came to, by intended send time. */
+export interface PhaseOutcomes extends EndingCounts {
+  /** Intended send → last response byte, every response (any status). */
+  latency: LatencyHistogram;
+}
+
+/** Statuses by which the gateway sheds load instead of queueing it. */
+const SHEDDING = new Set([429, 503]);
+
+/**
+ * Every request's ending, kept compactly (8 + 1 bytes a request) by intended send time, so any window of the
+ * run (an outage) can be counted afterwards; and latency histograms by phase, by command, and for the
+ * responses that shed load (429/503) against those that did the work (2xx).
+ */
+export class OutcomeLog {
+  readonly phases: PhaseOutcomes[];
+  readonly byOperation = new Map<Operation, LatencyHistogram>();
+  /** Latency of 429 and 503 responses: how fast load is shed. */
+  readonly shed = LatencyHistogram.create();
+  /** Latency of 2xx responses. */
+  readonly accepted = LatencyHistogram.create();
+  private intended = new Float64Array(1 << 14);
+  private endings = new Uint8Array(1 << 14);
+  private count = 0;
+
+  constructor(
+    private readonly startMs: number,
+    private readonly placed: readonly PlacedPhase[],
+    private readonly isOk: (status: number) => boolean = (status) => status >= 200 && status < 400,
+  ) {
+    this.phases = placed.map(() => ({
+      sent: 0,
+      ok: 0,
+      failed: 0,
+      hung: 0,
+      latency: LatencyHistogram.create(),
+    }));
+  }
+
+  add(outcome: RequestOutcome, operation: Operation): void {
+    const ending = this.endingOf(outcome);
+    this.push(outcome.intendedAt, ending);
+    const phase = this.phases[phaseIndexAt(this.placed, outcome.intendedAt - this.startMs)]!;
+    phase.sent++;
+    if (ending === Ending.Ok) phase.ok++;
+    else if (ending === Ending.Failed) phase.failed++;
+    else phase.hung++;
+    if (outcome.status === undefined) return;
+    const latency = outcome.endedAt - outcome.intendedAt;
+    phase.latency.record(latency);
+    let histogram = this.byOperation.get(operation);
+    if (!histogram) {
+      histogram = LatencyHistogram.create();
+      this.byOperation.set(operation, histogram);
+    }
+    histogram.record(latency);
+    if (SHEDDING.has(outcome.status)) this.shed.record(latency);
+    else if (outcome.status >= 200 && outcome.status < 300) this.accepted.record(latency);
+  }
+
+  /** Requests intended to start between two moments (the `performance.now()` clock), by ending. */
+  between(fromMs: number, toMs: number): EndingCounts {
+    const counts: EndingCounts = { sent: 0, ok: 0, failed: 0, hung: 0 };
+    for (let i = 0; i < this.count; i++) {
+      const at = this.intended[i]!;
+      if (at < fromMs || at > toMs) continue;
+      counts.sent++;
+      const ending = this.endings[i] as Ending;
+      if (ending === Ending.Ok) counts.ok++;
+      else if (ending === Ending.Failed) counts.failed++;
+      else counts.hung++;
+    }
+    return counts;
+  }
+
+  private endingOf(outcome: RequestOutcome): Ending {
+    if (outcome.status !== undefined) return this.isOk(outcome.status) ? Ending.Ok : Ending.Failed;
+    return outcome.error === "timeout" || outcome.error === "aborted" ? Ending.Hung : Ending.Failed;
+  }
+
+  private push(intendedAt: number, ending: Ending): void {
+    if (this.count === this.intended.length) {
+      const intended = new Float64Array(this.count * 2);
+      intended.set(this.intended);
+      const endings = new Uint8Array(this.count * 2);
+      endings.set(this.endings);
+      this.intended = intended;
+      this.endings = endings;
+    }
+    this.intended[this.count] = intendedAt;
+    this.endings[this.count] = ending;
+    this.count++;
+  }
+}

@@ -1,0 +1,304 @@
+import { describeGate } from "./gates.ts";
+import type { RunSummary } from "./summary.ts";
+import {
+  type ChartMarker,
+  type ChartSeries,
+  escapeHtml,
+  type LineChart,
+  renderLineChart,
+} from "./svg-chart.ts";
+
+/**
+ * A run's report as one self-contained HTML file (inline CSS and SVG, no script, nothing fetched): the
+ * verdict and gates first, then the figures people ask for, then the time series with the faults marked.
+ */
+export function renderReport(summary: RunSummary): string {
+  const title = `${summary.scenario?.name ?? "run"} — ${summary.runId}`;
+  const sections = [
+    header(summary),
+    gatesSection(summary),
+    figuresSection(summary),
+    phasesSection(summary),
+    faultsSection(summary),
+  ];
+  const charts = reportCharts(summary).map(renderLineChart);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+${sections.join("\n")}
+<section><h2>Time series</h2>
+<p class="note">Red lines: faults injected; shaded: until the gateway was healthy again. Grey lines: phase boundaries.</p>
+${charts.join("\n")}
+</section>
+<footer>summary.json schema ${summary.schemaVersion}; raw per-second series in series.ndjson; gates in junit.xml.</footer>
+</body>
+</html>
+`;
+}
+
+/** The charts of a report, as data (tests check that each one has something to draw). */
+export function reportCharts(summary: RunSummary): LineChart[] {
+  const markers = faultMarkers(summary);
+  const gridX = (summary.phases ?? []).slice(1).map((p) => p.startMs / 1000);
+  const load = summary.load?.series ?? [];
+  const lag = summary.lag?.series ?? [];
+  const calls = summary.calls?.series ?? [];
+  const gateway = summary.gateways?.[0];
+  const at = (second: number) => second + 0.5; // a second's figures belong to its middle
+  const line = <T extends { second: number }>(
+    name: string,
+    rows: readonly T[],
+    y: (row: T) => number | undefined,
+    dashed = false,
+  ): ChartSeries => ({
+    name,
+    points: rows.map((row) => [at(row.second), y(row)] as const),
+    dashed,
+  });
+  const whenCounted = <T extends { count: number }>(p: T, value: number) => (p.count > 0 ? value : undefined);
+  const processes = summary.processes ?? [];
+  return [
+    {
+      id: "chart-rate",
+      title: "Request and event rate (per second)",
+      yLabel: "per second",
+      series: [
+        line("sent", load, (r) => r.sent),
+        line("ok", load, (r) => r.ok),
+        line("errors", load, (r) => r.errors),
+        line("dropped (harness at maxInFlight)", load, (r) => r.dropped),
+        line("events received on NATS", lag, (r) => r.received, true),
+      ],
+      markers,
+      gridX,
+    },
+    {
+      id: "chart-latency",
+      title: "Command latency from intended send time (ms)",
+      yLabel: "ms",
+      series: [
+        line("p50", load, (r) => whenCounted(r.latency, r.latency.p50)),
+        line("p95", load, (r) => whenCounted(r.latency, r.latency.p95)),
+        line("p99", load, (r) => whenCounted(r.latency, r.latency.p99)),
+        ...(gateway
+          ? [line(`ESL p95 (${gateway.name} /metrics)`, gateway.series, (r) => r.eslLatency.p95, true)]
+          : []),
+      ],
+      markers,
+      gridX,
+    },
+    {
+      id: "chart-lag",
+      title: "Event publish lag: gateway → NATS subscriber (ms)",
+      yLabel: "ms",
+      series: [
+        line("p50", lag, (r) => whenCounted(r.publishLag, r.publishLag.p50)),
+        line("p95", lag, (r) => whenCounted(r.publishLag, r.publishLag.p95)),
+        line("p99", lag, (r) => whenCounted(r.publishLag, r.publishLag.p99)),
+        ...(gateway
+          ? [line(`p95 inside ${gateway.name} (/metrics)`, gateway.series, (r) => r.publishLag.p95, true)]
+          : []),
+      ],
+      markers,
+      gridX,
+    },
+    {
+      id: "chart-calls",
+      title: "Calls up (answered, not yet hung up)",
+      yLabel: "calls",
+      series: [
+        line("concurrent (end of second)", calls, (r) => r.concurrent),
+        line("erlangs (mean in second)", calls, (r) => r.erlangs, true),
+        line("answered/s", calls, (r) => r.answered),
+        line("failed/s", calls, (r) => r.failed),
+      ],
+      markers,
+      gridX,
+    },
+    {
+      id: "chart-cpu",
+      title: "CPU per process (% of one core)",
+      yLabel: "% of a core",
+      series: processes.map((p) => line(p.name, p.series, (r) => Math.round(r.cpu * 1000) / 10)),
+      markers,
+      gridX,
+    },
+    {
+      id: "chart-memory",
+      title: "Resident memory per process (MB)",
+      yLabel: "MB",
+      series: processes.map((p) => line(p.name, p.series, (r) => r.rssMb)),
+      markers,
+      gridX,
+    },
+  ];
+}
+
+function faultMarkers(summary: RunSummary): ChartMarker[] {
+  return (summary.faults ?? []).flatMap((fault) => {
+    if (fault.injectedAtMs === undefined) return [];
+    const end = fault.outage?.recoveredAtMs ?? fault.clearedAtMs;
+    return [
+      { x: fault.injectedAtMs / 1000, ...(end !== undefined ? { toX: end / 1000 } : {}), label: fault.label },
+    ];
+  });
+}
+
+function header(summary: RunSummary): string {
+  const outcome = summary.outcome;
+  const verdict = !outcome ? "" : outcome.passed ? "PASSED" : `FAILED (exit code ${outcome.exitCode})`;
+  const rows: Array<[string, string]> = [
+    ["scenario", summary.scenario?.description ?? ""],
+    ["verdict", verdict],
+    ["started", summary.startedAt],
+    ["duration", `${(summary.durationMs / 1000).toFixed(1)} s`],
+    [
+      "lab",
+      summary.topology
+        ? `${summary.topology.name} (${summary.topology.mode}); load to ${summary.topology.gateways[0]?.url ?? "?"}`
+        : "",
+    ],
+  ];
+  if (summary.capacity)
+    rows.push([
+      "capacity",
+      summary.capacity.cps === undefined ? "no step passed" : `${summary.capacity.cps} calls/s`,
+    ]);
+  if (summary.baseline)
+    rows.push([
+      "baseline",
+      `${summary.baseline.runId} (max regression ${summary.baseline.maxRegressionPct} %)`,
+    ]);
+  for (const problem of outcome?.problems ?? []) rows.push(["problem", problem]);
+  return `<section class="${outcome?.passed === false ? "failed" : "passed"}"><h2>Run</h2>${table(["", ""], rows, false)}</section>`;
+}
+
+function gatesSection(summary: RunSummary): string {
+  const gates = summary.gates ?? [];
+  if (gates.length === 0) return "<section><h2>Gates</h2><p>none</p></section>";
+  const rows = gates.map((g) => [
+    describeGate(g),
+    g.source,
+    g.actual === undefined ? "not measured" : String(g.actual),
+    g.pass
+      ? "pass"
+      : g.actual === undefined
+        ? "FAIL"
+        : `FAIL by ${g.excess}${g.excessPercent === undefined ? "" : ` (${g.excessPercent} %)`}`,
+  ]);
+  return `<section><h2>Gates</h2>${table(["gate", "source", "actual", "result"], rows)}</section>`;
+}
+
+function figuresSection(summary: RunSummary): string {
+  const m = summary.metrics ?? {};
+  const ms = (name: string) => (m[name] === undefined ? "-" : `${m[name]} ms`);
+  const n = (name: string) => (m[name] === undefined ? "-" : String(m[name]));
+  const rows: Array<[string, string]> = [
+    [
+      "requests sent / ok / errors / dropped",
+      `${n("requests.sent")} / ${n("requests.ok")} / ${n("requests.errors")} / ${n("requests.dropped")}`,
+    ],
+    ["rate achieved / target", `${n("rate.achieved")} / ${n("rate.target")} per s`],
+    [
+      "command latency p50 / p95 / p99",
+      `${ms("command_latency.p50")} / ${ms("command_latency.p95")} / ${ms("command_latency.p99")}`,
+    ],
+    [
+      "gateway ESL latency p50 / p95 / p99",
+      `${ms("esl_command_latency.p50")} / ${ms("esl_command_latency.p95")} / ${ms("esl_command_latency.p99")}`,
+    ],
+    [
+      "publish lag p50 / p95 / p99",
+      `${ms("publish_lag.p50")} / ${ms("publish_lag.p95")} / ${ms("publish_lag.p99")}`,
+    ],
+    ["answer-seizure ratio", n("asr")],
+    ["call setup (202 → CHANNEL_ANSWER) p50 / p95", `${ms("call_setup.p50")} / ${ms("call_setup.p95")}`],
+    [
+      "calls attempted / seized / answered / failed",
+      `${n("calls.attempts")} / ${n("calls.seizures")} / ${n("calls.answered")} / ${n("calls.failed")}`,
+    ],
+    ["traffic / peak concurrent calls", `${n("erlangs")} erlangs / ${n("concurrent.peak")}`],
+    ["events lost (lifecycle events never received)", n("events_lost")],
+    ["gateway RSS max", m["gateway_rss_mb.max"] === undefined ? "-" : `${m["gateway_rss_mb.max"]} MB`],
+  ];
+  const causes = Object.entries(summary.calls?.failedByCause ?? {}).map(
+    ([cause, count]) => `${cause} ${count}`,
+  );
+  if (causes.length > 0) rows.push(["failed calls by cause", causes.join(", ")]);
+  const refused = Object.entries(summary.calls?.refused ?? {}).map(([why, count]) => `${why} ${count}`);
+  if (refused.length > 0) rows.push(["originates refused by the gateway", refused.join(", ")]);
+  return `<section><h2>Figures</h2>${table(["", ""], rows, false)}</section>`;
+}
+
+function phasesSection(summary: RunSummary): string {
+  const phases = summary.phases ?? [];
+  if (phases.length <= 1 && !summary.capacity) return "";
+  const rows = phases.map((p) => [
+    p.name,
+    `${(p.startMs / 1000).toFixed(0)}–${(p.endMs / 1000).toFixed(0)} s`,
+    String(p.targetRate),
+    `${p.sent} / ${p.ok} / ${p.failed} / ${p.hung}`,
+    p.latency.count > 0 ? `${p.latency.p95} ms` : "-",
+    p.publishLag && p.publishLag.count > 0 ? `${p.publishLag.p95} ms` : "-",
+    p.skipped
+      ? "not run"
+      : p.passed === undefined
+        ? ""
+        : p.passed
+          ? "pass"
+          : `FAIL: ${(p.gates ?? [])
+              .filter((g) => !g.pass)
+              .map(describeGate)
+              .join(", ")}`,
+  ]);
+  return `<section><h2>Phases</h2>${table(["phase", "time", "target/s", "sent / ok / failed / hung", "p95", "lag p95", "gates"], rows)}</section>`;
+}
+
+function faultsSection(summary: RunSummary): string {
+  const faults = summary.faults ?? [];
+  if (faults.length === 0) return "";
+  const t = (ms: number | undefined) => (ms === undefined ? "-" : `${(ms / 1000).toFixed(3)} s`);
+  const d = (ms: number | undefined) => (ms === undefined ? "-" : `${ms} ms`);
+  const rows = faults.map((f) => [
+    f.label,
+    t(f.injectedAtMs),
+    d(f.outage?.detectMs),
+    d(f.outage?.reconnectMs),
+    d(f.outage?.outageMs),
+    f.outage ? `${f.outage.commands.sent} / ${f.outage.commands.failed} / ${f.outage.commands.hung}` : "-",
+    f.outage ? String(f.outage.eventsLost) : "-",
+    f.error ?? (f.outage?.unseen ? "reconnected between two /health polls" : ""),
+  ]);
+  return `<section><h2>Faults</h2>${table(["fault", "injected", "detected after", "reconnected in", "outage", "commands sent / failed / hung", "events lost", "note"], rows)}</section>`;
+}
+
+function table(headings: readonly string[], rows: ReadonlyArray<readonly string[]>, showHead = true): string {
+  const head = showHead
+    ? `<thead><tr>${headings.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead>`
+    : "";
+  const body = rows
+    .map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell)}</td>`).join("")}</tr>`)
+    .join("");
+  return `<table>${head}<tbody>${body}</tbody></table>`;
+}
+
+const CSS = `
+body{font:14px/1.4 system-ui,sans-serif;margin:24px auto;max-width:920px;color:#222}
+h1{font-size:20px}h2{font-size:16px;margin-top:28px}
+table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 10px;border-bottom:1px solid #e4e4e4;text-align:left}
+section.failed h2{color:#b00}
+.chart{margin:18px 0}.chart svg{max-width:100%;height:auto}
+.chart-title{font-weight:600;font-size:13px}.tick{font-size:11px;fill:#555}
+.grid{stroke:#eee}.axis{stroke:#888}.phase{stroke:#bbb;stroke-dasharray:2 3}
+.fault{stroke:#c00;stroke-width:1.5}.fault-label{font-size:10px;fill:#c00}.outage{fill:#c00;fill-opacity:.08}
+.empty{fill:#999}.note{color:#666;font-size:12px}
+figcaption{font-size:12px}.legend-item{margin-right:14px;white-space:nowrap}
+.swatch{display:inline-block;width:12px;height:3px;margin-right:4px;vertical-align:middle}
+footer{margin-top:30px;color:#777;font-size:12px}`;

@@ -1,0 +1,116 @@
+import { randomUUID } from "node:crypto";
+import type { HttpRequestSpec } from "./http-load.ts";
+import { OPERATIONS, type Operation, type RequestMix } from "./scenario.ts";
+import type { CallTracker } from "./telecom.ts";
+
+/** One request of the mix: which command, on which call, and whether it stood in for another. */
+export interface MixedRequest {
+  operation: Operation;
+  callUuid: string;
+  /** A mid-call command was drawn but no call was up: this originate was sent instead. */
+  fallback: boolean;
+  spec: HttpRequestSpec;
+}
+
+const DEFAULT_PLAY = "tone_stream://%(100,0,440)";
+const DEFAULT_TRANSFER = "9999";
+
+/**
+ * Draws the commands of a request mix by weight. Originates carry a fresh call uuid (so their events can be
+ * followed) and, when the mix says so, a hold time for the FreeSWITCH double; play, transfer and hangup go
+ * to a random answered call that is still up.
+ */
+export class RequestMixer {
+  private readonly cumulative: Array<{ operation: Operation; upTo: number }> = [];
+  private readonly total: number;
+
+  constructor(
+    private readonly mix: RequestMix,
+    private readonly token: string,
+    private readonly calls: CallTracker,
+    private readonly random: () => number = Math.random,
+  ) {
+    let sum = 0;
+    for (const operation of OPERATIONS) {
+      const weight = mix.weights[operation] ?? 0;
+      if (!(weight >= 0) || !Number.isFinite(weight))
+        throw new RangeError(`mix weight of ${operation} must be >= 0`);
+      if (weight === 0) continue;
+      sum += weight;
+      this.cumulative.push({ operation, upTo: sum });
+    }
+    if (!(sum > 0)) throw new RangeError("a request mix needs at least one positive weight");
+    this.total = sum;
+    const [min, max] = mix.holdMs ?? [0, 0];
+    if (mix.holdMs && !(min >= 0 && max >= min))
+      throw new RangeError("holdMs must be [min, max] with 0 <= min <= max");
+  }
+
+  next(): MixedRequest {
+    const drawn = this.draw();
+    if (drawn === "originate") return this.originate(false);
+    const callUuid = this.calls.pickLive(this.random);
+    if (callUuid === undefined) return this.originate(true);
+    const path = (command: string) => `/api/v1/fs/${command}/${encodeURIComponent(callUuid)}`;
+    const request = (body: unknown): HttpRequestSpec => ({
+      method: "POST",
+      path: path(drawn),
+      headers: this.headers(),
+      body,
+    });
+    switch (drawn) {
+      case "play":
+        return {
+          operation: drawn,
+          callUuid,
+          fallback: false,
+          spec: request({ file: this.mix.playFile ?? DEFAULT_PLAY }),
+        };
+      case "transfer":
+        return {
+          operation: drawn,
+          callUuid,
+          fallback: false,
+          spec: request({ extension: this.mix.transferExtension ?? DEFAULT_TRANSFER }),
+        };
+      case "hangup":
+        this.calls.release(callUuid); // not offered again while its hangup is on the way
+        return { operation: drawn, callUuid, fallback: false, spec: request({ cause: "NORMAL_CLEARING" }) };
+    }
+  }
+
+  private originate(fallback: boolean): MixedRequest {
+    const callUuid = randomUUID();
+    const variables = this.mix.holdMs ? { fakeswitch_hold_ms: Math.round(this.holdMs()) } : undefined;
+    return {
+      operation: "originate",
+      callUuid,
+      fallback,
+      spec: {
+        method: "POST",
+        path: "/api/v1/fs/originate",
+        headers: this.headers(),
+        body: {
+          destination: this.mix.destination,
+          application: { name: "park" },
+          call_uuid: callUuid,
+          ...(variables ? { variables } : {}),
+        },
+      },
+    };
+  }
+
+  private holdMs(): number {
+    const [min, max] = this.mix.holdMs ?? [0, 0];
+    return min + (max - min) * this.random();
+  }
+
+  private draw(): Operation {
+    const at = this.random() * this.total;
+    return (this.cumulative.find((entry) => at < entry.upTo) ?? this.cumulative.at(-1)!).operation;
+  }
+
+  private headers(): Record<string, string> {
+    return { authorization: `Bearer ${this.token}` };
+  }
+}

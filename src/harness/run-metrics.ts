@@ -1,0 +1,158 @@
+import type { BucketQuantiles } from "./gateway-scraper.ts";
+import type { Percentiles } from "./histogram.ts";
+import type { RunSummary } from "./summary.ts";
+
+/** Figures a gate, a baseline and `compareRuns` can name; docs/results.md lists every name. */
+export type RunMetrics = Record<string, number>;
+
+/** The latency figures a baseline guards by default: a p95 that grew is a regression. */
+export const BASELINE_METRICS: readonly string[] = [
+  "command_latency.p95",
+  "esl_command_latency.p95",
+  "publish_lag.p95",
+  "call_setup.p95",
+];
+
+/** Every figure of a summary that a gate can name, flat; a figure the run did not measure is absent. */
+export function runMetrics(summary: RunSummary): RunMetrics {
+  const m: RunMetrics = {};
+  const { load, lag, calls, gateways, processes, faults, operations } = summary;
+  if (load) {
+    percentiles(m, "command_latency", load.latency);
+    m["command_latency.p90"] = load.latency.p90;
+    const { sent, ok, errors, dropped } = load.counts;
+    Object.assign(m, {
+      "requests.sent": sent,
+      "requests.ok": ok,
+      "requests.errors": errors,
+      "requests.dropped": dropped,
+    });
+    m.error_rate = ratio(errors, sent);
+    m.drop_rate = ratio(dropped, sent + dropped);
+    m["rate.target"] = round(load.rate.target);
+    m["rate.achieved"] = round(load.rate.achieved);
+    m.hung_requests = load.errors.timeout + load.errors.aborted;
+    for (const [status, count] of Object.entries(load.statusCounts)) m[`http.${status}`] = count;
+  }
+  for (const [operation, histogram] of Object.entries(operations ?? {}))
+    percentiles(m, `command_latency.${operation}`, histogram);
+  if (summary.acceptedLatency) percentiles(m, "accepted_latency", summary.acceptedLatency);
+  if (summary.shedLatency) percentiles(m, "shed_latency", summary.shedLatency);
+  if (lag) {
+    percentiles(m, "publish_lag", lag.publishLag);
+    percentiles(m, "e2e_lag", lag.endToEndLag);
+    m["events.received"] = lag.received;
+    m["events.malformed"] = lag.malformed;
+    m["events.duplicates"] = lag.calls.duplicates;
+    m["calls.incomplete"] = lag.calls.incomplete;
+    m.events_lost = Object.values(lag.calls.missing).reduce((sum, n) => sum + n, 0);
+    const p95s = lag.series
+      .filter((row) => row.publishLag.count > 0)
+      .map((row) => [row.second, row.publishLag.p95] as const);
+    if (p95s.length >= 10) m["publish_lag.p95.slope_per_min"] = round(slope(p95s) * 60);
+  }
+  if (calls) {
+    if (calls.asr !== undefined) m.asr = calls.asr;
+    percentiles(m, "call_setup", calls.setupLatency);
+    Object.assign(m, {
+      "calls.attempts": calls.attempts,
+      "calls.seizures": calls.seizures,
+      "calls.answered": calls.answered,
+      "calls.failed": Object.values(calls.failedByCause).reduce((sum, n) => sum + n, 0),
+      erlangs: calls.erlangs,
+      "concurrent.peak": calls.concurrentPeak,
+    });
+  }
+  const [gateway] = gateways ?? [];
+  if (gateway) {
+    const t = gateway.totals;
+    bucketQuantiles(m, "esl_command_latency", t.eslLatency);
+    bucketQuantiles(m, "gateway_publish_lag", t.publishLag);
+    Object.assign(m, {
+      "gateway.commands": t.commands,
+      "gateway.errors": t.errors,
+      "gateway.reconnects": t.reconnects,
+      "gateway.events_dropped": t.eventsDropped,
+      "gateway.rejections": t.rejections,
+      "gateway.in_flight.max": t.inFlightMax,
+      "gateway.queue_depth.max": t.queueDepthMax,
+    });
+  }
+  const gatewayNames = new Set((summary.topology?.gateways ?? []).map((g) => g.name));
+  for (const p of processes ?? []) {
+    m[`rss_mb.${p.name}.max`] = p.rssMaxMb;
+    m[`cpu.${p.name}.mean`] = p.cpuMean;
+    m[`cpu.${p.name}.max`] = p.cpuMax;
+    if (p.series.length >= 10)
+      m[`rss_mb.${p.name}.slope_per_min`] = round(slope(p.series.map((s) => [s.second, s.rssMb])) * 60);
+    if (gatewayNames.has(p.name))
+      m["gateway_rss_mb.max"] = Math.max(m["gateway_rss_mb.max"] ?? 0, p.rssMaxMb);
+  }
+  const outages = (faults ?? []).flatMap((f) => (f.outage ? [f.outage] : []));
+  if (faults && faults.length > 0) m["faults.failed"] = faults.filter((f) => f.error !== undefined).length;
+  if (outages.length > 0) {
+    const maxOf = (pick: (o: (typeof outages)[number]) => number | undefined) => {
+      const values = outages.map(pick).filter((v): v is number => v !== undefined);
+      return values.length === 0 ? undefined : Math.max(...values);
+    };
+    setIfDefined(
+      m,
+      "detect_ms.max",
+      maxOf((o) => o.detectMs),
+    );
+    setIfDefined(
+      m,
+      "reconnect_ms.max",
+      maxOf((o) => o.reconnectMs),
+    );
+    setIfDefined(
+      m,
+      "outage_ms.max",
+      maxOf((o) => o.outageMs),
+    );
+    m["outages.unrecovered"] = outages.filter((o) => o.recoveredAtMs === undefined).length;
+    m.hung_commands = outages.reduce((sum, o) => sum + o.commands.hung, 0);
+    m.failed_commands = outages.reduce((sum, o) => sum + o.commands.failed, 0);
+    m["outage.events_lost"] = outages.reduce((sum, o) => sum + o.eventsLost, 0);
+  }
+  if (summary.capacity?.cps !== undefined) m.capacity_cps = summary.capacity.cps;
+  return m;
+}
+
+function percentiles(m: RunMetrics, name: string, p: Percentiles): void {
+  if (p.count === 0) return;
+  Object.assign(m, {
+    [`${name}.count`]: p.count,
+    [`${name}.mean`]: p.mean,
+    [`${name}.p50`]: p.p50,
+    [`${name}.p95`]: p.p95,
+    [`${name}.p99`]: p.p99,
+    [`${name}.max`]: p.max,
+  });
+}
+
+function bucketQuantiles(m: RunMetrics, name: string, q: BucketQuantiles): void {
+  for (const key of ["p50", "p95", "p99"] as const) setIfDefined(m, `${name}.${key}`, q[key]);
+}
+
+function setIfDefined(m: RunMetrics, name: string, value: number | undefined): void {
+  if (value !== undefined) m[name] = value;
+}
+
+/** Least-squares slope of y over x: a trend (memory growing, lag creeping) as units per x. */
+export function slope(points: ReadonlyArray<readonly [number, number]>): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const meanX = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - meanX) * (y - meanY);
+    den += (x - meanX) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+const ratio = (part: number, whole: number): number => (whole === 0 ? 0 : round(part / whole));
+const round = (n: number): number => Math.round(n * 10_000) / 10_000;

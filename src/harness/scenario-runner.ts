@@ -1,0 +1,419 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { mintToken } from "../gateway/auth.ts";
+import { FaultSchedule } from "./fault-schedule.ts";
+import {
+  baselineGates,
+  evaluateGates,
+  formatGateTable,
+  GATES_FAILED_EXIT_CODE,
+  type Gate,
+  type GateResult,
+  gatesFromThresholds,
+  gatesPassed,
+  overrideGates,
+} from "./gates.ts";
+import { GatewayScraper } from "./gateway-scraper.ts";
+import { HealthWatcher, outageTimeline } from "./health-watcher.ts";
+import { HttpLoad } from "./http-load.ts";
+import type { LabHandle } from "./lab-handle.ts";
+import { LagMonitor } from "./lag.ts";
+import { OutcomeLog } from "./outcome-log.ts";
+import { joinPhases, type PlacedPhase } from "./phases.ts";
+import { ProcessSampler } from "./process-sampler.ts";
+import { startProgress } from "./progress.ts";
+import { type MixedRequest, RequestMixer } from "./request-mix.ts";
+import { writeRunFiles } from "./results-files.ts";
+import { BASELINE_METRICS, type RunMetrics, runMetrics } from "./run-metrics.ts";
+import type { LoadPhase, Scenario } from "./scenario.ts";
+import {
+  buildSummary,
+  type FaultRecord,
+  formatSummary,
+  newRunId,
+  type PhaseSection,
+  type RunSummary,
+  type WarmupSection,
+} from "./summary.ts";
+import { CallTracker } from "./telecom.ts";
+
+export interface RunOptions {
+  /** Default `results`. */
+  resultsDir?: string;
+  /** Default: a new one naming the scenario. */
+  runId?: string;
+  /** Command-line gates; each replaces the scenario's gates on its metric. */
+  gates?: readonly Gate[];
+  /** Fail when a latency p95 (`BASELINE_METRICS`, or `metrics`) grew more than `maxRegressionPct` % over this run's. */
+  baseline?: { summary: RunSummary; maxRegressionPct: number; metrics?: readonly string[] };
+  log?: (line: string) => void;
+  /** A live progress line on stderr; default true. */
+  progress?: boolean;
+  /** Ends the load early; the run is still measured and written. */
+  signal?: AbortSignal;
+}
+
+export interface ScenarioRunResult {
+  summary: RunSummary;
+  dir: string;
+  summaryPath: string;
+  /** 0 passed, 99 a gate failed (as k6), 1 the run did not go as written (a fault the lab refused). */
+  exitCode: number;
+  /** What to print at the end: the summary, calls, faults and the gate table. */
+  text: string;
+}
+
+/** After a phase ends, how long its last requests get before a capacity search judges it. */
+const PHASE_JUDGE_GRACE_MS = 1_000;
+/** Calls made this long before a fault may still have been up during it: their missing events count as lost. */
+const OUTAGE_LOOKBACK_MS = 2_000;
+
+/**
+ * Runs a scenario on a running lab: warm-up, then the measured phases as one open-loop load with the
+ * faults at their times, while NATS events, the gateway's /metrics and /health, and every lab process are
+ * followed each second. Then drains, computes every figure, judges the gates, and writes results/<run-id>/
+ * (summary.json, series.ndjson, junit.xml, report.html, harness.log).
+ */
+export async function runScenario(
+  scenario: Scenario,
+  lab: LabHandle,
+  options: RunOptions = {},
+): Promise<ScenarioRunResult> {
+  validateScenario(scenario);
+  const gateway = lab.gateways[0];
+  if (!gateway) throw new Error("the lab has no gateway to send load to");
+  const runId = options.runId ?? newRunId(scenario.name);
+  const dir = join(options.resultsDir ?? "results", runId);
+  mkdirSync(dir, { recursive: true });
+  const logLines: string[] = [];
+  const print = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = (line: string) => {
+    logLines.push(`${new Date().toISOString()} ${line}`);
+    print(line);
+  };
+  const gates = overrideGates(gatesFromThresholds(scenario.gates), options.gates ?? []);
+  const capacityGates = scenario.capacity ? gatesFromThresholds(scenario.capacity.gates) : undefined;
+  const token = await mintToken(new TextEncoder().encode(lab.jwtSecret), { ttlSec: 12 * 3600 });
+  const { load: settings } = scenario;
+
+  const warmup: WarmupSection[] = [];
+  for (const phase of scenario.phases.filter((p) => p.warmup)) {
+    log(`run: warm-up ${phase.name} (not gated)`);
+    const mixer = new RequestMixer(settings.mix, token, new CallTracker(performance.now()));
+    const result = await new HttpLoad({
+      origin: gateway.url,
+      schedule: phase.schedule,
+      connections: settings.connections,
+      maxInFlight: settings.maxInFlight,
+      requestTimeoutMs: settings.requestTimeoutMs,
+      request: () => mixer.next().spec,
+      signal: options.signal,
+    }).run();
+    warmup.push({ name: phase.name, counts: result.counts, latency: result.latency.snapshot() });
+    await sleep(scenario.drainMs, options.signal); // its calls end before measuring starts
+  }
+
+  const measured = scenario.phases.filter((p) => !p.warmup);
+  const { schedule, placed } = joinPhases(measured);
+  const eventsSink: { tracker?: CallTracker } = {};
+  const monitor = await LagMonitor.start({
+    servers: [...lab.natsUrls],
+    onEvent: (event, atMs) =>
+      eventsSink.tracker?.event(event.type, event.callUuid, atMs, {
+        hangupCause: event.hangupCause,
+        jobResult: event.jobResult,
+      }),
+  });
+  const t0 = performance.now();
+  const tracker = new CallTracker(t0);
+  eventsSink.tracker = tracker;
+  const scrapers = lab.gateways.map((g) => new GatewayScraper(g.name, g.url, t0));
+  await Promise.all(scrapers.map((s) => s.started()));
+  const sampler = new ProcessSampler(() => [...lab.processes(), { name: "harness", pid: process.pid }], t0);
+  const watcher = scenario.faults?.length ? new HealthWatcher(gateway.url) : undefined;
+  const outcomes = new OutcomeLog(t0, placed);
+  const mixer = new RequestMixer(settings.mix, token, tracker);
+  const inFlight = new Map<number, MixedRequest>();
+  let mixFallbacks = 0;
+  const stopLoad = new AbortController();
+  options.signal?.addEventListener("abort", () => stopLoad.abort(), { once: true });
+
+  const load = new HttpLoad({
+    origin: gateway.url,
+    schedule,
+    connections: settings.connections,
+    maxInFlight: settings.maxInFlight,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    signal: stopLoad.signal,
+    request: (index) => {
+      const request = mixer.next();
+      inFlight.set(index, request);
+      if (request.fallback) mixFallbacks++;
+      if (request.operation === "originate") {
+        tracker.attempt(request.callUuid);
+        monitor.expectCall(request.callUuid, undefined, performance.now());
+      }
+      return request.spec;
+    },
+    onOutcome: (outcome) => {
+      const request = inFlight.get(outcome.index);
+      if (!request) return;
+      inFlight.delete(outcome.index);
+      outcomes.add(outcome, request.operation);
+      if (request.operation !== "originate") return;
+      if (outcome.status === 202) {
+        tracker.accepted(request.callUuid, outcome.endedAt);
+        return;
+      }
+      tracker.notAccepted(
+        request.callUuid,
+        outcome.status === undefined ? (outcome.error ?? "other") : String(outcome.status),
+      );
+      // A refused originate made no call; one that hung may have.
+      if (outcome.status !== undefined || outcome.error === "connection")
+        monitor.withdrawCall(request.callUuid);
+    },
+  });
+
+  const judged: Array<{ gates: GateResult[]; passed: boolean } | undefined> = placed.map(() => undefined);
+  let stoppedAfter: string | undefined;
+  const phaseTimers = placed.map((phase) =>
+    setTimeout(() => monitor.window(phase.name), Math.max(0, phase.startMs - (performance.now() - t0))),
+  );
+  if (capacityGates) {
+    placed.forEach((phase, index) => {
+      phaseTimers.push(
+        setTimeout(
+          () => {
+            if (stopLoad.signal.aborted || index === placed.length - 1) return;
+            const verdict = judgePhase(index);
+            judged[index] = verdict;
+            if (!verdict.passed) {
+              stoppedAfter = phase.name;
+              log(`run: ${phase.name} failed its gates; the capacity search stops here`);
+              stopLoad.abort();
+            }
+          },
+          phase.endMs + PHASE_JUDGE_GRACE_MS - (performance.now() - t0),
+        ),
+      );
+    });
+  }
+  const faults = new FaultSchedule(scenario.faults ?? [], lab, t0, log);
+  const progress =
+    options.progress === false
+      ? undefined
+      : startProgress(() => {
+          const live = load.live();
+          return live && { ...live, lagP95Ms: monitor.live().publishLagP95Ms };
+        });
+
+  log(`run: ${scenario.name}: ${scenario.description}`);
+  const loadResult = await load.run();
+  const loadEndedAt = performance.now();
+  progress?.stop();
+  for (const timer of phaseTimers) clearTimeout(timer);
+  await faults.stop();
+  if (!options.signal?.aborted) await sleep(scenario.drainMs);
+  const lagResult = await monitor.stop();
+  const gatewayResults = await Promise.all(scrapers.map((s) => s.stop()));
+  const processes = sampler.stop();
+  const healthChanges = (await watcher?.stop()) ?? [];
+  const endedAt = performance.now();
+
+  const faultRecords: FaultRecord[] = faults.applied.map((entry, index) => {
+    const record: FaultRecord = {
+      label: entry.label,
+      target: entry.step.target,
+      fault: entry.step.fault,
+      atMs: entry.step.at,
+      ...(entry.requestedAt !== undefined ? { injectedAtMs: rel(entry.requestedAt) } : {}),
+      ...(entry.clearedAt !== undefined ? { clearedAtMs: rel(entry.clearedAt) } : {}),
+      ...(entry.error !== undefined ? { error: entry.error } : {}),
+    };
+    if (entry.requestedAt === undefined || entry.step.outage === false || entry.error !== undefined)
+      return record;
+    const next = faults.applied.slice(index + 1).find((later) => later.requestedAt !== undefined);
+    const timeline = outageTimeline(healthChanges, {
+      injectedAtMs: entry.requestedAt,
+      clearedAtMs: entry.clearedAt,
+      untilMs: next?.requestedAt ?? endedAt,
+    });
+    const { injectedAtMs: _, clearedAtMs: __, ...rest } = timeline;
+    const recoveredAt = timeline.recoveredAtMs ?? Math.min(next?.requestedAt ?? loadEndedAt, loadEndedAt);
+    record.outage = {
+      ...rest,
+      ...(timeline.detectedAtMs !== undefined ? { detectedAtMs: rel(timeline.detectedAtMs) } : {}),
+      ...(timeline.recoveredAtMs !== undefined ? { recoveredAtMs: rel(timeline.recoveredAtMs) } : {}),
+      commands: outcomes.between(entry.requestedAt, recoveredAt),
+      eventsLost: monitor.missingEventsBetween(entry.requestedAt - OUTAGE_LOOKBACK_MS, recoveredAt),
+    };
+    return record;
+  });
+
+  const phases: PhaseSection[] = placed.map((phase, index) => {
+    const counts = outcomes.phases[index]!;
+    const lag = lagResult.windows[phase.name];
+    const section: PhaseSection = {
+      name: phase.name,
+      startMs: phase.startMs,
+      endMs: phase.endMs,
+      targetRate: round(phase.targetRate),
+      sent: counts.sent,
+      ok: counts.ok,
+      failed: counts.failed,
+      hung: counts.hung,
+      latency: counts.latency.snapshot(),
+      ...(lag ? { publishLag: lag.percentiles() } : {}),
+    };
+    if (capacityGates) {
+      const skipped = stoppedAfter !== undefined && index > placed.findIndex((p) => p.name === stoppedAfter);
+      if (skipped) return { ...section, skipped };
+      const verdict = judgePhase(index);
+      return { ...section, gates: verdict.gates, passed: verdict.passed };
+    }
+    return section;
+  });
+
+  const summary: RunSummary = {
+    ...buildSummary({ runId, config: scenario, load: loadResult, lag: lagResult }),
+    scenario: { name: scenario.name, description: scenario.description },
+    topology: {
+      name: lab.topology,
+      mode: lab.mode,
+      gateways: lab.gateways.map(({ name, url }) => ({ name, url })),
+    },
+    ...(warmup.length > 0 ? { warmup } : {}),
+    operations: Object.fromEntries([...outcomes.byOperation].map(([op, h]) => [op, h.snapshot()])),
+    acceptedLatency: outcomes.accepted.snapshot(),
+    shedLatency: outcomes.shed.snapshot(),
+    mixFallbacks,
+    phases,
+    ...(capacityGates
+      ? { capacity: { cps: capacityOf(placed, phases), ...(stoppedAfter ? { stoppedAfter } : {}) } }
+      : {}),
+    calls: tracker.report(endedAt),
+    gateways: gatewayResults,
+    processes,
+    faults: faultRecords,
+  };
+  const metrics = runMetrics(summary);
+  const allGates = options.baseline
+    ? [
+        ...gates,
+        ...baselineGates(
+          options.baseline.summary.metrics ?? runMetrics(options.baseline.summary),
+          options.baseline.metrics ?? BASELINE_METRICS,
+          options.baseline.maxRegressionPct,
+        ),
+      ]
+    : gates;
+  const gateResults = evaluateGates(allGates, metrics);
+  const problems = faultRecords.flatMap((f) => (f.error ? [`fault ${f.label}: ${f.error}`] : []));
+  const passed = gatesPassed(gateResults) && problems.length === 0;
+  const exitCode = !gatesPassed(gateResults) ? GATES_FAILED_EXIT_CODE : problems.length > 0 ? 1 : 0;
+  summary.metrics = metrics;
+  summary.gates = gateResults;
+  if (options.baseline) {
+    summary.baseline = {
+      runId: options.baseline.summary.runId,
+      maxRegressionPct: options.baseline.maxRegressionPct,
+    };
+  }
+  summary.outcome = { passed, exitCode, problems };
+  const text = [
+    formatSummary(summary),
+    formatGateTable(gateResults),
+    ...problems.map((p) => `problem: ${p}`),
+  ].join("\n");
+  log(`run: done, exit code ${exitCode}`);
+  const summaryPath = await writeRunFiles(dir, summary, logLines);
+  return { summary, dir, summaryPath, exitCode, text: `${text}\nresults: ${dir}` };
+
+  function rel(atMs: number): number {
+    return round(atMs - t0);
+  }
+
+  /** A phase's figures so far, against the capacity gates. */
+  function judgePhase(index: number): { gates: GateResult[]; passed: boolean } {
+    const phase = placed[index]!;
+    const counts = outcomes.phases[index]!;
+    const lag = monitor.windowHistogram(phase.name);
+    const esl = scrapers[0]!.eslLatencyBetween(t0 + phase.startMs, t0 + phase.endMs);
+    const phaseMetrics: RunMetrics = {
+      "requests.sent": counts.sent,
+      error_rate: counts.sent === 0 ? 0 : round(counts.failed / counts.sent),
+      hung_requests: counts.hung,
+    };
+    const latency = counts.latency.percentiles();
+    if (latency.count > 0)
+      Object.assign(phaseMetrics, {
+        "command_latency.p50": latency.p50,
+        "command_latency.p95": latency.p95,
+        "command_latency.p99": latency.p99,
+      });
+    if (lag && lag.count > 0)
+      Object.assign(phaseMetrics, {
+        "publish_lag.p95": lag.percentile(95),
+        "publish_lag.p99": lag.percentile(99),
+      });
+    if (esl.p95 !== undefined) phaseMetrics["esl_command_latency.p95"] = esl.p95;
+    const results = evaluateGates(capacityGates ?? [], phaseMetrics);
+    return { gates: results, passed: gatesPassed(results) };
+  }
+}
+
+/** The highest phase rate reached before the first phase that failed its gates. */
+function capacityOf(placed: readonly PlacedPhase[], phases: readonly PhaseSection[]): number | undefined {
+  let best: number | undefined;
+  for (const [index, phase] of phases.entries()) {
+    if (phase.passed !== true) break;
+    best = Math.max(best ?? 0, placed[index]!.finalRate);
+  }
+  return best;
+}
+
+/** Refuses a scenario that cannot run as written, saying why. */
+export function validateScenario(scenario: Scenario): void {
+  const problems: string[] = [];
+  const firstMeasured = scenario.phases.findIndex((p: LoadPhase) => !p.warmup);
+  if (firstMeasured === -1) problems.push("it has no measured phase");
+  if (scenario.phases.slice(firstMeasured).some((p) => p.warmup))
+    problems.push("warm-up phases must come first");
+  const names = scenario.phases.map((p) => p.name);
+  if (new Set(names).size !== names.length) problems.push("phase names must be unique");
+  let measuredMs = 0;
+  if (firstMeasured !== -1)
+    measuredMs = joinPhases(scenario.phases.filter((p) => !p.warmup)).placed.at(-1)!.endMs;
+  for (const step of scenario.faults ?? []) {
+    const end = step.at + (step.durationMs ?? 0);
+    if (!(step.at >= 0) || end > measuredMs)
+      problems.push(
+        `fault on ${step.target} at ${step.at} ms (until ${end} ms) is outside the ${measuredMs} ms of measured load`,
+      );
+  }
+  try {
+    gatesFromThresholds(scenario.gates);
+    if (scenario.capacity) gatesFromThresholds(scenario.capacity.gates);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  if (problems.length > 0) throw new Error(`scenario ${scenario.name}: ${problems.join("; ")}`);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+const round = (n: number): number => Math.round(n * 10) / 10;

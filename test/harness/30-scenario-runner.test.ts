@@ -1,0 +1,126 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseGateExpression } from "../../src/harness/gates.ts";
+import type { Scenario } from "../../src/harness/scenario.ts";
+import { runScenario } from "../../src/harness/scenario-runner.ts";
+import type { RunSummary } from "../../src/harness/summary.ts";
+import { type InProcessLab, startInProcessLab } from "./in-process-lab.ts";
+
+const resultsDir = mkdtempSync(join(tmpdir(), "harness-runs-"));
+let lab: InProcessLab;
+beforeAll(async () => {
+  lab = await startInProcessLab({
+    fakeswitch: { heartbeatIntervalMs: 200, profile: { answerDelayMs: 10, holdMs: 300 } },
+    env: { LOG_LEVEL: "warn" },
+  });
+});
+afterAll(async () => {
+  await lab?.stop();
+  rmSync(resultsDir, { recursive: true, force: true });
+});
+
+const scenario: Scenario = {
+  name: "runner-test",
+  description: "two short steps with an ESL cut by RST in the first",
+  load: {
+    connections: 8,
+    maxInFlight: 200,
+    requestTimeoutMs: 3_000,
+    mix: {
+      weights: { originate: 3, play: 1 },
+      destination: "sofia/internal/1000@127.0.0.1",
+      holdMs: [200, 400],
+    },
+  },
+  phases: [
+    {
+      name: "warm",
+      warmup: true,
+      schedule: { executor: "constant-arrival-rate", rate: 20, durationMs: 300 },
+    },
+    { name: "20/s", schedule: { executor: "constant-arrival-rate", rate: 20, durationMs: 1_500 } },
+    { name: "40/s", schedule: { executor: "constant-arrival-rate", rate: 40, durationMs: 1_000 } },
+  ],
+  faults: [{ at: 600, target: "esl", fault: { kind: "cut", mode: "rst" } }],
+  gates: { "command_latency.p95": "<1000", hung_commands: "==0", "reconnect_ms.max": "<5000" },
+  capacity: { gates: { "command_latency.p95": "<1000", hung_requests: "==0" } },
+  drainMs: 800,
+};
+
+describe("the scenario runner on a lab (real NATS, gateway and FreeSWITCH double in process)", () => {
+  let summary: RunSummary;
+  let exitCode: number;
+  let dir: string;
+
+  beforeAll(async () => {
+    const run = await runScenario(scenario, lab.handle, {
+      resultsDir,
+      progress: false,
+      log: () => {},
+      gates: [parseGateExpression("command_latency.p50<0.001")],
+    });
+    summary = run.summary;
+    exitCode = run.exitCode;
+    dir = run.dir;
+    if (process.env.SHOW_RUN) console.log(run.text);
+  }, 30_000);
+
+  it("drives the measured phases as one open-loop load after the warm-up, and judges each capacity step", () => {
+    expect(summary.warmup?.[0]?.counts.sent).toBe(6);
+    expect(summary.load?.counts.planned).toBe(70);
+    expect(summary.phases?.map((p) => [p.name, p.sent, p.startMs, p.endMs])).toEqual([
+      ["20/s", 30, 0, 1500],
+      ["40/s", 40, 1500, 2500],
+    ]);
+    expect(summary.phases?.every((p) => p.passed === true)).toBe(true);
+    expect(summary.capacity?.cps).toBe(40);
+    expect(summary.metrics?.capacity_cps).toBe(40);
+  });
+
+  it("injects the fault at its time and times detection and recovery from the gateway's /health", () => {
+    expect(lab.faults).toEqual([{ target: "esl", fault: { kind: "cut", mode: "rst" } }]);
+    const [fault] = summary.faults ?? [];
+    expect(fault?.label).toBe("esl cut RST");
+    expect(fault?.injectedAtMs).toBeGreaterThanOrEqual(595); // timers may fire a fraction of a ms early
+    expect(fault?.injectedAtMs).toBeLessThan(700);
+    expect(fault?.outage?.recoveredAtMs).toBeGreaterThan(fault?.injectedAtMs ?? 0);
+    expect(fault?.outage?.outageMs).toBeLessThan(2_000);
+    expect(fault?.outage?.commands.hung).toBe(0);
+    expect(summary.metrics?.hung_commands).toBe(0);
+    expect(summary.metrics?.["reconnect_ms.max"]).toBeGreaterThanOrEqual(0);
+  });
+
+  it("follows calls to the telecom figures and the gateway's own metrics", () => {
+    const calls = summary.calls!;
+    expect(calls.attempts).toBeGreaterThan(30); // 3 in 4 of the 70 requests, drawn at random
+    expect(calls.answered).toBeGreaterThan(0);
+    expect(calls.asr).toBeGreaterThan(0.5);
+    expect(calls.setupLatency.count).toBe(
+      calls.answered - calls.answeredBeforeAccept + calls.answeredBeforeAccept,
+    );
+    expect(summary.operations?.originate?.count).toBeGreaterThan(0);
+    expect(summary.operations?.play?.count ?? 0).toBeGreaterThanOrEqual(0);
+    expect(summary.gateways?.[0]?.totals.commands).toBeGreaterThan(0);
+    expect(summary.metrics?.["esl_command_latency.p95"]).toBeGreaterThan(0);
+    expect(summary.processes?.map((p) => p.name)).toEqual(["harness"]);
+  });
+
+  it("fails the command-line gate with exit code 99 and writes every result file", () => {
+    expect(exitCode).toBe(99);
+    expect(summary.outcome).toEqual({ passed: false, exitCode: 99, problems: [] });
+    const failed = summary.gates?.filter((g) => !g.pass).map((g) => `${g.metric}:${g.source}`);
+    expect(failed).toEqual(["command_latency.p50:cli"]);
+    const written = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
+    expect(written.schemaVersion).toBe(2);
+    expect(readFileSync(join(dir, "junit.xml"), "utf8")).toContain('failures="1"');
+    const series = readFileSync(join(dir, "series.ndjson"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(series.length).toBeGreaterThanOrEqual(3);
+    expect(series[0]).toHaveProperty("load");
+    expect(readFileSync(join(dir, "report.html"), "utf8")).toContain("esl cut RST");
+  });
+});
