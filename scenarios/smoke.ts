@@ -1,23 +1,28 @@
+import { ADR_GATES, originateLoad, RECONNECT_GATES, seconds } from "./common.ts";
 import type { Scenario } from "./types.ts";
 
-/** The thin end-to-end path: open-loop originates at 50 calls/s for 10 s through the gateway. */
+/** The default of `npm run lab`: the whole path under production-like load, with one ESL outage. */
 export const smoke: Scenario = {
   name: "smoke",
-  description:
-    "50 originates/s for 10 s through the gateway; every call answered after 20 ms and hung up after 500 ms",
-  fakeswitch: {
-    "answer-delay": "20",
-    hold: "500",
-    // FreeSWITCH's stock limits (1000 sessions, 30/s) would refuse this load by design; the lab raises them.
-    sps: "5000",
-    "max-sessions": "20000",
-    heartbeat: "1000",
-  },
-  load: {
-    schedule: { executor: "constant-arrival-rate", rate: 50, durationMs: 10_000 },
-    connections: 16,
-    maxInFlight: 500,
-    destination: "sofia/internal/1000@127.0.0.1:5090",
-  },
+  description: "ramp to 200 originates/s, hold 10 s, one ESL cut (RST) and recovery; ADR-0011 gates",
+  load: originateLoad(),
+  phases: [
+    {
+      name: "warm-up",
+      warmup: true,
+      schedule: { executor: "constant-arrival-rate", rate: 20, durationMs: seconds(2) },
+    },
+    {
+      name: "ramp",
+      schedule: {
+        executor: "ramping-arrival-rate",
+        startRate: 20,
+        stages: [{ target: 200, durationMs: seconds(5) }],
+      },
+    },
+    { name: "hold", schedule: { executor: "constant-arrival-rate", rate: 200, durationMs: seconds(10) } },
+  ],
+  faults: [{ at: seconds(10), target: "esl", fault: { kind: "cut", mode: "rst" } }],
+  gates: { ...ADR_GATES, ...RECONNECT_GATES, error_rate: "<0.01", asr: ">=0.98" },
   drainMs: 1_500,
 };

@@ -112,7 +112,14 @@ export class LagMonitor {
 
   /** Connects and subscribes; the subscription is live once this resolves. */
   static async start(options: LagMonitorOptions): Promise<LagMonitor> {
-    const nc = await connect({ servers: options.servers, name: "fs-esl-lab lag monitor" });
+    // Through a NATS outage the monitor reconnects quickly and for ever, so it is back before the gateway
+    // publishes what it queued meanwhile.
+    const nc = await connect({
+      servers: options.servers,
+      name: "fs-esl-lab lag monitor",
+      reconnectTimeWait: 100,
+      maxReconnectAttempts: -1,
+    });
     const monitor = new LagMonitor(
       nc,
       options.subject ?? "fs.events",

@@ -5,7 +5,6 @@ import { FaultSchedule } from "./fault-schedule.ts";
 import {
   baselineGates,
   evaluateGates,
-  formatGateTable,
   GATES_FAILED_EXIT_CODE,
   type Gate,
   type GateResult,
@@ -29,7 +28,7 @@ import type { LoadPhase, Scenario } from "./scenario.ts";
 import {
   buildSummary,
   type FaultRecord,
-  formatSummary,
+  formatRun,
   newRunId,
   type PhaseSection,
   type RunSummary,
@@ -321,11 +320,7 @@ export async function runScenario(
     };
   }
   summary.outcome = { passed, exitCode, problems };
-  const text = [
-    formatSummary(summary),
-    formatGateTable(gateResults),
-    ...problems.map((p) => `problem: ${p}`),
-  ].join("\n");
+  const text = formatRun(summary);
   log(`run: done, exit code ${exitCode}`);
   const summaryPath = await writeRunFiles(dir, summary, logLines);
   return { summary, dir, summaryPath, exitCode, text: `${text}\nresults: ${dir}` };

@@ -8,6 +8,8 @@ import type { Thresholds } from "./gates.ts";
 export interface Scenario {
   name: string;
   description: string;
+  /** The lab topology a lab started for this scenario has (lab/topologies/<name>.yaml); default `single`. */
+  topology?: string;
   /** What the lab should run for this scenario: the FreeSWITCH double's profile, the gateway's environment. */
   lab?: {
     /** Flags for the FreeSWITCH double's CLI (`npm run fakeswitch -- --help`), over the topology's profile. */

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CompletenessReport } from "./call-completeness.ts";
-import type { GateResult } from "./gates.ts";
+import { formatGateTable, type GateResult } from "./gates.ts";
 import type { GatewayScrapeResult } from "./gateway-scraper.ts";
 import type { OutageTimeline } from "./health-watcher.ts";
 import type { HistogramSnapshot, Percentiles } from "./histogram.ts";
@@ -196,6 +196,15 @@ export async function writeSummary(summary: RunSummary, resultsDir = "results"):
   const path = join(dir, "summary.json");
   await writeFile(path, `${JSON.stringify(summary, null, 2)}\n`);
   return path;
+}
+
+/** What a run prints at its end (and `lab report` again): the summary, the gate table, any problem. */
+export function formatRun(summary: RunSummary): string {
+  return [
+    formatSummary(summary),
+    ...(summary.gates ? [formatGateTable(summary.gates)] : []),
+    ...(summary.outcome?.problems ?? []).map((problem) => `problem: ${problem}`),
+  ].join("\n");
 }
 
 /** A compact table for people: counts, errors, command latency and lag percentiles. */

@@ -1,0 +1,41 @@
+import { originateLoad, RECONNECT_GATES, seconds } from "./common.ts";
+import type { Scenario } from "./types.ts";
+
+/**
+ * ESL outages under load, one after another: an orderly close (FIN), a reset (RST), FreeSWITCH restarted,
+ * and a half-open connection (the link holds bytes, nothing arrives: only the gateway's idle timeout can
+ * tell). Each is timed (detected, reconnected), with the commands that failed (fast, 503) and hung (must be
+ * none) and the call events lost while ESL was down.
+ */
+export const reconnect: Scenario = {
+  name: "reconnect",
+  description:
+    "100 originates/s for 40 s through ESL cut FIN, cut RST, FreeSWITCH restart and a 4 s half-open link",
+  lab: {
+    // Half-open: with commands outstanding and no byte for 2 s, the gateway drops the connection.
+    gatewayEnv: { ESL_IDLE_TIMEOUT_MS: "2000" },
+  },
+  load: originateLoad({ connections: 32 }),
+  phases: [
+    {
+      name: "warm-up",
+      warmup: true,
+      schedule: { executor: "constant-arrival-rate", rate: 50, durationMs: seconds(2) },
+    },
+    { name: "steady", schedule: { executor: "constant-arrival-rate", rate: 100, durationMs: seconds(40) } },
+  ],
+  faults: [
+    { at: seconds(5), target: "esl", fault: { kind: "cut", mode: "fin" } },
+    { at: seconds(12), target: "esl", fault: { kind: "cut", mode: "rst" } },
+    { at: seconds(19), target: "fakeswitch", fault: { kind: "restart" }, label: "FreeSWITCH restart" },
+    {
+      at: seconds(28),
+      target: "esl",
+      fault: { kind: "blackhole" },
+      durationMs: seconds(4),
+      label: "esl half-open",
+    },
+  ],
+  gates: { ...RECONNECT_GATES, "detect_ms.max": "<3000", "command_latency.p50": "<50" },
+  drainMs: 2_000,
+};
