@@ -1,16 +1,16 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { formatSummary, type RunSummary } from "../../src/harness/summary.ts";
+import { formatRun, type RunSummary } from "../../src/harness/summary.ts";
 import type { ProcessStats } from "./proc-stats.ts";
 
-/** What a run prints at its end, and `lab report <run>` prints again later: the summary table, then the processes. */
+/** What a run prints at its end, and `lab report <run>` prints again later (a schema-1 run also its processes). */
 export function formatRunReport(
   summary: RunSummary & { lab?: { processes?: ProcessStats[] } },
   summaryPath: string,
 ): string {
   const processes = summary.lab?.processes;
   return [
-    formatSummary(summary),
+    formatRun(summary),
     ...(processes ? [formatProcesses(processes)] : []),
     `summary: ${summaryPath}`,
   ].join("\n");

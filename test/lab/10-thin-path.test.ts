@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { portIsFree } from "../../lab/lib/ports.ts";
 import { runScenario } from "../../lab/lib/run.ts";
 import { smoke } from "../../scenarios/smoke.ts";
+import type { Scenario } from "../../scenarios/types.ts";
 
 const resultsDir = mkdtempSync(join(tmpdir(), "lab-results-"));
 afterAll(() => rmSync(resultsDir, { recursive: true, force: true }));
@@ -19,18 +19,20 @@ function alive(pid: number): boolean {
 }
 
 describe("the thin end-to-end path (real nats-server, FreeSWITCH double, gateway processes)", () => {
-  it("originates through the gateway, sees every call's events on NATS, writes the summary, and leaves nothing behind", async () => {
-    const scenario = {
+  it("originates through the gateway, sees every call's events on NATS, writes the results, and leaves nothing behind", async () => {
+    const scenario: Scenario = {
       ...smoke,
-      load: {
-        ...smoke.load,
-        schedule: { executor: "constant-arrival-rate" as const, rate: 20, durationMs: 2_000 },
-      },
-      fakeswitch: { ...smoke.fakeswitch, hold: "100" },
+      lab: { fakeswitch: { hold: "100" } },
+      phases: [
+        { name: "steady", schedule: { executor: "constant-arrival-rate", rate: 20, durationMs: 2_000 } },
+      ],
+      faults: [],
+      gates: { error_rate: "==0", "calls.incomplete": "==0" },
       drainMs: 800,
     };
-    const run = await runScenario(scenario, { resultsDir, log: () => {} });
-    const { load, lag, lab } = run.summary;
+    const run = await runScenario(scenario, { resultsDir, log: () => {}, progress: false });
+    const { load, lag, processes } = run.summary;
+    expect(run.exitCode).toBe(0);
     expect(load?.counts).toMatchObject({ planned: 40, sent: 40, ok: 40, errors: 0, dropped: 0 });
     expect(load?.statusCounts).toEqual({ "202": 40 });
     expect(lag?.calls).toMatchObject({ calls: 40, complete: 40, incomplete: 0, duplicates: 0 });
@@ -43,21 +45,17 @@ describe("the thin end-to-end path (real nats-server, FreeSWITCH double, gateway
     expect(run.text).toMatch(/command latency\s+40\s+0/);
 
     const written = JSON.parse(readFileSync(run.summaryPath, "utf8"));
-    expect(written.schemaVersion).toBe(1);
-    expect(written.lab.processes.map((p: { name: string }) => p.name)).toEqual([
-      "nats",
+    expect(written.schemaVersion).toBe(2);
+    expect(written.topology).toMatchObject({ name: "single", mode: "embedded" });
+    expect(processes?.map((p) => p.name).sort()).toEqual([
       "fakeswitch",
       "fault-proxy",
       "gateway",
       "harness",
+      "nats",
     ]);
-
-    for (const proc of lab.processes.filter((p) => p.name !== "harness")) {
-      expect(alive(proc.pid), `${proc.name} (pid ${proc.pid}) still running`).toBe(false);
-    }
-    for (const [name, ports] of Object.entries(lab.ports)) {
-      for (const port of ports)
-        expect(await portIsFree("127.0.0.1", port), `${name} port ${port} still open`).toBe(true);
+    for (const proc of processes?.filter((p) => p.name !== "harness") ?? []) {
+      for (const pid of proc.pids) expect(alive(pid), `${proc.name} (pid ${pid}) still running`).toBe(false);
     }
   }, 60_000);
 });
