@@ -1,11 +1,12 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { $ } from "zx";
 import type { GatewayChoice } from "./embedded.ts";
 import { repoRoot } from "./paths.ts";
 import { freePorts } from "./ports.ts";
 import type { ComponentFaultKind, LabRuntime } from "./runtime.ts";
-import type { ComponentState, LabSecrets, LabState } from "./state.ts";
+import type { ComponentState, LabSecrets, LabState, LinkState } from "./state.ts";
 import type { Topology } from "./topology.ts";
 
 export const composeFile = join(repoRoot, "compose", "compose.yaml");
@@ -88,27 +89,19 @@ export async function planCompose(request: {
         health: { kind: "gateway", url: gatewayUrl },
       },
     ],
-    // As compose/compose.yaml declares them (inside FreeSWITCH's network namespace).
-    links: [
-      {
-        name: "esl",
-        from: "gateway",
-        to: "freeswitch",
-        listen: { host: loopback, port: 8022 },
-        target: { host: loopback, port: 8021 },
-      },
-      {
-        name: "nats",
-        from: "gateway",
-        to: "nats",
-        listen: { host: loopback, port: 4223 },
-        target: { host: "nats", port: 4222 },
-      },
-    ],
+    links: composeLinks(),
     faultControlUrl: controlUrl,
     gateways: [{ name: "gateway", url: gatewayUrl, freeswitch: "freeswitch", env: {}, secretEnv: {} }],
     composeProject: `fs-esl-lab-${labId.toLowerCase().replace(/[^a-z0-9]/g, "")}`,
   };
+}
+
+/** The proxied links as compose/compose.yaml declares them (addresses inside FreeSWITCH's network namespace). */
+export function composeLinks(): LinkState[] {
+  const compose = parse(readFileSync(composeFile, "utf8"), { merge: true }) as {
+    services: Record<string, { environment?: Record<string, string> }>;
+  };
+  return JSON.parse(compose.services["fault-proxy"]?.environment?.FAULT_PROXY_LINKS ?? "[]") as LinkState[];
 }
 
 function secretsDir(state: LabState): string {
@@ -141,16 +134,20 @@ async function dockerCompose(
   return result.stdout;
 }
 
-function writeSecrets(state: LabState): void {
-  const dir = secretsDir(state);
+/**
+ * What compose/compose.yaml reads from $LAB_SECRETS_DIR: the secrets, and FreeSWITCH's event socket config
+ * rendered from lab/freeswitch/event_socket.conf.xml. The folder is 0700; the files are readable by the
+ * containers' unprivileged users, to whom compose bind-mounts them.
+ */
+export function writeComposeSecrets(dir: string, secrets: LabSecrets): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const files: Record<string, string> = {
-    esl_password: state.secrets.eslPassword,
-    jwt_secret: state.secrets.jwtSecret,
-    fault_control_token: state.secrets.controlToken,
+    esl_password: secrets.eslPassword,
+    jwt_secret: secrets.jwtSecret,
+    fault_control_token: secrets.controlToken,
     "event_socket.conf.xml": readFileSync(eslTemplate, "utf8").replace(
       "{{ESL_PASSWORD}}",
-      state.secrets.eslPassword,
+      secrets.eslPassword,
     ),
   };
   for (const [name, content] of Object.entries(files))
@@ -168,7 +165,7 @@ const verbs: Record<ComponentFaultKind, string> = {
 
 export const composeRuntime: LabRuntime = {
   async start(state, persist) {
-    writeSecrets(state);
+    writeComposeSecrets(secretsDir(state), state.secrets);
     persist();
     await dockerCompose(state, ["up", "-d", "--build", "--wait", "--wait-timeout", "180"]);
   },

@@ -368,7 +368,7 @@ async function processFault(
   const running = component.process !== undefined && isRunning(component.process);
   const pid = component.process?.pid;
   if (!component.launch)
-    throw new Error(`${component.name} is not run by the lab (external), so it cannot be ${kind}ed`);
+    throw new Error(`${component.name} is not run by the lab (it is external): the lab cannot ${kind} it`);
   switch (kind) {
     case "stop":
     case "kill":

@@ -3,8 +3,8 @@ import { fileURLToPath } from "node:url";
 
 export const repoRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 
-/** Every run's and every lab's folder: summary, metrics, each process's log. */
-export const defaultResultsDir = join(repoRoot, "results");
+/** Every run's and every lab's folder: summary, metrics, each process's log. LAB_RESULTS_DIR puts them elsewhere. */
+export const defaultResultsDir = process.env.LAB_RESULTS_DIR ?? join(repoRoot, "results");
 
 /** Where `lab up` records the running lab; LAB_STATE_FILE points elsewhere (tests, a second lab). */
 export function defaultStateFile(): string {

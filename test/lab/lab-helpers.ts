@@ -36,8 +36,12 @@ export function watchHealth(gatewayUrl: string) {
   })();
   return {
     seen,
-    /** Resolves once the codes seen so far end with `sequence` (e.g. [503, 200]), or throws after `timeoutMs`. */
-    async until(sequence: number[], timeoutMs = 8_000): Promise<void> {
+    /**
+     * Resolves once the codes seen so far end with `sequence` (e.g. [503, 200]), or throws after `timeoutMs`.
+     * Generous: after a long refusal the gateway's ESL backoff may wait up to its 5 s cap (+ jitter) before
+     * the next attempt, and a loaded machine (tests run two files at once) stretches everything.
+     */
+    async until(sequence: number[], timeoutMs = 15_000): Promise<void> {
       const deadline = Date.now() + timeoutMs;
       const matches = () => {
         let at = 0;

@@ -1,0 +1,100 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { Lab } from "../../lab/lib/lab.ts";
+import { repoRoot } from "../../lab/lib/paths.ts";
+import { freePort } from "../../lab/lib/ports.ts";
+import { startProcess, stopProcess } from "../../lab/lib/service.ts";
+import { secretValues } from "../../lab/lib/state.ts";
+import { startFakeSwitch } from "../../src/fakeswitch/index.ts";
+import { downAndCheckNothingLeft, scratchDir, watchHealth } from "./lab-helpers.ts";
+
+const scratch = scratchDir();
+afterAll(() => scratch.remove());
+
+describe("external mode: the lab's gateway pointed at a FreeSWITCH it does not run", () => {
+  it("reaches it through the ESL fault proxy, with the password read from a file by the gateway only", async () => {
+    // The "existing FreeSWITCH": a double this test runs, on loopback.
+    const password = "external-pw-8f2k";
+    const freeswitch = await startFakeSwitch({ port: 0, password, heartbeatIntervalMs: 1000 });
+    const passwordFile = join(scratch.dir, "esl-password");
+    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+    const lab = await Lab.up({
+      external: { host: "127.0.0.1", port: freeswitch.port, passwordFile },
+      stateFile: null,
+      resultsDir: scratch.resultsDir,
+    });
+    try {
+      expect(lab.state.mode).toBe("external");
+      const status = await lab.status();
+      expect(status.components.map((c) => [c.name, c.kind, c.pid === undefined, c.health])).toEqual([
+        ["nats", "nats", false, "ok"],
+        ["fakeswitch", "freeswitch", true, "ok"],
+        ["fault-proxy", "fault-proxy", false, "ok"],
+        ["gateway", "gateway", false, "ok"],
+      ]);
+      expect(lab.state.gateways[0]?.env.FS_ESL_PASSWORD_FILE).toBe(passwordFile);
+      expect(JSON.stringify(lab.state)).not.toContain(password);
+
+      const health = watchHealth(lab.gatewayUrl());
+      await lab.fault("esl", { kind: "cut", mode: "rst" });
+      await health.until([200, 503, 200]);
+      await health.stop();
+      await expect(lab.fault("fakeswitch", { kind: "stop" })).rejects.toThrow(
+        "fakeswitch is not run by the lab (it is external): the lab cannot stop it",
+      );
+      await downAndCheckNothingLeft(lab);
+    } finally {
+      await lab.down();
+      await freeswitch.close();
+    }
+  });
+});
+
+describe("the gateway under test is pluggable", () => {
+  it("--gateway-cmd: any command, given the lab's environment; its whole process group is stopped", async () => {
+    // Not exec'd: sh stays as the group leader with the gateway as its child, and both must go.
+    const lab = await Lab.up({
+      gateway: { kind: "command", command: `"${process.execPath}" --import tsx src/gateway/main.ts` },
+      stateFile: null,
+      resultsDir: scratch.resultsDir,
+    });
+    const gateway = lab.component("gateway");
+    expect(gateway.launch?.command).toBe("/bin/sh");
+    expect((await lab.status()).components.find((c) => c.name === "gateway")?.health).toBe("ok");
+    await downAndCheckNothingLeft(lab);
+  });
+
+  it("--gateway-url: a gateway started by someone else with the environment `lab env` gives", async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const lab = await Lab.up({
+      gateway: { kind: "url", url },
+      stateFile: null,
+      resultsDir: scratch.resultsDir,
+    });
+    try {
+      expect(lab.component("gateway").process).toBeUndefined();
+      expect((await lab.status()).components.find((c) => c.name === "gateway")?.health).toBe("down");
+      const gateway = lab.state.gateways[0];
+      if (!gateway) throw new Error("no gateway");
+      const own = await startProcess(
+        {
+          name: "own-gateway",
+          command: process.execPath,
+          args: ["--import", "tsx", join(repoRoot, "src/gateway/main.ts")],
+          env: gateway.env,
+          logFile: join(scratch.dir, "own-gateway.log"),
+          ready: { http: `${url}/health` },
+        },
+        secretValues(gateway.secretEnv, lab.secrets),
+      );
+      try {
+        expect((await lab.status()).components.find((c) => c.name === "gateway")?.health).toBe("ok");
+      } finally {
+        await stopProcess(own);
+      }
+    } finally {
+      await downAndCheckNothingLeft(lab);
+    }
+  });
+});
