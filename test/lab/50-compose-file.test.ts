@@ -93,6 +93,7 @@ describe("compose/compose.yaml", () => {
     const freeswitch = services.freeswitch as Service;
     expect(freeswitch.image).toMatch(/freeswitch/);
     expect(freeswitch.volumes).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own interpolation, as written in the file
       "${LAB_SECRETS_DIR:-../.lab/compose-secrets}/event_socket.conf.xml:/etc/freeswitch/autoload_configs/event_socket.conf.xml:ro",
     );
     const template = readFileSync(join(repoRoot, "lab/freeswitch/event_socket.conf.xml"), "utf8");
