@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { LatencyHistogram, type Percentiles } from "./histogram.ts";
 
 /**
@@ -228,6 +229,8 @@ export async function runArrivals(options: ArrivalRunOptions): Promise<ArrivalRu
   const durationMs = scheduleDurationMs(schedule);
 
   const stop = new AbortController();
+  // Every iteration in flight listens on it: more than Node's default 10 is the normal case here.
+  setMaxListeners(maxInFlight + 16, stop.signal);
   const abortFromOutside = () => stop.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", abortFromOutside, { once: true });
   if (options.signal?.aborted) stop.abort(options.signal.reason);

@@ -248,7 +248,7 @@ function phasesSection(summary: RunSummary): string {
     p.latency.count > 0 ? `${p.latency.p95} ms` : "-",
     p.publishLag && p.publishLag.count > 0 ? `${p.publishLag.p95} ms` : "-",
     p.skipped
-      ? "not run"
+      ? "stopped"
       : p.passed === undefined
         ? ""
         : p.passed

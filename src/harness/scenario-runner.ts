@@ -168,9 +168,9 @@ export async function runScenario(
         request.callUuid,
         outcome.status === undefined ? (outcome.error ?? "other") : String(outcome.status),
       );
-      // A refused originate made no call; one that hung may have.
-      if (outcome.status !== undefined || outcome.error === "connection")
-        monitor.withdrawCall(request.callUuid);
+      // Only accepted calls are followed for completeness; a call an unanswered originate made after all
+      // shows up in its events and is followed from there.
+      monitor.withdrawCall(request.callUuid);
     },
   });
 

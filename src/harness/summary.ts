@@ -264,11 +264,21 @@ function formatCalls({ calls, metrics = {} }: RunSummary): string[] {
 
 function formatCapacity({ capacity, phases = [] }: RunSummary): string[] {
   if (!capacity) return [];
-  const steps = phases
-    .map((p) => `${p.name} ${p.skipped ? "not run" : p.passed ? "pass" : "FAIL"}`)
-    .join(", ");
+  const verdict = (p: PhaseSection) =>
+    p.skipped
+      ? "stopped"
+      : p.passed
+        ? "pass"
+        : `FAIL ${(p.gates ?? [])
+            .filter((g) => !g.pass)
+            .map((g) => `${g.metric} ${g.actual ?? "-"} (${g.operator} ${g.threshold})`)
+            .join(", ")}`;
   return [
-    `capacity: ${capacity.cps === undefined ? "no step passed" : `${capacity.cps} calls/s`} (${steps})`,
+    `capacity: ${capacity.cps === undefined ? "no step passed" : `${capacity.cps} calls/s`}, the highest step at which every gate held`,
+    ...phases.map(
+      (p) =>
+        `  ${p.name.padEnd(9)} sent ${String(p.sent).padStart(6)}  p95 ${p.latency.count ? `${p.latency.p95} ms` : "-"}  lag p95 ${p.publishLag?.count ? `${p.publishLag.p95} ms` : "-"}  ${verdict(p)}`,
+    ),
   ];
 }
 
