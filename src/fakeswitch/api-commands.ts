@@ -1,9 +1,9 @@
 import type { CallModel } from "./call-model.ts";
-import { isCause } from "./call-model.ts";
 import type { Channel } from "./channel.ts";
 import { eventDate, localStamp, nowUs, uptimeText } from "./clock.ts";
 import { renderTemplate } from "./event-serializer.ts";
 import type { SwitchCore } from "./switch-core.ts";
+import { isCause } from "./teardown.ts";
 import { CAPTURED } from "./templates.ts";
 import { type Format, T } from "./tokens.ts";
 
@@ -90,6 +90,10 @@ export class ApiCommands {
     h.set(
       "uuid_broadcast",
       sync((arg) => this.uuidBroadcast(arg)),
+    );
+    h.set(
+      "uuid_bridge",
+      sync((arg) => this.uuidBridge(arg)),
     );
     h.set(
       "uuid_transfer",
@@ -213,7 +217,7 @@ export class ApiCommands {
     const dest = t.get(T.DEST);
     const values: Record<string, string> = {
       uuid: ch.uuid,
-      direction: "outbound",
+      direction: ch.direction,
       created: localStamp(ch.createdUs / 1000),
       created_epoch: String(Math.floor(ch.createdUs / 1_000_000)),
       name: ch.destination.channelName,
@@ -235,7 +239,7 @@ export class ApiCommands {
       callstate: ch.callState,
       callee_name: answered ? ch.callerIdName : "Outbound Call",
       callee_num: answered ? cid : dest,
-      callee_direction: ch.phase === "parked" ? "RECV" : "",
+      callee_direction: ch.parked && ch.answered ? "RECV" : "",
       call_uuid: ch.uuid,
       initial_cid_name: ch.callerIdName,
       initial_cid_num: cid,
@@ -295,6 +299,18 @@ export class ApiCommands {
     // switch_ivr_broadcast queues the playback to the session thread: it runs after the api returns.
     setImmediate(() => this.model.playback(ch, path, true));
     return "+OK Message sent\n";
+  }
+
+  /** uuid_bridge_function: `uuid_bridge <uuid> <other_uuid> [<fallback_uuid>]`; answers the uuid bridged to. */
+  private uuidBridge(arg: string): string {
+    const [uuid, other, fallback] = arg.trim().split(/\s+/).filter(Boolean);
+    if (!uuid || !other) return "-USAGE: <uuid> <other_uuid>\n";
+    const a = this.channel(uuid);
+    for (const who of [other, fallback]) {
+      const b = this.channel(who);
+      if (a && b && this.model.uuidBridge(a, b)) return `+OK ${who}\n`;
+    }
+    return "-ERR Invalid uuid\n";
   }
 
   /** transfer_function: `uuid_transfer <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]`. */

@@ -1,17 +1,32 @@
 import { randomUUID } from "node:crypto";
+import { bridge, hangupBridged, link, uuidBridge } from "./bridges.ts";
+import {
+  APP_BRIDGE,
+  BRIDGED_LEG,
+  BRIDGING_CALL,
+  EARLY_MEDIA_CALL,
+  IGNORE_EARLY_MEDIA_CALL,
+  INBOUND_CALL,
+  type OutboundScript,
+  PLAYBACK,
+  RINGING_CALL,
+  TRANSFER,
+} from "./call-scripts.ts";
 import { Channel, parseDestination } from "./channel.ts";
 import { nowUs } from "./clock.ts";
-import { type CompiledTemplate, compileTemplate } from "./event-serializer.ts";
+import type { CompiledTemplate } from "./event-serializer.ts";
+import { createInboundCall, type InboundCall } from "./inbound-calls.ts";
 import {
   lastVar,
   legVariables,
   ORIGINATE_USAGE,
   type OriginateLeg,
   type OriginateRequest,
+  parseCallUrl,
   parseOriginate,
 } from "./originate-parser.ts";
 import type { SwitchCore } from "./switch-core.ts";
-import { answeredCall, failedCall, hangupParked, playbackOnPark, transferToPark } from "./templates.ts";
+import { beginHangup, hangupOne, isCause } from "./teardown.ts";
 import { T } from "./tokens.ts";
 
 /** How the far end of a call behaves. Ranges `[min, max]` are drawn uniformly per call. */
@@ -24,6 +39,8 @@ export interface CallProfile {
   busyShare: number;
   noAnswerShare: number;
   failShare: number;
+  /** Share (0..1) of calls the far end answers 183 with SDP (early media) before its 200, not 180. */
+  earlyMediaShare: number;
 }
 
 export const defaultProfile: CallProfile = {
@@ -32,71 +49,18 @@ export const defaultProfile: CallProfile = {
   busyShare: 0,
   noAnswerShare: 0,
   failShare: 0,
+  earlyMediaShare: 0,
 };
-
-const compile = (list: typeof answeredCall) => list.map(compileTemplate);
-const ANSWERED = compile(answeredCall);
-const HANGUP_PARKED = compile(hangupParked);
-const FAILED = compile(failedCall);
-const PLAYBACK = compile(playbackOnPark);
-const TRANSFER = compile(transferToPark);
-
-/** Captured sequences, by their place in them (checked at load so a re-extraction cannot shift them). */
-const SEQ = {
-  setup: ANSWERED.slice(0, 6), // OUTGOING, CS_INIT, CREATE, ORIGINATE, CS_ROUTING, CS_CONSUME_MEDIA
-  ringing: ANSWERED.slice(6, 8), // PROGRESS, CALLSTATE RINGING
-  answer: ANSWERED.slice(8, 13), // CODEC, CODEC, ANSWER, CALLSTATE ACTIVE, CALL_UPDATE
-  park: ANSWERED.slice(13, 16), // CS_EXECUTE, EXECUTE park, PARK
-  hangupParked: HANGUP_PARKED, // HANGUP, UNPARK, EXECUTE_COMPLETE, CS_HANGUP, CALLSTATE, CS_REPORTING, HANGUP_COMPLETE, DESTROY, CS_DESTROY
-  hangupEarly: FAILED.slice(6), // HANGUP, CS_HANGUP, CALLSTATE, CS_REPORTING, HANGUP_COMPLETE, DESTROY, CS_DESTROY
-  playback: PLAYBACK, // EXECUTE playback, PLAYBACK_START, PLAYBACK_STOP, EXECUTE_COMPLETE, PRIVATE_COMMAND
-  transfer: TRANSFER, // UNPARK, EXECUTE_COMPLETE park, CS_ROUTING, CS_EXECUTE, EXECUTE park, PARK
-};
-const expectNames = (list: CompiledTemplate[], names: string) => {
-  const got = list.map((t) => t.event).join(" ");
-  if (got !== names) throw new Error(`fakeswitch templates out of shape: expected ${names}, got ${got}`);
-};
-expectNames(
-  SEQ.setup,
-  "CHANNEL_OUTGOING CHANNEL_STATE CHANNEL_CREATE CHANNEL_ORIGINATE CHANNEL_STATE CHANNEL_STATE",
-);
-expectNames(SEQ.answer, "CODEC CODEC CHANNEL_ANSWER CHANNEL_CALLSTATE CALL_UPDATE");
-expectNames(SEQ.park, "CHANNEL_STATE CHANNEL_EXECUTE CHANNEL_PARK");
-expectNames(
-  SEQ.hangupEarly,
-  "CHANNEL_HANGUP CHANNEL_STATE CHANNEL_CALLSTATE CHANNEL_STATE CHANNEL_HANGUP_COMPLETE CHANNEL_DESTROY CHANNEL_STATE",
-);
-
-/** Q.850 code, SIP status and reason phrase per hangup cause (switch_channel.c CAUSE_CHART, sofia_glue). */
-const CAUSES: Record<string, [q850: number, sip: number, phrase: string]> = {
-  NORMAL_CLEARING: [16, 200, "OK"],
-  USER_BUSY: [17, 486, "Busy Here"],
-  NO_USER_RESPONSE: [18, 480, "Temporarily Unavailable"],
-  NO_ANSWER: [19, 480, "Temporarily Unavailable"],
-  CALL_REJECTED: [21, 603, "Decline"],
-  UNALLOCATED_NUMBER: [1, 404, "Not Found"],
-  NO_ROUTE_DESTINATION: [3, 404, "Not Found"],
-  DESTINATION_OUT_OF_ORDER: [27, 502, "Bad Gateway"],
-  INVALID_NUMBER_FORMAT: [28, 484, "Address Incomplete"],
-  NORMAL_UNSPECIFIED: [31, 480, "Temporarily Unavailable"],
-  NORMAL_TEMPORARY_FAILURE: [41, 503, "Service Unavailable"],
-  SWITCH_CONGESTION: [42, 503, "Service Unavailable"],
-  RECOVERY_ON_TIMER_EXPIRE: [102, 408, "Request Timeout"],
-  ORIGINATOR_CANCEL: [487, 487, "Request Terminated"],
-  SYSTEM_SHUTDOWN: [501, 503, "Service Unavailable"],
-  LOSE_RACE: [502, 487, "Request Terminated"],
-  MANAGER_REQUEST: [503, 503, "Service Unavailable"],
-};
-
-export function isCause(name: string): boolean {
-  return name in CAUSES;
-}
 
 type Outcome =
   | { kind: "answer"; answerMs: number; holdMs: number }
   | { kind: "refuse"; afterMs: number; cause: string }
   | { kind: "noanswer" };
 
+/** What a leg does once its originate succeeds: park, bridge to a new leg, or (a B leg) nothing of its own. */
+type Application = { kind: "park" } | { kind: "bridge"; dial: string } | { kind: "bridged" };
+
+const PARK: Application = { kind: "park" };
 const draw = (v: number | [number, number]) => (Array.isArray(v) ? v[0] + Math.random() * (v[1] - v[0]) : v);
 
 export interface OriginateContext {
@@ -105,11 +69,16 @@ export interface OriginateContext {
 }
 
 /**
- * The call model: outbound legs of `originate` and what happens to them (answer, park, far-end hangup,
- * uuid_kill, playback, transfer), firing the event sequences captured from FreeSWITCH 1.10.12.
+ * The call model: outbound legs of `originate` and what happens to them (180 or 183, answer, park or
+ * bridge, far-end hangup, uuid_kill, playback, transfer, uuid_bridge), and inbound calls, firing the event
+ * sequences captured from FreeSWITCH 1.10.12.
  */
 export class CallModel {
   profile: CallProfile;
+  private readonly outcomes = new WeakMap<Channel, Outcome>();
+  private readonly applications = new WeakMap<Channel, Application>();
+  /** The B legs an A leg's bridge application is still ringing. */
+  private readonly ringing = new WeakMap<Channel, Channel[]>();
 
   constructor(
     private readonly core: SwitchCore,
@@ -127,10 +96,21 @@ export class CallModel {
       ctx.done(ORIGINATE_USAGE);
       return;
     }
-    this.runGroup(request, 0, ctx, "NORMAL_CLEARING");
+    const { target } = request;
+    const application: Application =
+      target.kind === "app" && target.app === "bridge" ? { kind: "bridge", dial: target.args } : PARK;
+    this.runGroup(request, 0, ctx, "NORMAL_CLEARING", application);
   }
 
-  private runGroup(request: OriginateRequest, index: number, ctx: OriginateContext, lastCause: string): void {
+  /** `,` legs ring at once (the first answer wins, the others LOSE_RACE); `|` groups are tried in turn. */
+  private runGroup(
+    request: OriginateRequest,
+    index: number,
+    ctx: OriginateContext,
+    lastCause: string,
+    application: Application,
+    originator?: Channel,
+  ): void {
     const legs = request.groups[index];
     if (!legs) {
       ctx.done(`-ERR ${lastCause}\n`);
@@ -151,28 +131,28 @@ export class CallModel {
       cause = legCause;
       if (--waiting === 0) {
         settled = true;
-        this.runGroup(request, index + 1, ctx, cause);
+        this.runGroup(request, index + 1, ctx, cause, application, originator);
       }
     };
     for (const leg of legs) {
-      const result = this.startLeg(leg, request, (ch, c) => onLeg(ch, c));
+      const result = this.startLeg(leg, request, onLeg, application, originator);
       if (typeof result === "string") cause = result;
       else {
         started.push(result);
         waiting++;
       }
     }
-    if (waiting === 0) this.runGroup(request, index + 1, ctx, cause);
+    if (waiting === 0) this.runGroup(request, index + 1, ctx, cause, application, originator);
     else for (const ch of started) this.beginLeg(ch);
   }
-
-  private readonly pendingStart = new WeakMap<Channel, Outcome>();
 
   /** Create the leg's channel (or refuse it with a cause) and fire its setup events. */
   private startLeg(
     leg: OriginateLeg,
     request: OriginateRequest,
     onResult: (channel: Channel, cause: string | undefined) => void,
+    application: Application,
+    originator: Channel | undefined,
   ): Channel | string {
     const dial = leg.dialString;
     if (dial.startsWith("error/")) {
@@ -184,18 +164,45 @@ export class CallModel {
     const uuid = lastVar(vars, "origination_uuid") ?? randomUUID();
     const refused = this.core.admitSession(uuid);
     if (refused) return refused;
-    const context = request.target.kind === "extension" ? request.target.context : "default";
-    const channel = new Channel(uuid, dial, parseDestination(dial), vars, this.core, nowUs(), context);
+    const channel = new Channel({
+      uuid,
+      destination: parseDestination(dial),
+      userVars: vars,
+      switchTokens: this.core,
+      createdUs: nowUs(),
+      context: request.target.kind === "extension" ? request.target.context : "default",
+      direction: "outbound",
+      script: originator ? BRIDGED_LEG : this.scriptFor(vars, application),
+      // A bridge's B leg calls with the A leg's caller ID (switch_ivr_originate's caller profile clone).
+      ...(originator && { callerIdNumber: originator.tokens.get(T.CID_NUM), callerIdName: "" }),
+    });
     this.core.registerChannel(channel);
+    if (originator) {
+      link(originator, channel);
+      this.ringing.set(originator, [...(this.ringing.get(originator) ?? []), channel]);
+    }
     channel.pendingOriginate = (cause) => onResult(channel, cause);
-    this.pendingStart.set(channel, this.outcome(vars, request));
-    for (const t of SEQ.setup) this.core.fireChannel(channel, t);
+    this.outcomes.set(channel, this.outcome(vars));
+    this.applications.set(channel, application);
+    this.fire(channel, (channel.script as OutboundScript).setup);
     channel.state = "CS_CONSUME_MEDIA";
     return channel;
   }
 
+  /** Which captured sequence the leg follows: a bridging A leg, early media (ignored or not), or a 180. */
+  private scriptFor(
+    vars: ReadonlyArray<readonly [string, string]>,
+    application: Application,
+  ): OutboundScript {
+    if (application.kind === "bridge") return BRIDGING_CALL;
+    const early = lastVar(vars, "fakeswitch_early_media");
+    if (early === undefined ? Math.random() >= this.profile.earlyMediaShare : early !== "true")
+      return RINGING_CALL;
+    return lastVar(vars, "ignore_early_media") === "true" ? IGNORE_EARLY_MEDIA_CALL : EARLY_MEDIA_CALL;
+  }
+
   private beginLeg(channel: Channel): void {
-    const outcome = this.pendingStart.get(channel);
+    const outcome = this.outcomes.get(channel);
     if (!outcome || !channel.alive) return;
     const timeoutMs = this.timeoutMs(channel);
     if (outcome.kind === "refuse") {
@@ -204,9 +211,11 @@ export class CallModel {
       );
       return;
     }
-    this.ring(channel);
+    this.progress(channel);
+    // Once early media made the originate succeed, nothing times the answer out any more.
+    const pending = channel.pendingOriginate !== undefined;
     if (outcome.kind === "noanswer" || outcome.answerMs > timeoutMs) {
-      channel.later(timeoutMs, () => this.hangup(channel, "NO_ANSWER", "send_cancel"));
+      if (pending) channel.later(timeoutMs, () => this.hangup(channel, "NO_ANSWER", "send_cancel"));
       return;
     }
     const answer = () => {
@@ -225,7 +234,7 @@ export class CallModel {
     return Number.isFinite(n) && n > 0 ? n * 1000 : 60_000;
   }
 
-  private outcome(vars: ReadonlyArray<readonly [string, string]>, request: OriginateRequest): Outcome {
+  private outcome(vars: ReadonlyArray<readonly [string, string]>): Outcome {
     const p = this.profile;
     const answerVar = lastVar(vars, "fakeswitch_answer_delay_ms");
     const holdVar = lastVar(vars, "fakeswitch_hold_ms");
@@ -244,7 +253,6 @@ export class CallModel {
               ? "fail"
               : "answer";
     }
-    void request;
     switch (kind) {
       case "busy":
         return { kind: "refuse", afterMs: answerMs, cause: "USER_BUSY" };
@@ -259,85 +267,136 @@ export class CallModel {
     }
   }
 
-  private ring(channel: Channel): void {
-    channel.progressUs = nowUs();
-    channel.tokens.set(T.PROGRESS_TS, String(channel.progressUs));
-    channel.callState = "RINGING";
-    for (const t of SEQ.ringing) this.core.fireChannel(channel, t);
+  private fire(channel: Channel, list: readonly CompiledTemplate[]): void {
+    for (const t of list) this.core.fireChannel(channel, t);
   }
 
-  /** The far end answers (or uuid_answer): CODEC … CALL_UPDATE, the originate returns, then park. */
-  answer(channel: Channel): void {
-    if (channel.phase !== "ringing") return;
-    channel.clearTimers();
-    channel.answeredUs = nowUs();
-    channel.tokens.set(T.ANSWERED_TS, String(channel.answeredUs));
-    if (!channel.progressUs) {
-      channel.progressUs = channel.answeredUs;
-      channel.tokens.set(T.PROGRESS_TS, String(channel.progressUs));
+  /** The far end's 180, or its 183 with SDP (sofia_handle_sip_i_state: early media). */
+  private progress(channel: Channel): void {
+    const script = channel.script as OutboundScript;
+    if (script.earlyMedia) {
+      channel.mark("progressMedia", nowUs());
+      channel.phase = "early";
+      channel.callState = "EARLY";
+    } else {
+      channel.mark("progress", nowUs());
+      channel.callState = "RINGING";
     }
+    this.fire(channel, script.progress);
+    // switch_ivr_originate counts early media as success unless ignore_early_media is set (09b).
+    if (script.successAtProgress) this.succeed(channel);
+  }
+
+  /** The far end answers (outbound), or uuid_answer / sendmsg answer does (an inbound call, any leg). */
+  answer(channel: Channel): void {
+    if (!channel.alive || channel.answered) return;
+    channel.clearTimers();
+    const us = nowUs();
     channel.phase = "answered";
     channel.callState = "ACTIVE";
-    for (const t of SEQ.answer) this.core.fireChannel(channel, t);
+    if (channel.direction === "inbound") {
+      // sofia answers with 183 + SDP first: CHANNEL_PROGRESS_MEDIA, then CHANNEL_ANSWER (11).
+      channel.mark("progressMedia", us);
+      channel.mark("answered", us);
+      this.fire(channel, INBOUND_CALL.answer);
+      return;
+    }
+    const script = channel.script as OutboundScript;
+    if (!channel.progressUs && !channel.progressMediaUs) channel.mark("progress", us);
+    channel.mark("answered", us);
+    this.fire(channel, script.answer);
+    if (!script.successAtProgress) this.succeed(channel);
+  }
+
+  /** The originate waiting on this leg returns +OK; then the leg runs its application. */
+  private succeed(channel: Channel): void {
     const done = channel.pendingOriginate;
     channel.pendingOriginate = undefined;
     done?.(undefined);
     if (!channel.alive) return;
+    const application = this.applications.get(channel) ?? PARK;
+    if (application.kind === "bridged") return; // the A leg bridges it
     channel.tokens.set(T.APP_UUID, randomUUID());
     channel.state = "CS_EXECUTE";
+    if (application.kind === "bridge") {
+      this.startBridge(channel, application.dial);
+      return;
+    }
     channel.application = "park";
-    for (const t of SEQ.park) this.core.fireChannel(channel, t);
-    channel.phase = "parked";
+    this.fire(channel, (channel.script as OutboundScript).park);
+    channel.parked = true;
+  }
+
+  /**
+   * mod_dptools audio_bridge_function: A originates B and bridges when B answers. If B fails, A hangs
+   * up with B's cause (no continue_on_fail).
+   */
+  private startBridge(a: Channel, dial: string): void {
+    a.application = "bridge";
+    a.applicationData = dial;
+    a.tokens.set(T.APP_DATA, dial);
+    this.fire(a, APP_BRIDGE.execute);
+    a.callState = "RING_WAIT";
+    const request: OriginateRequest = {
+      groups: parseCallUrl(dial),
+      target: { kind: "app", app: "bridge", args: "" },
+    };
+    const done = (body: string) => {
+      this.ringing.delete(a);
+      if (!a.alive) return;
+      const b = body.startsWith("+OK ") ? this.core.channels.get(body.slice(4).trim()) : undefined;
+      if (!b) {
+        this.hangup(a, body.replace(/^-ERR /, "").trim() || "NORMAL_CLEARING");
+        return;
+      }
+      link(a, b);
+      a.callState = "ACTIVE";
+      bridge(this.core, a, b, APP_BRIDGE.bridge, APP_BRIDGE.hangup);
+    };
+    this.runGroup(request, 0, { done }, "NORMAL_CLEARING", { kind: "bridged" }, a);
+  }
+
+  /** uuid_bridge X Y: both legs must be up and not bridged already. */
+  uuidBridge(x: Channel, y: Channel): boolean {
+    if (x === y || !x.alive || !y.alive || x.bridgeHangup || y.bridgeHangup) return false;
+    setImmediate(() => {
+      if (x.alive && y.alive) uuidBridge(this.core, x, y);
+    });
+    return true;
+  }
+
+  /** An inbound call (control API): the channel, or the cause it was refused with. */
+  inbound(call: InboundCall): Channel | string {
+    return createInboundCall(this.core, call);
   }
 
   /**
    * Hang a channel up. The CHANNEL_HANGUP is fired at once (so an api command's own API event follows
-   * it, as in capture 14); the rest of the teardown runs on the next turn of the event loop.
+   * it, as in capture 14); the rest of the teardown runs on the next turn of the event loop. A bridged
+   * leg takes its other leg with it; an A leg still ringing B legs cancels them.
    */
   hangup(channel: Channel, cause: string, disposition?: string): void {
     if (!channel.alive) return;
-    channel.clearTimers();
-    const wasAnswered = channel.phase === "answered" || channel.phase === "parked";
-    channel.phase = "hangup";
-    channel.hangupCause = cause;
-    channel.hangupUs = nowUs();
-    const [q850, sip, phrase] = CAUSES[cause] ?? [0, 500, "Server Internal Error"];
-    const t = channel.tokens;
-    t.set(T.HANGUP_CAUSE, cause);
-    t.set(T.Q850, String(q850));
-    t.set(T.HANGUP_TS, String(channel.hangupUs));
-    t.set(T.SIP_STATUS, String(sip));
-    t.set(T.SIP_PHRASE, phrase);
-    t.set(T.PROTO_CAUSE, `sip:${sip}`);
-    t.set(
-      T.HANGUP_DISPOSITION,
-      disposition ?? (wasAnswered ? "send_bye" : cause === "NORMAL_CLEARING" ? "send_cancel" : "send_refuse"),
-    );
-    const seq = wasAnswered ? SEQ.hangupParked : SEQ.hangupEarly;
-    const completeAt = seq.findIndex((x) => x.event === "CHANNEL_HANGUP_COMPLETE");
-    this.core.fireChannel(channel, seq[0] as CompiledTemplate);
-    channel.state = "CS_HANGUP";
-    setImmediate(() => {
-      channel.setCdrTokens();
-      for (let i = 1; i < seq.length; i++) {
-        const template = seq[i] as CompiledTemplate;
-        if (template.event === "CHANNEL_DESTROY") this.core.channels.delete(channel.uuid);
-        this.core.fireChannel(channel, template);
-        if (i === completeAt) {
-          const done = channel.pendingOriginate;
-          channel.pendingOriginate = undefined;
-          done?.(cause);
-        }
-      }
-      channel.phase = "destroyed";
-      channel.state = "CS_DESTROY";
-    });
+    if (channel.bridgeHangup && channel.other?.alive) {
+      hangupBridged(this.core, channel, cause, disposition);
+      return;
+    }
+    const script = channel.script;
+    const list =
+      channel.direction === "inbound"
+        ? INBOUND_CALL.hangup
+        : channel.parked || channel.answered
+          ? (script as OutboundScript).hangupAnswered
+          : (script as OutboundScript).hangupUnanswered;
+    beginHangup(channel, cause, disposition);
+    hangupOne(this.core, channel, list);
+    for (const leg of this.ringing.get(channel) ?? []) this.hangup(leg, "ORIGINATOR_CANCEL");
   }
 
   /** uuid_broadcast / sendmsg execute playback on a parked channel. */
   playback(channel: Channel, file: string, withPrivateCommand: boolean, onDone?: () => void): void {
-    if (channel.phase !== "parked") return;
-    const [execute, start, stop, complete, privateCommand] = SEQ.playback as [
+    if (!channel.parked || !channel.alive) return;
+    const [execute, start, stop, complete, privateCommand] = PLAYBACK as [
       CompiledTemplate,
       CompiledTemplate,
       CompiledTemplate,
@@ -368,11 +427,15 @@ export class CallModel {
     const t = channel.tokens;
     t.set(T.CALLER_DEST, extension);
     t.set(T.CONTEXT, context);
-    for (const template of SEQ.transfer) {
+    t.set(
+      T.TRANSFER_SOURCE,
+      `${Math.floor(Date.now() / 1000)}:${randomUUID()}:bl_xfer:${extension}/${context}/XML`,
+    );
+    for (const template of TRANSFER) {
       if (template.event === "CHANNEL_EXECUTE") t.set(T.APP_UUID, randomUUID());
       this.core.fireChannel(channel, template);
     }
-    channel.phase = channel.answeredUs ? "parked" : channel.phase;
+    channel.parked = true;
   }
 
   hupall(cause: string, match?: [string, string]): number {

@@ -24,6 +24,7 @@ usage: npm run fakeswitch -- [options]
   --busy <share>           share of calls refused 486 USER_BUSY (0..1, default 0)
   --no-answer <share>      share of calls never answered (NO_ANSWER at originate_timeout)
   --fail <share>           share of calls failed 503 NORMAL_TEMPORARY_FAILURE
+  --early-media <share>    share of calls answered 183 with SDP (early media) before the 200
   --max-sessions <n>       max-sessions (default 1000)
   --sps <n>                sessions-per-second (default 30)
   --heartbeat <ms>         HEARTBEAT period (default 20000)
@@ -39,7 +40,8 @@ usage: npm run fakeswitch -- [options]
   -h, --help               this text
 
 Per call, originate variables override the profile: fakeswitch_outcome=answer|busy|noanswer|fail|reject,
-fakeswitch_answer_delay_ms, fakeswitch_hold_ms, fakeswitch_hangup_cause (with outcome fail).
+fakeswitch_answer_delay_ms, fakeswitch_hold_ms, fakeswitch_hangup_cause (with outcome fail),
+fakeswitch_early_media=true|false (ignore_early_media=true makes the originate wait for the 200).
 `;
 
 function range(text: string | undefined, fallback: number | [number, number]): number | [number, number] {
@@ -99,6 +101,7 @@ async function main(): Promise<void> {
       busy: { type: "string" },
       "no-answer": { type: "string" },
       fail: { type: "string" },
+      "early-media": { type: "string" },
       "max-sessions": { type: "string" },
       sps: { type: "string" },
       heartbeat: { type: "string" },
@@ -138,6 +141,7 @@ async function main(): Promise<void> {
       busyShare: share(values.busy),
       noAnswerShare: share(values["no-answer"]),
       failShare: share(values.fail),
+      earlyMediaShare: share(values["early-media"]),
     },
   });
   const controlPort = values["control-port"];

@@ -6,7 +6,7 @@ import { type ClientCommand, CommandParser, header } from "./command-parser.ts";
 import { isEventName } from "./event-names.ts";
 import { apiResponse, commandReply, disconnectNotice, GOODBYE } from "./event-serializer.ts";
 import type { SwitchEvent } from "./events.ts";
-import type { EventListener, SwitchCore } from "./switch-core.ts";
+import type { EventListener, LogListener, SwitchCore } from "./switch-core.ts";
 import { GENERIC_CALLING } from "./templates.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import type { Format } from "./tokens.ts";
@@ -50,7 +50,7 @@ const LOG_LEVELS: Record<string, number> = {
  * read_packet). Commands are answered strictly in order; a blocking `api` (originate) holds both later
  * commands and the listener's events until it returns, as the listener thread of FreeSWITCH does.
  */
-export class EslConnection implements EventListener {
+export class EslConnection implements EventListener, LogListener {
   private readonly parser = new CommandParser();
   private authed = false;
   private running = true;
@@ -65,7 +65,8 @@ export class EslConnection implements EventListener {
   private myeventsUuid: string | undefined;
   private myevents = false;
   private linger: number | undefined;
-  private logLevel: number | undefined;
+  /** `log <level>`: log/data lines at this level or more severe are sent. */
+  logLevel: number | undefined;
 
   private busy = false;
   private readonly commands: ClientCommand[] = [];
@@ -182,6 +183,7 @@ export class EslConnection implements EventListener {
     if (lower.startsWith("nolog")) {
       if (this.logLevel === undefined) return "-ERR not loging";
       this.logLevel = undefined;
+      this.host.core.removeLogListener(this);
       return "+OK no longer logging";
     }
     if (lower.startsWith("event")) return this.event(cmd);
@@ -398,6 +400,7 @@ export class EslConnection implements EventListener {
       if (level < 0 || level > 7) return "-ERR invalid log level";
     }
     this.logLevel = level;
+    this.host.core.addLogListener(this);
     return `+OK log level ${levelText} [${level}]`;
   }
 
@@ -468,6 +471,11 @@ export class EslConnection implements EventListener {
     if (this.myeventsUuid && name === "CHANNEL_HANGUP" && event.uniqueId === this.myeventsUuid) {
       this.sessionDown();
     }
+  }
+
+  /** A log/data frame: through the same queue as events (mod_event_socket keeps a log queue beside it). */
+  offerLog(frame: Buffer): void {
+    if (this.running) this.enqueue(frame);
   }
 
   private passesFilters(event: SwitchEvent): boolean {
@@ -617,6 +625,7 @@ export class EslConnection implements EventListener {
     this.flush();
     this.closing = true;
     this.host.core.removeListener(this);
+    this.host.core.removeLogListener(this);
     this.socket.end();
     // A peer that never reads must not keep the socket forever; 5 s is ample to drain a notice.
     setTimeout(() => this.socket.destroy(), 5000).unref();
@@ -633,6 +642,7 @@ export class EslConnection implements EventListener {
     this.closing = true;
     this.out = [];
     this.host.core.removeListener(this);
+    this.host.core.removeLogListener(this);
     if (how === "rst") this.socket.resetAndDestroy();
     else this.socket.end();
   }
@@ -641,6 +651,7 @@ export class EslConnection implements EventListener {
     this.running = false;
     clearTimeout(this.paceTimer);
     this.host.core.removeListener(this);
+    this.host.core.removeLogListener(this);
     this.host.connectionClosed(this);
   }
 }

@@ -9,6 +9,7 @@ import {
   oneOf,
   onlyFields,
   optionalNumber,
+  stringField,
 } from "./json-fields.ts";
 import type { LoadLatency } from "./reply-latency.ts";
 import type { FakeSwitch } from "./server.ts";
@@ -155,6 +156,22 @@ export function controlRoutes(fs: FakeSwitch): Map<string, ControlRoute> {
     ],
     ["POST /malformed-frame", () => fs.sendMalformedFrame()],
     [
+      "POST /inbound",
+      (body) => {
+        onlyFields(body, ["from", "fromName", "to", "context", "uuid"]);
+        const optional = (name: string) => (body[name] === undefined ? undefined : stringField(body, name));
+        const result = fs.inboundCall({
+          from: stringField(body, "from"),
+          to: stringField(body, "to"),
+          fromName: optional("fromName"),
+          context: optional("context"),
+          uuid: optional("uuid"),
+        });
+        if ("refused" in result) throw new HttpError(503, result.refused);
+        return result;
+      },
+    ],
+    [
       "POST /shutdown",
       async (body) => {
         await fs.shutdown({ notice: body.notice === undefined ? true : booleanField(body, "notice") });
@@ -190,7 +207,7 @@ function loadLatencyFrom(body: JsonBody): LoadLatency | undefined {
 
 type Duration = CallProfile["answerDelayMs"];
 const PROFILE_DURATIONS = ["answerDelayMs", "holdMs"] as const;
-const PROFILE_SHARES = ["busyShare", "noAnswerShare", "failShare"] as const;
+const PROFILE_SHARES = ["busyShare", "noAnswerShare", "failShare", "earlyMediaShare"] as const;
 
 /** A profile change: durations as ms, `[min, max]` or `"inf"`; shares from 0 to 1. */
 function profileFrom(body: JsonBody): Partial<CallProfile> {

@@ -1,4 +1,5 @@
 import type { CallProfile } from "./call-model.ts";
+import type { InboundCall } from "./inbound-calls.ts";
 import type { LoadLatency } from "./reply-latency.ts";
 import type { FakeSwitchStats } from "./server.ts";
 
@@ -56,6 +57,10 @@ export class FakeSwitchControl {
   }
   sendMalformedFrame(): Promise<void> {
     return this.request("POST", "/malformed-frame");
+  }
+  /** Rejects with the cause (503) when the switch refuses the call. */
+  inboundCall(call: InboundCall): Promise<{ uuid: string }> {
+    return this.request("POST", "/inbound", call);
   }
   shutdown(opts: { notice?: boolean } = {}): Promise<void> {
     return this.request("POST", "/shutdown", opts);

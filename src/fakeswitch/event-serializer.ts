@@ -1,4 +1,5 @@
 import { urlEncode } from "../esl/urlcodec.ts";
+import type { CompiledLogLine } from "./log-lines.ts";
 import type { EventTemplate } from "./templates.ts";
 import { BLOCK_TOKENS, type Format, jsonEscape, type TokenTable, tokenId } from "./tokens.ts";
 
@@ -22,6 +23,8 @@ export type Part = string | number;
 
 export interface CompiledTemplate {
   readonly event: string;
+  /** In a two-leg sequence, the leg the event belongs to. */
+  readonly role: "a" | "b" | undefined;
   readonly parts: Readonly<Record<Format, readonly Part[]>>;
   /** The same parts with the literals pre-encoded as bytes. */
   readonly byteParts: Readonly<Record<Format, ReadonlyArray<Buffer | number>>>;
@@ -33,11 +36,15 @@ export interface CompiledTemplate {
   readonly blocks: readonly number[];
   /** The event carries the channel variables (CHANNEL_CREATE, _ANSWER, … but not CHANNEL_STATE). */
   readonly hasVariables: boolean;
+  /** log/data lines the call writes around this event (capture 14), when it has any. */
+  logsBefore?: readonly CompiledLogLine[];
+  logsAfter?: readonly CompiledLogLine[];
 }
 
 const TOKEN = /\{\{([A-Z0-9_]+)\}\}/g;
 
-function valueParts(value: string): Part[] {
+/** A value with {{TOKEN}} markers as literal text and token ids. */
+export function valueParts(value: string): Part[] {
   const parts: Part[] = [];
   let last = 0;
   for (const m of value.matchAll(TOKEN)) {
@@ -109,6 +116,7 @@ export function compileTemplate(template: EventTemplate): CompiledTemplate {
   xml.text("  </headers>\n</event>\n");
   return {
     event: template.event,
+    role: template.role,
     parts: { plain: plain.parts, json: json.parts, xml: xml.parts },
     byteParts: { plain: toBytes(plain.parts), json: toBytes(json.parts), xml: toBytes(xml.parts) },
     values,

@@ -5,6 +5,7 @@
 export { type CallProfile, defaultProfile } from "./call-model.ts";
 export { type ControlApi, type ControlApiOptions, startControlApi } from "./control-api.ts";
 export { FakeSwitchControl, type ProfileJson } from "./control-client.ts";
+export type { InboundCall } from "./inbound-calls.ts";
 export {
   type ReplayMismatch,
   type ReplayOptions,

@@ -137,7 +137,8 @@ function takeVarBlock(text: string, open: string, close: string): [VarPairs, str
   return [parseVars(text.slice(1)), ""];
 }
 
-function parseCallUrl(callUrl: string): OriginateLeg[][] {
+/** A call URL's groups of legs (also the argument of the bridge application). */
+export function parseCallUrl(callUrl: string): OriginateLeg[][] {
   const [globals, rest] = takeVarBlock(callUrl.trim(), "{", "}");
   const groups: OriginateLeg[][] = [];
   for (const group of splitTop(rest, "|")) {

@@ -5,6 +5,7 @@ import { CallModel, type CallProfile } from "./call-model.ts";
 import { type ConnectionHost, EslConnection } from "./connection.ts";
 import { SHUTDOWN_NOTICE } from "./event-serializer.ts";
 import { HeaderEvent } from "./events.ts";
+import type { InboundCall } from "./inbound-calls.ts";
 import { type LoadLatency, ReplyLatency } from "./reply-latency.ts";
 import { SwitchCore, type SwitchStats } from "./switch-core.ts";
 import { CAPTURED, GENERIC_CALLING } from "./templates.ts";
@@ -53,6 +54,11 @@ export interface FakeSwitch {
   readonly stats: Readonly<FakeSwitchStats>;
   readonly profile: CallProfile;
   setProfile(profile: Partial<CallProfile>): void;
+  /**
+   * An INVITE from outside: CHANNEL_CREATE (Call-Direction inbound) … CHANNEL_PARK, unanswered until
+   * uuid_answer. Returns the channel's uuid, or the cause the switch refused it with.
+   */
+  inboundCall(call: InboundCall): { uuid: string } | { refused: string };
   close(): Promise<void>;
 
   // ---- fault injection --------------------------------------------------------------------------
@@ -155,6 +161,11 @@ class FakeSwitchServer implements FakeSwitch, ConnectionHost {
   }
   setProfile(profile: Partial<CallProfile>): void {
     this.model.profile = { ...this.model.profile, ...profile };
+  }
+
+  inboundCall(call: InboundCall): { uuid: string } | { refused: string } {
+    const result = this.model.inbound(call);
+    return typeof result === "string" ? { refused: result } : { uuid: result.uuid };
   }
 
   async listen(): Promise<void> {

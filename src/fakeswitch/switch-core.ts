@@ -3,6 +3,7 @@ import type { Channel } from "./channel.ts";
 import { eventDate, nowUs } from "./clock.ts";
 import type { CompiledTemplate, HeaderList } from "./event-serializer.ts";
 import { ChannelEvent, HeaderEvent, type SwitchEvent } from "./events.ts";
+import { type CompiledLogLine, logStamp, renderLogFrame } from "./log-lines.ts";
 import { RateMeter } from "./rate-meter.ts";
 import { CAPTURED } from "./templates.ts";
 import { T } from "./tokens.ts";
@@ -13,6 +14,13 @@ export interface EventListener {
   offer(event: SwitchEvent): void;
   /** A cheap pre-check by event name (subscription only; filters are applied in `offer`). */
   wants(name: string): boolean;
+}
+
+/** A connection that asked for log lines (`log <level>`). */
+export interface LogListener {
+  /** Lines at this level or more severe (a lower number) are sent. */
+  readonly logLevel: number | undefined;
+  offerLog(frame: Buffer): void;
 }
 
 export interface SwitchStats {
@@ -42,6 +50,7 @@ export class SwitchCore {
   startedUs = nowUs();
   private sequence = 0;
   private readonly listeners = new Set<EventListener>();
+  private readonly logListeners = new Set<LogListener>();
 
   /** switch_core_session_limit / sessions-per-second (runtime.sps_total). */
   maxSessions: number;
@@ -94,9 +103,10 @@ export class SwitchCore {
    * budget (`--runtime.sps <= 0`) or the session limit make it return NULL, which sofia_outgoing_channel
    * turns into its initial cause, DESTINATION_OUT_OF_ORDER.
    */
-  admitSession(uuid: string): string | undefined {
+  admitSession(uuid: string, direction: "outbound" | "inbound" = "outbound"): string | undefined {
     if (this.channels.has(uuid)) return "DESTINATION_OUT_OF_ORDER";
-    if (this.pausedOutbound) return "DESTINATION_OUT_OF_ORDER";
+    if (direction === "outbound" ? this.pausedOutbound : this.pausedInbound)
+      return "DESTINATION_OUT_OF_ORDER";
     const sps = --this.spsRemaining;
     if (sps <= 0) return "DESTINATION_OUT_OF_ORDER";
     if (this.channels.size + 1 > this.maxSessions) return "DESTINATION_OUT_OF_ORDER";
@@ -109,6 +119,28 @@ export class SwitchCore {
     this.spsThisSecond++;
     this.stats.channelsCreated++;
     if (this.channels.size > this.peakSessions) this.peakSessions = this.channels.size;
+  }
+
+  addLogListener(listener: LogListener): void {
+    this.logListeners.add(listener);
+  }
+  removeLogListener(listener: LogListener): void {
+    this.logListeners.delete(listener);
+  }
+
+  /** switch_log_printf → mod_event_socket's log queue: each line to the listeners whose level takes it. */
+  private fireLogs(channel: Channel, lines: readonly CompiledLogLine[]): void {
+    for (const line of lines) {
+      let frame: Buffer | undefined;
+      for (const l of this.logListeners) {
+        if (l.logLevel === undefined || line.level > l.logLevel) continue;
+        if (!frame) {
+          channel.tokens.set(T.LOG_STAMP, logStamp(nowUs()));
+          frame = renderLogFrame(line, channel.tokens, channel.uuid);
+        }
+        l.offerLog(frame);
+      }
+    }
   }
 
   addListener(listener: EventListener): void {
@@ -130,10 +162,17 @@ export class SwitchCore {
 
   /** Fire a channel event: stamp sequence and date into the channel's tokens, deliver synchronously. */
   fireChannel(channel: Channel, template: CompiledTemplate): void {
+    if (template.logsBefore && this.logListeners.size > 0) this.fireLogs(channel, template.logsBefore);
+    this.deliverChannel(channel, template);
+    if (template.logsAfter && this.logListeners.size > 0) this.fireLogs(channel, template.logsAfter);
+  }
+
+  private deliverChannel(channel: Channel, template: CompiledTemplate): void {
     const seq = ++this.sequence;
     this.stats.eventsFired++;
     if (template.hasVariables) channel.lastTemplate = template;
     if (!this.delivering || !this.wanted(template.event)) return;
+    if (channel.other) channel.copyOtherLeg();
     const t = channel.tokens;
     const us = nowUs();
     const date = eventDate(us);

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EslFrame } from "../../src/esl/frame.ts";
 import { type FakeSwitch, startFakeSwitch } from "../../src/fakeswitch/index.ts";
-import { eventName, framesOf, haveFixtures, headerNames, replyTo } from "./fixtures.ts";
+import {
+  capturedShapes,
+  eventName,
+  framesOf,
+  haveFixtures,
+  headerNames,
+  myShapes,
+  replyTo,
+} from "./fixtures.ts";
 import { RawSession } from "./helpers.ts";
 
 /**
@@ -12,34 +19,6 @@ import { RawSession } from "./helpers.ts";
 
 const U = "8f24660c-4559-4ec7-8493-7f4d12518737";
 const ORIGINATE = `bgapi originate {origination_uuid=${U}}sofia/internal/1000@127.0.0.1:5090 &park()`;
-const NOISE = new Set(["HEARTBEAT", "RE_SCHEDULE", "MODULE_UNLOAD"]);
-
-interface Shape {
-  name: string;
-  names: string[];
-}
-
-/** Event frames of a capture, as (Event-Name, header names), skipping timer noise. */
-function capturedShapes(stem: string, contentType: string, fromSent = 0, toSent = Number.POSITIVE_INFINITY) {
-  return framesOf(stem)
-    .filter((f) => f.headers["Content-Type"] === contentType && f.after >= fromSent && f.after < toSent)
-    .map((f) => ({
-      name: eventName(contentType, f.body ?? ""),
-      names: headerNames(contentType, f.body ?? ""),
-    }))
-    .filter((s) => !NOISE.has(s.name));
-}
-
-function myShapes(frames: EslFrame[], contentType: string): Shape[] {
-  return frames
-    .filter((f) => f.contentType === contentType)
-    .map((f) => ({
-      name: eventName(contentType, f.bodyText()),
-      names: headerNames(contentType, f.bodyText()),
-    }))
-    .filter((s) => !NOISE.has(s.name));
-}
-
 const done = (s: RawSession, name: string, state?: string) => () =>
   s.events().some((e) => e.name === name && (state === undefined || e.channelState === state));
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { EslFrame } from "../../src/esl/frame.ts";
 
 /** The shared FreeSWITCH 1.10.12 captures (tests only: the double itself never reads them). */
 export const FIXTURES = resolve(
@@ -66,4 +67,39 @@ export function eventName(contentType: string, body: string): string {
   if (contentType === "text/event-json") return /"Event-Name":"([^"]+)"/.exec(body)?.[1] ?? "";
   if (contentType === "text/event-xml") return /<Event-Name>([^<]+)</.exec(body)?.[1] ?? "";
   return /^Event-Name: (.*)$/m.exec(body)?.[1] ?? "";
+}
+
+/** Timer events that fall into captures at random. */
+const NOISE = new Set(["HEARTBEAT", "RE_SCHEDULE", "MODULE_UNLOAD"]);
+
+export interface Shape {
+  name: string;
+  names: string[];
+}
+
+/** Event frames of a capture after commands `fromSent`..`toSent - 1`, as (Event-Name, header names). */
+export function capturedShapes(
+  stem: string,
+  contentType: string,
+  fromSent = 0,
+  toSent = Number.POSITIVE_INFINITY,
+): Shape[] {
+  return framesOf(stem)
+    .filter((f) => f.headers["Content-Type"] === contentType && f.after >= fromSent && f.after < toSent)
+    .map((f) => ({
+      name: eventName(contentType, f.body ?? ""),
+      names: headerNames(contentType, f.body ?? ""),
+    }))
+    .filter((s) => !NOISE.has(s.name));
+}
+
+/** The same for frames a test received. */
+export function myShapes(frames: EslFrame[], contentType: string): Shape[] {
+  return frames
+    .filter((f) => f.contentType === contentType)
+    .map((f) => ({
+      name: eventName(contentType, f.bodyText()),
+      names: headerNames(contentType, f.bodyText()),
+    }))
+    .filter((s) => !NOISE.has(s.name));
 }
