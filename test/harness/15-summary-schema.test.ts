@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { SUMMARY_SCHEMA_VERSION } from "../../src/harness/summary.ts";
+import { summarySchemaErrors } from "./summary-schema.ts";
+import { syntheticSummary } from "./synthetic-summary.ts";
+
+describe("summary.json schema (docs/summary.schema.json)", () => {
+  it("describes the summaries the harness writes", () => {
+    expect(SUMMARY_SCHEMA_VERSION).toBe(2);
+    expect(
+      summarySchemaErrors(JSON.parse(JSON.stringify(syntheticSummary("20260101T000000Z-synthetic-0001")))),
+    ).toEqual([]);
+  });
+
+  it("refuses another schema version, a missing section field and a malformed gate", () => {
+    const summary = JSON.parse(JSON.stringify(syntheticSummary("20260101T000000Z-synthetic-0001")));
+    summary.schemaVersion = 1;
+    delete summary.calls.erlangs;
+    summary.gates[0].operator = "≈";
+    expect(summarySchemaErrors(summary)).toEqual([
+      "/schemaVersion must be equal to constant",
+      "/calls must have required property 'erlangs'",
+      "/gates/0/operator must be equal to one of the allowed values",
+    ]);
+  });
+});
