@@ -116,4 +116,41 @@ describe("startNatsServer", () => {
     await server.stop();
     await expect(connect({ servers: server.url, reconnect: false, timeout: 500 })).rejects.toThrow();
   });
+
+  it("splits publish lag into named windows, tells a listener of each event, and forgets withdrawn calls", async () => {
+    const seen: Array<{ type: string; callUuid?: string; hangupCause?: string; jobResult?: string }> = [];
+    const monitor = await LagMonitor.start({ servers: nats.url, onEvent: (event) => seen.push(event) });
+    const send = async (lagMs: number, event: Record<string, unknown>) => {
+      publish({ gateway_received_at: epochNowMs() - lagMs, ...event });
+      await publisher.flush();
+      await new Promise((resolve) => setTimeout(resolve, 50)); // delivered before the window changes
+    };
+    monitor.expectCall("kept", undefined, 1_000);
+    monitor.expectCall("refused", undefined, 1_000);
+    monitor.withdrawCall("refused");
+    monitor.window("slow");
+    await send(300, { event_type: "CHANNEL_CREATE", call_uuid: "kept" });
+    monitor.window("fast");
+    await send(5, {
+      event_type: "CHANNEL_HANGUP_COMPLETE",
+      call_uuid: "kept",
+      fields: { "Hangup-Cause": "USER_BUSY" },
+    });
+    monitor.window(undefined);
+    await send(700, { event_type: "BACKGROUND_JOB", job_result: "-ERR USER_BUSY\n" });
+    expect(monitor.missingEventsBetween(0, 2_000)).toBe(1); // CHANNEL_ANSWER of "kept"
+    const result = await monitor.stop();
+
+    expect(result.windows.slow?.count).toBe(1);
+    expect(result.windows.slow?.percentile(50)).toBeGreaterThanOrEqual(300);
+    expect(result.windows.fast?.count).toBe(1);
+    expect(result.windows.fast?.percentile(50)).toBeLessThan(5 + TRANSPORT_MARGIN_MS);
+    expect(result.publishLag.count).toBe(3);
+    expect(result.calls.calls).toBe(1);
+    expect(seen).toEqual([
+      { type: "CHANNEL_CREATE", callUuid: "kept", hangupCause: undefined, jobResult: undefined },
+      { type: "CHANNEL_HANGUP_COMPLETE", callUuid: "kept", hangupCause: "USER_BUSY", jobResult: undefined },
+      { type: "BACKGROUND_JOB", callUuid: undefined, hangupCause: undefined, jobResult: "-ERR USER_BUSY\n" },
+    ]);
+  });
 });
