@@ -108,20 +108,3 @@ async function get(url: string): Promise<Response> {
     throw new Error(cause?.code ?? (error as Error).message);
   }
 }
-
-/** Polls a gateway's /health until it answers with `status` (200 or 503), or throws after `timeoutMs`. */
-export async function waitForGatewayStatus(url: string, status: 200 | 503, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < deadline) {
-    try {
-      const response = await get(`${url}/health`);
-      last = `HTTP ${response.status} ${await response.text()}`;
-      if (response.status === status) return;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`gateway ${url} did not answer /health ${status} within ${timeoutMs} ms; last: ${last}`);
-}

@@ -18,7 +18,6 @@ export interface ProcessStats {
   rssMaxMb: number;
 }
 
-const clockTicks = 100; // USER_HZ on Linux
 const pageKb = 4;
 
 export function readCpuTicksAndRss(pid: number): { ticks: number; rssMb: number } | undefined {
@@ -33,45 +32,3 @@ export function readCpuTicksAndRss(pid: number): { ticks: number; rssMb: number 
     return undefined;
   }
 }
-
-/** Samples CPU and RSS of the given processes every `intervalMs` until `stop()`. Linux only. */
-export function sampleProcesses(processes: ReadonlyArray<{ name: string; pid: number }>, intervalMs = 1_000) {
-  const started = performance.now();
-  const state = processes.map((p) => ({
-    ...p,
-    last: readCpuTicksAndRss(p.pid),
-    lastAt: started,
-    samples: [] as ProcessSample[],
-  }));
-  const timer = setInterval(() => {
-    const now = performance.now();
-    for (const proc of state) {
-      const current = readCpuTicksAndRss(proc.pid);
-      if (!current || !proc.last) continue;
-      const cpu = (current.ticks - proc.last.ticks) / clockTicks / ((now - proc.lastAt) / 1000);
-      proc.samples.push({
-        t: Math.round((now - started) / 100) / 10,
-        cpu: Math.round(cpu * 1000) / 1000,
-        rssMb: Math.round(current.rssMb * 10) / 10,
-      });
-      proc.last = current;
-      proc.lastAt = now;
-    }
-  }, intervalMs);
-  timer.unref();
-  return {
-    stop(): ProcessStats[] {
-      clearInterval(timer);
-      return state.map(({ name, pid, samples }) => ({
-        name,
-        pid,
-        samples,
-        cpuMean: samples.length ? round(samples.reduce((sum, s) => sum + s.cpu, 0) / samples.length) : 0,
-        cpuMax: round(Math.max(0, ...samples.map((s) => s.cpu))),
-        rssMaxMb: round(Math.max(0, ...samples.map((s) => s.rssMb))),
-      }));
-    },
-  };
-}
-
-const round = (n: number) => Math.round(n * 1000) / 1000;

@@ -60,10 +60,9 @@ export async function startProcess(
     detached: true,
   });
   closeSync(log);
-  let exit = "";
-  child.once("exit", (code, sig) => {
-    exit = sig ? ` (signal ${sig})` : ` (exit code ${code})`;
-  });
+  const exited = new Promise<string>((resolve) =>
+    child.once("exit", (code, sig) => resolve(sig ? ` (signal ${sig})` : ` (exit code ${code})`)),
+  );
   await new Promise<void>((resolve, reject) => {
     child.once("spawn", resolve);
     child.once("error", (error) =>
@@ -78,7 +77,7 @@ export async function startProcess(
     logFile: spec.logFile,
   };
   try {
-    await waitReady(ref, spec, () => exit, signal);
+    await waitReady(ref, spec, exited, signal);
   } catch (error) {
     await stopProcess(ref);
     throw error;
@@ -89,7 +88,7 @@ export async function startProcess(
 async function waitReady(
   ref: ProcessRef,
   spec: LaunchSpec,
-  exitInfo: () => string,
+  exited: Promise<string>,
   signal: AbortSignal | undefined,
 ): Promise<void> {
   const timeoutMs = spec.readyTimeoutMs ?? 10_000;
@@ -98,8 +97,11 @@ async function waitReady(
   let last = "";
   for (;;) {
     if (signal?.aborted) throw new ServiceError(`${spec.name}: start-up interrupted`);
-    if (!isRunning(ref))
-      throw new ServiceError(`${spec.name} exited before it was ready${exitInfo()}\n${logTail(ref.logFile)}`);
+    if (!isRunning(ref)) {
+      // /proc shows it gone a moment before node has reaped it and knows how it ended.
+      const how = await Promise.race([exited, sleep(200).then(() => "")]);
+      throw new ServiceError(`${spec.name} exited before it was ready${how}\n${logTail(ref.logFile)}`);
+    }
     last = await probe(spec.ready);
     if (last === "") return;
     if (Date.now() > deadline)

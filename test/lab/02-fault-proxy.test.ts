@@ -4,6 +4,8 @@ import { FaultControlClient, startFaultControl } from "../../lab/lib/fault-contr
 import { FaultProxy } from "../../lab/lib/fault-proxy.ts";
 
 const loopback = "127.0.0.1";
+/** "It answers": a generous bound, as the machine may be busy; a held or refused connection never answers. */
+const answersWithinMs = 2_000;
 let echo: net.Server;
 let echoPort: number;
 let proxy: FaultProxy;
@@ -66,7 +68,7 @@ describe("FaultProxy", () => {
   it("forwards both ways and counts bytes per direction", async () => {
     await startProxy();
     const socket = await connect();
-    expect(await roundTrip(socket, 1000)).toBeLessThan(100);
+    expect(await roundTrip(socket, 1000)).toBeLessThan(answersWithinMs);
     expect(proxy.status()).toMatchObject({
       connections: 1,
       accepted: 1,
@@ -97,7 +99,8 @@ describe("FaultProxy", () => {
         await answered;
         times.push(performance.now() - started);
       }
-      expect(times.sort((a, b) => a - b)[2]).toBeLessThan(15);
+      // A Nagle stall waits for a delayed ACK: 40 ms on Linux.
+      expect(times.sort((a, b) => a - b)[2]).toBeLessThan(30);
     } finally {
       pairs.close();
     }
@@ -106,10 +109,10 @@ describe("FaultProxy", () => {
   it("adds latency to each direction while on, and none once off", async () => {
     await startProxy();
     const socket = await connect();
-    proxy.set({ kind: "latency", ms: 60, jitterMs: 10 });
-    expect(await roundTrip(socket)).toBeGreaterThanOrEqual(100);
+    proxy.set({ kind: "latency", ms: 150, jitterMs: 10 });
+    expect(await roundTrip(socket)).toBeGreaterThanOrEqual(280);
     await proxy.clear("latency");
-    expect(await roundTrip(socket)).toBeLessThan(40);
+    expect(await roundTrip(socket)).toBeLessThan(150); // less than one way's latency alone
   });
 
   it("caps bandwidth", async () => {
@@ -136,7 +139,7 @@ describe("FaultProxy", () => {
     expect(proxy.cut("fin")).toBe(1);
     expect(await finSeen).toBe("FIN");
     // The link itself still works.
-    expect(await roundTrip(await connect())).toBeLessThan(100);
+    expect(await roundTrip(await connect())).toBeLessThan(answersWithinMs);
   });
 
   it("blackholes: accepts and keeps connections but forwards nothing until cleared, then delivers what was held", async () => {
@@ -159,9 +162,9 @@ describe("FaultProxy", () => {
     const open = await connect();
     proxy.set({ kind: "refuse" });
     await expect(connect()).rejects.toMatchObject({ code: "ECONNREFUSED" });
-    expect(await roundTrip(open)).toBeLessThan(100);
+    expect(await roundTrip(open)).toBeLessThan(answersWithinMs);
     await proxy.clear("refuse");
-    expect(await roundTrip(await connect())).toBeLessThan(100);
+    expect(await roundTrip(await connect())).toBeLessThan(answersWithinMs);
   });
 
   it("resets the client when the target refuses", async () => {

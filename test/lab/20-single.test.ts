@@ -5,6 +5,7 @@ import { readState } from "../../lab/lib/state.ts";
 import {
   downAndCheckNothingLeft,
   originate,
+  processesUsing,
   scratchDir,
   subscribeEvents,
   watchHealth,
@@ -36,6 +37,7 @@ describe("the single topology, embedded (nats-server, FreeSWITCH double, fault p
       ["nats", 1],
     ]);
     expect(statSync(scratch.stateFile).mode & 0o777).toBe(0o600);
+    expect(processesUsing(lab.state.runDir)).toHaveLength(4); // each process holds its log open
     const attached = await Lab.attach(scratch.stateFile);
     expect(attached.state.labId).toBe(lab.state.labId);
     // Secrets are in the state file and the environment, never in a process's arguments.

@@ -51,7 +51,7 @@ describe("the sharded-2 topology, embedded (two FreeSWITCH doubles, a gateway ea
       await shard2.until([200, 503]);
       await lab.clearFault("esl-2");
       await shard2.until([200, 503, 200]);
-      expect(shard1.seen).toEqual([200]);
+      expect(shard1.seen).not.toContain(503);
     } finally {
       await Promise.all([shard1.stop(), shard2.stop()]);
     }

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Lab } from "../../lab/lib/lab.ts";
@@ -7,7 +7,7 @@ import { freePort } from "../../lab/lib/ports.ts";
 import { startProcess, stopProcess } from "../../lab/lib/service.ts";
 import { secretValues } from "../../lab/lib/state.ts";
 import { startFakeSwitch } from "../../src/fakeswitch/index.ts";
-import { downAndCheckNothingLeft, scratchDir, watchHealth } from "./lab-helpers.ts";
+import { downAndCheckNothingLeft, processesUsing, scratchDir, watchHealth } from "./lab-helpers.ts";
 
 const scratch = scratchDir();
 afterAll(() => scratch.remove());
@@ -63,6 +63,21 @@ describe("the gateway under test is pluggable", () => {
     expect(gateway.launch?.command).toBe("/bin/sh");
     expect((await lab.status()).components.find((c) => c.name === "gateway")?.health).toBe("ok");
     await downAndCheckNothingLeft(lab);
+  });
+
+  it("a gateway that cannot start: the error names it and shows its log, and everything started is stopped", async () => {
+    const stateFile = join(scratch.dir, "failed-state.json");
+    const start = Lab.up({
+      labId: "failed-start",
+      gateway: { kind: "command", command: "echo 'gateway: bad configuration' >&2; exit 78" },
+      stateFile,
+      resultsDir: scratch.resultsDir,
+    });
+    await expect(start).rejects.toThrow(
+      /^gateway exited before it was ready \(exit code 78\)\n--- last lines of .*gateway\.log ---\n.*\ngateway: bad configuration$/,
+    );
+    expect(processesUsing(join(scratch.resultsDir, "failed-start"))).toEqual([]);
+    expect(existsSync(stateFile)).toBe(false);
   });
 
   it("--gateway-url: a gateway started by someone else with the environment `lab env` gives", async () => {

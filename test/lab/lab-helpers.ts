@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type NatsConnection } from "nats";
@@ -116,10 +116,33 @@ export async function downAndCheckNothingLeft(lab: Lab): Promise<void> {
   const state: LabState = structuredClone(lab.state);
   const report = await lab.down();
   expect(report).toEqual({ leftovers: [], busyPorts: [] });
+  expect(processesUsing(state.runDir), "processes still holding the lab's logs").toEqual([]);
   for (const component of state.components) {
     if (component.process)
       expect(groupMembers(component.process.pid), `${component.name} processes left`).toEqual([]);
     for (const port of component.ports)
       expect(await portIsFree("127.0.0.1", port), `${component.name} port ${port} still open`).toBe(true);
   }
+}
+
+/** Processes holding a file under `dir` open: every lab process holds its log, so none may be left. */
+export function processesUsing(dir: string): number[] {
+  const pids: number[] = [];
+  for (const pid of readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    const using = fds.some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(dir);
+      } catch {
+        return false;
+      }
+    });
+    if (using) pids.push(Number(pid));
+  }
+  return pids;
 }
