@@ -166,6 +166,12 @@ function header(summary: RunSummary): string {
         : "",
     ],
   ];
+  if (summary.host) {
+    const { cpus, loadAverageStart, loadAverageEnd } = summary.host;
+    const busy =
+      Math.max(loadAverageStart, loadAverageEnd) > cpus ? " — busy: other work is in these figures" : "";
+    rows.push(["host", `${cpus} cores, load average ${loadAverageStart} → ${loadAverageEnd}${busy}`]);
+  }
   if (summary.capacity)
     rows.push([
       "capacity",

@@ -31,6 +31,8 @@ export interface RunSummary {
   scenario?: { name: string; description: string };
   /** The lab it ran on. */
   topology?: { name: string; mode: string; gateways: Array<{ name: string; url: string }> };
+  /** The machine: other work on it (load average above its cores) shows in every figure. */
+  host?: HostSection;
   /** Warm-up phases: measured, never gated, not in any other figure. */
   warmup?: WarmupSection[];
   /** Command latency by command; of 2xx responses; of 429/503 responses (how fast load is shed). */
@@ -56,6 +58,13 @@ export interface RunSummary {
   outcome?: { passed: boolean; exitCode: number; problems: string[] };
   /** Files written beside summary.json, by role. */
   files?: Record<string, string>;
+}
+
+export interface HostSection {
+  cpus: number;
+  /** 1-minute load average when the measured load started and when it ended. */
+  loadAverageStart: number;
+  loadAverageEnd: number;
 }
 
 export interface WarmupSection {
@@ -210,6 +219,12 @@ export function formatRun(summary: RunSummary): string {
 /** A compact table for people: counts, errors, command latency and lag percentiles. */
 export function formatSummary(summary: RunSummary): string {
   const lines = [`run ${summary.runId}  ${summary.startedAt}  ${(summary.durationMs / 1000).toFixed(1)} s`];
+  const host = summary.host;
+  if (host && Math.max(host.loadAverageStart, host.loadAverageEnd) > host.cpus) {
+    lines.push(
+      `warning: the host was busy (load average ${host.loadAverageStart} → ${host.loadAverageEnd} on ${host.cpus} cores): other work is in these figures`,
+    );
+  }
   const table: string[][] = [["", "count", "errors", "p50", "p95", "p99", "max"]];
   const { load, lag } = summary;
   if (load) table.push(row("command latency", load.latency, String(load.counts.errors)));
