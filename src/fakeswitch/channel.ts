@@ -46,6 +46,7 @@ export interface ChannelInit {
 }
 
 let sessionCounter = 0;
+const NO_HEADERS: readonly [] = [];
 
 /**
  * One channel of the double: its token table (the per-channel constant part of every event, encoded once),
@@ -116,17 +117,13 @@ export class Channel {
     t.set(T.SESSION_ID, String(this.sessionId));
     t.set(T.CREATED_TS, String(init.createdUs));
     t.set(T.PROFILE_TS, String(init.createdUs));
-    const created = new Date(init.createdUs / 1000);
-    t.set(T.CREATED_DATE_LOCAL, localStamp(init.createdUs / 1000));
-    t.set(T.CREATED_DATE_GMT, created.toUTCString());
-    t.set(T.RFC2822_DATE, created.toUTCString().replace("GMT", "+0000"));
     const callId = randomUUID();
     t.set(T.SIP_CALL_ID, callId);
     t.set(T.FROM_TAG, callId.slice(24, 36));
     t.set(T.TO_TAG, `${this.sessionId}SIPpTag0${(this.sessionId % 90) + 10}`);
     t.set(T.ENDPOINT_DISPOSITION, "ANSWER");
     t.setBlock(T.USER_VARS, variableHeaders(this.userVars));
-    t.setBlock(T.SET_VARS, []);
+    t.setBlock(T.SET_VARS, NO_HEADERS);
   }
 
   get alive(): boolean {
@@ -148,7 +145,7 @@ export class Channel {
     for (const [block, header] of Object.entries(CALLER_ID_NAME_HEADERS) as Array<
       [keyof typeof CALLER_ID_NAME_HEADERS, string]
     >) {
-      t.setBlock(T[block], name ? [[header, name]] : []);
+      t.setBlock(T[block], name ? [[header, name]] : NO_HEADERS);
     }
     // sofia_glue: the From header carries the name as its display part.
     t.set(T.FROM_DISPLAY, name ? `"${name}" ` : "");

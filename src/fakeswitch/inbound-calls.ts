@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { INBOUND_CALL } from "./call-scripts.ts";
 import { Channel } from "./channel.ts";
-import { nowUs } from "./clock.ts";
+import { localStamp, nowUs } from "./clock.ts";
 import type { SwitchCore } from "./switch-core.ts";
 import { T } from "./tokens.ts";
 
@@ -53,6 +53,11 @@ export function createInboundCall(core: SwitchCore, call: InboundCall): Channel 
     callerIdName: call.fromName || call.from,
   });
   core.registerChannel(channel);
+  // The INVITE's directory lookup (REQUEST_PARAMS) is copied into the variables, dates and all.
+  const created = new Date(channel.createdUs / 1000);
+  channel.tokens.set(T.CREATED_DATE_LOCAL, localStamp(channel.createdUs / 1000));
+  channel.tokens.set(T.CREATED_DATE_GMT, created.toUTCString());
+  channel.tokens.set(T.RFC2822_DATE, created.toUTCString().replace("GMT", "+0000"));
   const apps = VANILLA_APPS(channel, call.from, call.to, channel.tokens.get(T.RFC2822_DATE));
   for (const template of INBOUND_CALL.setup) {
     if (template.event === "CHANNEL_EXECUTE") {

@@ -8,7 +8,8 @@ import { TEMPLATE_BLOCKS, TEMPLATE_TOKENS } from "./templates.ts";
  */
 export type TokenName = (typeof TEMPLATE_TOKENS)[number] | (typeof TEMPLATE_BLOCKS)[number];
 
-export const TOKEN_NAMES: readonly TokenName[] = [...TEMPLATE_TOKENS, ...TEMPLATE_BLOCKS];
+// Blocks first: their per-channel caches are indexed by id and stay as short as the block list.
+export const TOKEN_NAMES: readonly TokenName[] = [...TEMPLATE_BLOCKS, ...TEMPLATE_TOKENS];
 const ids = new Map<string, number>(TOKEN_NAMES.map((name, i) => [name, i]));
 
 export function tokenId(name: string): number {
@@ -24,14 +25,23 @@ export const BLOCK_TOKENS: ReadonlySet<number> = new Set(TEMPLATE_BLOCKS.map((na
 
 export type Format = "plain" | "json" | "xml";
 
+/**
+ * Drop a cached encoding. Only a slot that holds one is written: writing `undefined` would grow the
+ * cache to `id` for every channel, rendered or not (10,000 parked channels pay for it in memory).
+ */
+function forget<T>(cache: Array<T | undefined>, id: number): void {
+  if (cache[id] !== undefined) cache[id] = undefined;
+}
+
 /** Whole headers, `[name, raw value]`, as a block holds them (`variable_` prefixes included). */
 export type HeaderRun = ReadonlyArray<readonly [string, string]>;
 
 /** One channel's token values. Encodings are cached until the value changes. */
 export class TokenTable {
   readonly raw: string[] = new Array<string>(TOKEN_NAMES.length).fill("");
-  private readonly url: Array<string | undefined> = new Array(TOKEN_NAMES.length);
-  private readonly json: Array<string | undefined> = new Array(TOKEN_NAMES.length);
+  // Encodings fill in as events are rendered; a channel nobody listens to never allocates them.
+  private readonly url: Array<string | undefined> = [];
+  private readonly json: Array<string | undefined> = [];
   private readonly blocks: Record<Format, Array<string | undefined>> = { plain: [], json: [], xml: [] };
   private readonly blockHeaders: HeaderRun[] = [];
   /** The encodings as bytes, per format, for rendering events straight into a Buffer. */
@@ -40,11 +50,9 @@ export class TokenTable {
   set(id: number, value: string): void {
     if (this.raw[id] === value) return;
     this.raw[id] = value;
-    this.url[id] = undefined;
-    this.json[id] = undefined;
-    this.bytes.plain[id] = undefined;
-    this.bytes.json[id] = undefined;
-    this.bytes.xml[id] = undefined;
+    forget(this.url, id);
+    forget(this.json, id);
+    this.forgetBytes(id);
   }
 
   /** Set a value whose encodings are already known (the event clock pre-encodes its dates once a second). */
@@ -52,19 +60,23 @@ export class TokenTable {
     this.raw[id] = value;
     this.url[id] = url;
     this.json[id] = json;
-    this.bytes.plain[id] = undefined;
-    this.bytes.json[id] = undefined;
-    this.bytes.xml[id] = undefined;
+    this.forgetBytes(id);
   }
 
   /** Like setEncoded, with the bytes too (one Buffer for plain/xml, one for json). */
   setBytes(id: number, value: string, url: Buffer, json: Buffer): void {
     this.raw[id] = value;
-    this.url[id] = undefined;
-    this.json[id] = undefined;
+    forget(this.url, id);
+    forget(this.json, id);
     this.bytes.plain[id] = url;
     this.bytes.xml[id] = url;
     this.bytes.json[id] = json;
+  }
+
+  private forgetBytes(id: number): void {
+    forget(this.bytes.plain, id);
+    forget(this.bytes.json, id);
+    forget(this.bytes.xml, id);
   }
 
   get(id: number): string {
@@ -73,12 +85,10 @@ export class TokenTable {
 
   setBlock(id: number, headers: HeaderRun): void {
     this.blockHeaders[id] = headers;
-    this.blocks.plain[id] = undefined;
-    this.blocks.json[id] = undefined;
-    this.blocks.xml[id] = undefined;
-    this.bytes.plain[id] = undefined;
-    this.bytes.json[id] = undefined;
-    this.bytes.xml[id] = undefined;
+    forget(this.blocks.plain, id);
+    forget(this.blocks.json, id);
+    forget(this.blocks.xml, id);
+    this.forgetBytes(id);
   }
 
   encodedBytes(id: number, format: Format): Buffer {
