@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { mintToken } from "../gateway/auth.ts";
 import { FaultSchedule } from "./fault-schedule.ts";
@@ -123,6 +124,7 @@ export async function runScenario(
         jobResult: event.jobResult,
       }),
   });
+  const loadAverageStart = loadavg()[0]!;
   const t0 = performance.now();
   const tracker = new CallTracker(t0);
   eventsSink.tracker = tracker;
@@ -281,6 +283,11 @@ export async function runScenario(
       name: lab.topology,
       mode: lab.mode,
       gateways: lab.gateways.map(({ name, url }) => ({ name, url })),
+    },
+    host: {
+      cpus: availableParallelism(),
+      loadAverageStart: round(loadAverageStart),
+      loadAverageEnd: round(loadavg()[0]!),
     },
     ...(warmup.length > 0 ? { warmup } : {}),
     operations: Object.fromEntries([...outcomes.byOperation].map(([op, h]) => [op, h.snapshot()])),

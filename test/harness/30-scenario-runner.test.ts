@@ -106,6 +106,7 @@ describe("the scenario runner on a lab (real NATS, gateway and FreeSWITCH double
     expect(summary.gateways?.[0]?.totals.commands).toBeGreaterThan(0);
     expect(summary.metrics?.["esl_command_latency.p95"]).toBeGreaterThan(0);
     expect(summary.processes?.map((p) => p.name)).toEqual(["harness"]);
+    expect(summary.host?.cpus).toBeGreaterThan(0);
   });
 
   it("fails the command-line gate with exit code 99 and writes every result file", () => {
