@@ -12,7 +12,8 @@ import { BLOCK_TOKENS, type Format, jsonEscape, type TokenTable, tokenId } from 
  * - json: one object of raw (not URL-encoded) string values, no trailing newline; a body is
  *   `"Content-Length":"N","_body":"…"` at the end.
  * - xml: `<event>\n  <headers>\n    <Name>url-encoded</Name>\n…  </headers>\n</event>\n`; a body is
- *   `  <Content-Length>N</Content-Length>\n  <body>…  </body>\n` after `</headers>`.
+ *   `  <Content-Length>N</Content-Length>\n  <body>…</body>\n` after `</headers>`, with `  ` before
+ *   `</body>` only when the body ends in a newline (switch_xml_toxml_r).
  *
  * A channel template is compiled once (at module load) into literal text and token ids per format, so
  * serialising an event is a concatenation of pre-encoded strings.
@@ -214,14 +215,41 @@ export function renderHeaders(headers: HeaderList, format: Format, body?: string
   let out = "<event>\n  <headers>\n";
   for (const [name, value] of headers) out += `    <${name}>${urlEncode(value)}</${name}>\n`;
   out += "  </headers>\n";
-  if (hasBody)
-    out += `  <Content-Length>${bodyLength}</Content-Length>\n  <body>${xmlEscape(body)}  </body>\n`;
+  if (hasBody) {
+    // switch_event_xmlize sets the body as it is; switch_xml_toxml_r indents the closing tag only when
+    // the text so far ends in a newline, and adds none itself: "x" → <body>x</body>, "x\n" → …x\n  </body>.
+    const text = xmlCharacterData(body);
+    out += `  <Content-Length>${bodyLength}</Content-Length>\n  <body>${text}${text.endsWith("\n") ? "  " : ""}</body>\n`;
+  }
   return `${out}</event>\n`;
 }
 
-function xmlEscape(text: string): string {
-  if (!/[&<>]/.test(text)) return text;
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+/**
+ * switch_xml_ampencode for character data (a = 0): & < > escaped, \r as &#xD;, every non-ASCII character as
+ * &#xHEX; (USE_UTF_8_ENCODING), \n \t " kept; from a `<!` on, the rest is copied as it is (CDATA, comments).
+ */
+function xmlCharacterData(text: string): string {
+  if (!/[&<>\r\u0080-\u{10FFFF}]/u.test(text)) return text;
+  let out = "";
+  let i = 0;
+  for (const ch of text) {
+    if (ch === "<" && text[i + 1] === "!") return out + text.slice(i);
+    const cp = ch.codePointAt(0) ?? 0;
+    out +=
+      ch === "&"
+        ? "&amp;"
+        : ch === "<"
+          ? "&lt;"
+          : ch === ">"
+            ? "&gt;"
+            : ch === "\r"
+              ? "&#xD;"
+              : cp > 0x7f
+                ? `&#x${cp.toString(16).toUpperCase()};`
+                : ch;
+    i += ch.length;
+  }
+  return out;
 }
 
 // ---- frames ---------------------------------------------------------------------------------

@@ -117,6 +117,36 @@ describe.skipIf(!haveFixtures)("conformance with the FreeSWITCH 1.10.12 captures
     s.close();
   });
 
+  it("xml: a body is serialised as switch_event_xmlize + switch_xml_toxml do: no newline added, escapes of switch_xml_ampencode", async () => {
+    const s = await RawSession.authed(fs.port);
+    await s.command("event xml BACKGROUND_JOB");
+    const bodies = async (command: string) => {
+      const before = s.frames.length;
+      await s.command(`bgapi ${command}`);
+      await s.until(() => s.frames.slice(before).some((f) => f.contentType === "text/event-xml"));
+      const xml =
+        s.frames
+          .slice(before)
+          .find((f) => f.contentType === "text/event-xml")
+          ?.bodyText() ?? "";
+      return xml.slice(xml.indexOf("  <Content-Length>"));
+    };
+    // No trailing newline: none is added, and the closing tag is not indented.
+    expect(await bodies("uuid_exists 00000000-0000-0000-0000-000000000000")).toBe(
+      "  <Content-Length>5</Content-Length>\n  <body>false</body>\n</event>\n",
+    );
+    // A trailing newline: the closing tag is indented after it (capture 04b).
+    expect(await bodies("uptime")).toMatch(/<body>\d+\n {2}<\/body>\n<\/event>\n$/);
+    // & < > escaped, quotes kept, non-ASCII as &#xHEX; (USE_UTF_8_ENCODING); Content-Length counts the raw bytes.
+    const raw = 'a<b > & "q" Zoë ☎';
+    expect(await bodies(`echo ${raw}`)).toBe(
+      `  <Content-Length>${Buffer.byteLength(raw)}</Content-Length>\n  <body>a&lt;b &gt; &amp; "q" Zo&#xEB; &#x260E;</body>\n</event>\n`,
+    );
+    // From a `<!` on, the text is copied as it is.
+    expect(await bodies("echo x&<![CDATA[<y>&]]>")).toContain("<body>x&amp;<![CDATA[<y>&]]></body>");
+    s.close();
+  });
+
   it("a far end that answers 486 gives the captured failure sequence and -ERR USER_BUSY (09a)", async () => {
     const busy = await startFakeSwitch({ password: "ClueCon", profile: { answerDelayMs: 5, busyShare: 1 } });
     const s = await RawSession.authed(busy.port);
