@@ -18,14 +18,18 @@ const ATTEMPTS = 3;
 /**
  * Starts nats-server on 127.0.0.1 and a port that was free a moment ago; resolves once it answers with its
  * INFO line. Another process may take the port in between: then nats-server exits and the next attempt
- * picks a new port. `port` restarts a server on the address of an earlier one.
+ * picks a new port. `port` restarts a server on the address of an earlier one; `jetStreamDir` enables
+ * JetStream with its store there (give the same directory to a restart to keep the streams).
  */
-export async function startNatsServer(options: { port?: number } = {}): Promise<TestNatsServer> {
+export async function startNatsServer(
+  options: { port?: number; jetStreamDir?: string } = {},
+): Promise<TestNatsServer> {
   let lastError: Error | undefined;
   // A given port (a restart on the same address) gets one attempt: there is no other port to try.
   for (let attempt = 0; attempt < (options.port ? 1 : ATTEMPTS); attempt++) {
     const port = options.port ?? (await freeLoopbackPort());
-    const child = spawn(NATS_SERVER, ["-a", "127.0.0.1", "-p", String(port)], {
+    const jetStream = options.jetStreamDir ? ["-js", "-sd", options.jetStreamDir] : [];
+    const child = spawn(NATS_SERVER, ["-a", "127.0.0.1", "-p", String(port), ...jetStream], {
       stdio: ["ignore", "ignore", "pipe"],
     });
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -66,7 +70,7 @@ async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<
   clearTimeout(killer);
 }
 
-function freeLoopbackPort(): Promise<number> {
+export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);

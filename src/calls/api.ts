@@ -1,0 +1,181 @@
+import { randomUUID } from "node:crypto";
+import Fastify, { type FastifyError, type FastifyInstance, LogController } from "fastify";
+import type { JetStreamClient } from "nats";
+import type { Logger } from "pino";
+import { encodeCallRequest } from "./call-request.ts";
+import type { CallOptions, CallRecord, CallStore, CdrRecord } from "./call-store.ts";
+import { callsStream } from "./jetstream.ts";
+
+export interface CallsApiDeps {
+  store: CallStore;
+  js: JetStreamClient;
+  log: Logger;
+  /** Whether NATS is connected, for /health. */
+  natsConnected: () => boolean;
+  publishTimeoutMs: number;
+}
+
+/** A number as callers write it: E.164 with or without `+`, or a short extension; never dial-string syntax. */
+const phoneNumber = { type: "string", pattern: "^\\+?[0-9]{2,20}$" } as const;
+
+const createCallBody = {
+  type: "object",
+  additionalProperties: false,
+  required: ["to", "from"],
+  properties: {
+    to: phoneNumber,
+    from: phoneNumber,
+    options: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        timeout_sec: { type: "integer", minimum: 1, maximum: 600 },
+        /** Channel variables for the originate (the gateway re-checks them for ESL injection). */
+        variables: {
+          type: "object",
+          maxProperties: 32,
+          propertyNames: { pattern: "^[A-Za-z_][A-Za-z0-9_]{0,63}$" },
+          additionalProperties: {
+            anyOf: [{ type: "string", maxLength: 256 }, { type: "number" }, { type: "boolean" }],
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+const callIdParams = {
+  type: "object",
+  required: ["id"],
+  properties: { id: { type: "string", format: "uuid" } },
+} as const;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfterSec?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The calls API: `POST /v1/calls` records a call and queues it on the `calls` stream (answering 202 with its
+ * id once JetStream has stored the request), `GET /v1/calls/{id}` reports where it is and its CDR.
+ */
+export async function buildCallsApi(deps: CallsApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log,
+    bodyLimit: 16 * 1024,
+    // No per-request lines: at 200 calls/s they would cost more than the work; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const known =
+      error instanceof HttpError
+        ? error
+        : error.validation
+          ? new HttpError(400, "bad_request", error.message)
+          : error.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+            ? new HttpError(413, "payload_too_large", "request body over 16 KiB")
+            : error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
+              ? new HttpError(415, "unsupported_media_type", "send application/json")
+              : error.statusCode === 400 || error.code?.startsWith("FST_ERR_CTP")
+                ? new HttpError(400, "bad_request", error.message)
+                : undefined;
+    if (!known) request.log.error({ err: error.message }, "unhandled error");
+    const reported = known ?? new HttpError(500, "internal", "internal error");
+    if (reported.retryAfterSec !== undefined)
+      void reply.header("retry-after", String(reported.retryAfterSec));
+    void reply.code(reported.status).send({ error: { code: reported.code, message: reported.message } });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .send({ error: { code: "not_found", message: `no route ${request.method} ${request.url}` } });
+  });
+
+  app.post<{ Body: { to: string; from: string; options?: CallOptions } }>(
+    "/v1/calls",
+    { schema: { body: createCallBody } },
+    async (request, reply) => {
+      const id = randomUUID();
+      const acceptedAt = new Date();
+      const { to, from, options = {} } = request.body;
+      try {
+        await deps.store.insertCall({ id, to, from, options, acceptedAt });
+      } catch (error) {
+        request.log.error({ err: (error as Error).message }, "call not recorded");
+        throw new HttpError(503, "database_unavailable", "the call could not be recorded; try again", 1);
+      }
+      try {
+        await deps.js.publish(
+          callsStream.requestSubject,
+          encodeCallRequest({ call_id: id, to, from, options, accepted_at: acceptedAt.toISOString() }),
+          { msgID: id, timeout: deps.publishTimeoutMs },
+        );
+      } catch (error) {
+        // Maybe stored after all: the orchestrator only places calls still queued, so failing it is safe.
+        await deps.store.failQueued(id, "QUEUE_UNAVAILABLE", new Date()).catch(() => {});
+        request.log.error({ err: (error as Error).message, call_id: id }, "call not queued");
+        throw new HttpError(503, "queue_unavailable", "the call could not be queued; try again", 1);
+      }
+      return reply
+        .code(202)
+        .header("location", `/v1/calls/${id}`)
+        .send({ id, status: "queued", accepted_at: acceptedAt.toISOString() });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/calls/:id",
+    { schema: { params: callIdParams } },
+    async (request) => {
+      const call = await deps.store.getCall(request.params.id);
+      if (!call) throw new HttpError(404, "not_found", `no call ${request.params.id}`);
+      const cdr = call.endedAt ? await deps.store.getCdr(call.id) : undefined;
+      return callView(call, cdr);
+    },
+  );
+
+  app.get("/health", async (_request, reply) => {
+    const nats = deps.natsConnected();
+    return reply.code(nats ? 200 : 503).send({ status: nats ? "ok" : "unavailable", nats });
+  });
+
+  return app as unknown as FastifyInstance;
+}
+
+function callView(call: CallRecord, cdr: CdrRecord | undefined) {
+  return {
+    id: call.id,
+    to: call.to,
+    from: call.from,
+    options: call.options,
+    status: call.status,
+    accepted_at: call.acceptedAt.toISOString(),
+    ringing_at: call.ringingAt?.toISOString() ?? null,
+    answered_at: call.answeredAt?.toISOString() ?? null,
+    ended_at: call.endedAt?.toISOString() ?? null,
+    originate_attempts: call.originateAttempts,
+    failure_reason: call.failureReason,
+    cdr: cdr
+      ? {
+          duration_sec: cdr.durationSec,
+          billsec: cdr.billsec,
+          hangup_cause: cdr.hangupCause,
+          hangup_q850: cdr.hangupQ850,
+          read_codec: cdr.readCodec,
+          write_codec: cdr.writeCodec,
+          started_at: cdr.startedAt?.toISOString() ?? null,
+          answered_at: cdr.answeredAt?.toISOString() ?? null,
+          ended_at: cdr.endedAt.toISOString(),
+          source_host: cdr.sourceHost,
+        }
+      : null,
+  };
+}

@@ -1,0 +1,139 @@
+import { readFileSync } from "node:fs";
+
+export type CallsRole = "api" | "orchestrator" | "cdr-writer";
+export const allRoles: readonly CallsRole[] = ["api", "orchestrator", "cdr-writer"];
+
+/** Where calls are stored: a PostgreSQL server, or PGlite in this process (a directory, or memory). */
+export type DatabaseChoice =
+  | { kind: "postgres"; url: string; poolSize: number }
+  | { kind: "pglite"; dir?: string };
+
+export interface CallsConfig {
+  roles: CallsRole[];
+  database: DatabaseChoice;
+  natsServers: string[];
+  http: { host: string; port: number };
+  gateway: {
+    url: string;
+    jwtSecret: Uint8Array;
+    jwtIssuer?: string;
+    jwtAudience?: string;
+    connections: number;
+    requestTimeoutMs: number;
+  };
+  orchestrator: {
+    concurrency: number;
+    ackWaitMs: number;
+    maxDeliver: number;
+    placeDeadlineMs: number;
+    dialString: string;
+  };
+  cdrWriter: {
+    eventsSubject: string;
+    batchSize: number;
+    batchDelayMs: number;
+    ackWaitMs: number;
+    maxDeliver: number;
+  };
+  logLevel: string;
+}
+
+export class CallsConfigError extends Error {
+  override name = "CallsConfigError";
+  constructor(readonly problems: string[]) {
+    super(`invalid calls pipeline configuration:\n  - ${problems.join("\n  - ")}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * The pipeline's configuration from the environment, every problem reported at once by variable name.
+ * Secrets (JWT_SECRET, or JWT_SECRET_FILE) are never echoed, and only the orchestrator needs one.
+ */
+export function loadCallsConfig(env: Env = process.env): CallsConfig {
+  const problems: string[] = [];
+  const text = (name: string, fallback: string) => env[name]?.trim() || fallback;
+  const int = (name: string, fallback: number, min: number, max: number) => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer in [${min}, ${max}], got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const roles = text("CALLS_ROLES", allRoles.join(","))
+    .split(",")
+    .map((role) => role.trim())
+    .filter(Boolean);
+  for (const role of roles) {
+    if (!allRoles.includes(role as CallsRole))
+      problems.push(`CALLS_ROLES: unknown role "${role}" (${allRoles.join(", ")})`);
+  }
+
+  const databaseUrl = env.DATABASE_URL?.trim();
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push("DATABASE_URL must be a postgres:// or postgresql:// URL");
+  }
+  const database: DatabaseChoice = databaseUrl
+    ? { kind: "postgres", url: databaseUrl, poolSize: int("DATABASE_POOL_SIZE", 8, 1, 100) }
+    : { kind: "pglite", dir: env.PGLITE_DIR?.trim() || undefined };
+
+  const secret = readSecret(env, "JWT_SECRET", problems);
+  if (roles.includes("orchestrator")) {
+    if (secret === undefined)
+      problems.push("JWT_SECRET (or JWT_SECRET_FILE) is required by the orchestrator");
+    else if (Buffer.byteLength(secret) < 32) problems.push("JWT_SECRET must be at least 32 bytes");
+  }
+
+  const dialString = text("CALLS_DIAL_STRING", "sofia/internal/{to}@127.0.0.1");
+  if (!dialString.includes("{to}")) problems.push("CALLS_DIAL_STRING must contain {to}");
+
+  const config: CallsConfig = {
+    roles: roles as CallsRole[],
+    database,
+    natsServers: text("NATS_URL", "nats://127.0.0.1:4222")
+      .split(",")
+      .map((s) => s.trim()),
+    http: { host: text("CALLS_HTTP_HOST", "127.0.0.1"), port: int("CALLS_HTTP_PORT", 8090, 0, 65_535) },
+    gateway: {
+      url: text("GATEWAY_URL", "http://127.0.0.1:8080"),
+      jwtSecret: new TextEncoder().encode(secret ?? ""),
+      jwtIssuer: env.JWT_ISSUER?.trim() || undefined,
+      jwtAudience: env.JWT_AUDIENCE?.trim() || undefined,
+      connections: int("GATEWAY_CONNECTIONS", 16, 1, 1024),
+      requestTimeoutMs: int("GATEWAY_TIMEOUT_MS", 5_000, 100, 120_000),
+    },
+    orchestrator: {
+      concurrency: int("ORCHESTRATOR_CONCURRENCY", 64, 1, 4096),
+      ackWaitMs: int("ORCHESTRATOR_ACK_WAIT_MS", 15_000, 1_000, 600_000),
+      maxDeliver: int("ORCHESTRATOR_MAX_DELIVER", 5, 2, 1000),
+      placeDeadlineMs: int("CALLS_PLACE_DEADLINE_MS", 120_000, 1_000, 86_400_000),
+      dialString,
+    },
+    cdrWriter: {
+      eventsSubject: text("NATS_SUBJECT", "fs.events"),
+      batchSize: int("CDR_WRITER_BATCH_SIZE", 256, 1, 10_000),
+      batchDelayMs: int("CDR_WRITER_BATCH_DELAY_MS", 10, 0, 10_000),
+      ackWaitMs: int("CDR_WRITER_ACK_WAIT_MS", 30_000, 1_000, 600_000),
+      maxDeliver: int("CDR_WRITER_MAX_DELIVER", 20, 2, 1000),
+    },
+    logLevel: text("LOG_LEVEL", "info"),
+  };
+  if (problems.length > 0) throw new CallsConfigError(problems);
+  return config;
+}
+
+function readSecret(env: Env, name: string, problems: string[]): string | undefined {
+  const file = env[`${name}_FILE`]?.trim();
+  if (!file) return env[name] || undefined;
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch (error) {
+    problems.push(`${name}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+    return undefined;
+  }
+}
