@@ -80,7 +80,8 @@ describe("HTTP load driver", () => {
     expect(latency.max).toBeGreaterThanOrEqual(990);
     expect(latency.p99).toBeGreaterThanOrEqual(900);
     expect(latency.p95).toBeGreaterThanOrEqual(750);
-    expect(latency.p50).toBeLessThan(100);
+    // The 300 requests outside the stall stay fast: the median sits among them (generous for a busy machine).
+    expect(latency.p50).toBeLessThan(500);
   });
 
   it("a stall of our own event loop counts too: latency runs from the intended send time", async () => {
