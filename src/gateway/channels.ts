@@ -65,7 +65,13 @@ export class ChannelTable {
         row.state = f["Channel-State"] ?? row.state;
         row.call_state = f["Channel-Call-State"] ?? row.call_state;
         row.answer_state = f["Answer-State"] ?? row.answer_state;
-        if (event.event_type === "CHANNEL_ANSWER") row.answered_at = Math.floor(event.fs_timestamp_us / 1000);
+        // CHANNEL_CALLSTATE is not subscribed (3 more events per call): the call state it would report next
+        // follows from these events (switch_channel.c sets ACTIVE right after answer, HANGUP with hangup).
+        if (event.event_type === "CHANNEL_ANSWER") {
+          row.answered_at = Math.floor(event.fs_timestamp_us / 1000);
+          row.call_state = "ACTIVE";
+        }
+        if (event.event_type === "CHANNEL_HANGUP") row.call_state = "HANGUP";
         if (event.event_type === "CHANNEL_BRIDGE")
           row.other_leg_uuid = event.other_leg_uuid ?? row.other_leg_uuid;
         if (event.event_type === "CHANNEL_UNBRIDGE") row.other_leg_uuid = null;
