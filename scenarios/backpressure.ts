@@ -12,7 +12,8 @@ export const backpressure: Scenario = {
     // Calls hold 3 s: at 200/s FreeSWITCH would need 600 sessions; it has 400.
     fakeswitch: { "max-sessions": "400", hold: "3000" },
   },
-  load: originateLoad(),
+  // Connections enough that no request waits on our side for one: a refusal's latency is then the gateway's.
+  load: originateLoad({ connections: 1_000 }),
   phases: [
     {
       name: "warm-up",

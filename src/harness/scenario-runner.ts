@@ -14,10 +14,11 @@ import {
   overrideGates,
 } from "./gates.ts";
 import { GatewayScraper } from "./gateway-scraper.ts";
-import { HealthWatcher, outageTimeline } from "./health-watcher.ts";
+import { HealthWatcher } from "./health-watcher.ts";
 import { HttpLoad } from "./http-load.ts";
 import type { LabHandle } from "./lab-handle.ts";
 import { LagMonitor } from "./lag.ts";
+import { outageRecords } from "./outage-records.ts";
 import { OutcomeLog } from "./outcome-log.ts";
 import { joinPhases, type PlacedPhase } from "./phases.ts";
 import { ProcessSampler } from "./process-sampler.ts";
@@ -28,7 +29,6 @@ import { BASELINE_METRICS, type RunMetrics, runMetrics } from "./run-metrics.ts"
 import type { LoadPhase, Scenario } from "./scenario.ts";
 import {
   buildSummary,
-  type FaultRecord,
   formatRun,
   newRunId,
   type PhaseSection,
@@ -176,7 +176,6 @@ export async function runScenario(
     },
   });
 
-  const judged: Array<{ gates: GateResult[]; passed: boolean } | undefined> = placed.map(() => undefined);
   let stoppedAfter: string | undefined;
   const phaseTimers = placed.map((phase) =>
     setTimeout(() => monitor.window(phase.name), Math.max(0, phase.startMs - (performance.now() - t0))),
@@ -187,9 +186,7 @@ export async function runScenario(
         setTimeout(
           () => {
             if (stopLoad.signal.aborted || index === placed.length - 1) return;
-            const verdict = judgePhase(index);
-            judged[index] = verdict;
-            if (!verdict.passed) {
+            if (!judgePhase(index).passed) {
               stoppedAfter = phase.name;
               log(`run: ${phase.name} failed its gates; the capacity search stops here`);
               stopLoad.abort();
@@ -222,34 +219,12 @@ export async function runScenario(
   const healthChanges = (await watcher?.stop()) ?? [];
   const endedAt = performance.now();
 
-  const faultRecords: FaultRecord[] = faults.applied.map((entry, index) => {
-    const record: FaultRecord = {
-      label: entry.label,
-      target: entry.step.target,
-      fault: entry.step.fault,
-      atMs: entry.step.at,
-      ...(entry.requestedAt !== undefined ? { injectedAtMs: rel(entry.requestedAt) } : {}),
-      ...(entry.clearedAt !== undefined ? { clearedAtMs: rel(entry.clearedAt) } : {}),
-      ...(entry.error !== undefined ? { error: entry.error } : {}),
-    };
-    if (entry.requestedAt === undefined || entry.step.outage === false || entry.error !== undefined)
-      return record;
-    const next = faults.applied.slice(index + 1).find((later) => later.requestedAt !== undefined);
-    const timeline = outageTimeline(healthChanges, {
-      injectedAtMs: entry.requestedAt,
-      clearedAtMs: entry.clearedAt,
-      untilMs: next?.requestedAt ?? endedAt,
-    });
-    const { injectedAtMs: _, clearedAtMs: __, ...rest } = timeline;
-    const recoveredAt = timeline.recoveredAtMs ?? Math.min(next?.requestedAt ?? loadEndedAt, loadEndedAt);
-    record.outage = {
-      ...rest,
-      ...(timeline.detectedAtMs !== undefined ? { detectedAtMs: rel(timeline.detectedAtMs) } : {}),
-      ...(timeline.recoveredAtMs !== undefined ? { recoveredAtMs: rel(timeline.recoveredAtMs) } : {}),
-      commands: outcomes.between(entry.requestedAt, recoveredAt),
-      eventsLost: monitor.missingEventsBetween(entry.requestedAt - OUTAGE_LOOKBACK_MS, recoveredAt),
-    };
-    return record;
+  const faultRecords = outageRecords(faults.applied, healthChanges, {
+    startMs: t0,
+    loadEndedAt,
+    endedAt,
+    requestsBetween: (from, to) => outcomes.between(from, to),
+    eventsLostBetween: (from, to) => monitor.missingEventsBetween(from - OUTAGE_LOOKBACK_MS, to),
   });
 
   const phases: PhaseSection[] = placed.map((phase, index) => {
@@ -331,10 +306,6 @@ export async function runScenario(
   log(`run: done, exit code ${exitCode}`);
   const summaryPath = await writeRunFiles(dir, summary, logLines);
   return { summary, dir, summaryPath, exitCode, text: `${text}\nresults: ${dir}` };
-
-  function rel(atMs: number): number {
-    return round(atMs - t0);
-  }
 
   /** A phase's figures so far, against the capacity gates. */
   function judgePhase(index: number): { gates: GateResult[]; passed: boolean } {

@@ -1,0 +1,62 @@
+import type { AppliedFault } from "./fault-schedule.ts";
+import { type HealthChange, outageTimeline } from "./health-watcher.ts";
+import type { EndingCounts } from "./outcome-log.ts";
+import type { FaultRecord } from "./summary.ts";
+
+export interface OutageContext {
+  /** When the measured load started; every time in the records is ms since then. */
+  startMs: number;
+  loadEndedAt: number;
+  endedAt: number;
+  /** Requests intended between two moments, by ending. */
+  requestsBetween(fromMs: number, toMs: number): EndingCounts;
+  /** Lifecycle events never received, of the calls made between two moments. */
+  eventsLostBetween(fromMs: number, toMs: number): number;
+}
+
+/**
+ * Each applied fault as the summary records it; for one the gateway should notice, the outage it caused:
+ * detection and recovery from the /health changes (looking no further than the next fault), the requests
+ * sent meanwhile by how they ended, and the events lost. An outage never recovered is counted to the end of
+ * the load (or the next fault).
+ */
+export function outageRecords(
+  applied: readonly AppliedFault[],
+  healthChanges: readonly HealthChange[],
+  context: OutageContext,
+): FaultRecord[] {
+  const rel = (atMs: number) => Math.round((atMs - context.startMs) * 10) / 10;
+  return applied.map((entry, index) => {
+    const record: FaultRecord = {
+      label: entry.label,
+      target: entry.step.target,
+      fault: entry.step.fault,
+      atMs: entry.step.at,
+      ...(entry.requestedAt !== undefined ? { injectedAtMs: rel(entry.requestedAt) } : {}),
+      ...(entry.clearedAt !== undefined ? { clearedAtMs: rel(entry.clearedAt) } : {}),
+      ...(entry.error !== undefined ? { error: entry.error } : {}),
+    };
+    if (entry.requestedAt === undefined || entry.step.outage === false || entry.error !== undefined)
+      return record;
+    const next = applied.slice(index + 1).find((later) => later.requestedAt !== undefined);
+    const {
+      injectedAtMs: _,
+      clearedAtMs: __,
+      ...timeline
+    } = outageTimeline(healthChanges, {
+      injectedAtMs: entry.requestedAt,
+      clearedAtMs: entry.clearedAt,
+      untilMs: next?.requestedAt ?? context.endedAt,
+    });
+    const countedUntil =
+      timeline.recoveredAtMs ?? Math.min(next?.requestedAt ?? context.loadEndedAt, context.loadEndedAt);
+    record.outage = {
+      ...timeline,
+      ...(timeline.detectedAtMs !== undefined ? { detectedAtMs: rel(timeline.detectedAtMs) } : {}),
+      ...(timeline.recoveredAtMs !== undefined ? { recoveredAtMs: rel(timeline.recoveredAtMs) } : {}),
+      commands: context.requestsBetween(entry.requestedAt, countedUntil),
+      eventsLost: context.eventsLostBetween(entry.requestedAt, countedUntil),
+    };
+    return record;
+  });
+}
