@@ -1,6 +1,6 @@
 import type { AppliedFault } from "./fault-schedule.ts";
 import { type HealthChange, outageTimeline } from "./health-watcher.ts";
-import type { EndingCounts } from "./outcome-log.ts";
+import type { WindowCounts } from "./outcome-log.ts";
 import type { FaultRecord } from "./summary.ts";
 
 export interface OutageContext {
@@ -9,7 +9,7 @@ export interface OutageContext {
   loadEndedAt: number;
   endedAt: number;
   /** Requests intended between two moments, by ending. */
-  requestsBetween(fromMs: number, toMs: number): EndingCounts;
+  requestsBetween(fromMs: number, toMs: number): WindowCounts;
   /** Lifecycle events never received, of the calls made between two moments. */
   eventsLostBetween(fromMs: number, toMs: number): number;
 }

@@ -19,6 +19,12 @@ export interface EndingCounts {
   hung: number;
 }
 
+/** Requests of a window of the run (an outage). */
+export interface WindowCounts extends EndingCounts {
+  /** Intended send → failure, of the slowest failed request: 0 when none failed. */
+  slowestFailureMs: number;
+}
+
 /** What one phase's requests came to, by intended send time. */
 export interface PhaseOutcomes extends EndingCounts {
   /** Intended send → last response byte, every response (any status). */
@@ -29,7 +35,7 @@ export interface PhaseOutcomes extends EndingCounts {
 const SHEDDING = new Set([429, 503]);
 
 /**
- * Every request's ending, kept compactly (8 + 1 bytes a request) by intended send time, so any window of the
+ * Every request's ending and duration, kept compactly (8 + 4 + 1 bytes a request) by intended send time, so any window of the
  * run (an outage) can be counted afterwards; and latency histograms by phase, by command, and for the
  * responses that shed load (429/503) against those that did the work (2xx).
  */
@@ -41,6 +47,7 @@ export class OutcomeLog {
   /** Latency of 2xx responses. */
   readonly accepted = LatencyHistogram.create();
   private intended = new Float64Array(1 << 14);
+  private durations = new Float32Array(1 << 14);
   private endings = new Uint8Array(1 << 14);
   private count = 0;
 
@@ -60,7 +67,7 @@ export class OutcomeLog {
 
   add(outcome: RequestOutcome, operation: Operation): void {
     const ending = this.endingOf(outcome);
-    this.push(outcome.intendedAt, ending);
+    this.push(outcome.intendedAt, outcome.endedAt - outcome.intendedAt, ending);
     const phase = this.phases[phaseIndexAt(this.placed, outcome.intendedAt - this.startMs)]!;
     phase.sent++;
     if (ending === Ending.Ok) phase.ok++;
@@ -79,17 +86,22 @@ export class OutcomeLog {
     else if (outcome.status >= 200 && outcome.status < 300) this.accepted.record(latency);
   }
 
-  /** Requests intended to start between two moments (the `performance.now()` clock), by ending. */
-  between(fromMs: number, toMs: number): EndingCounts {
-    const counts: EndingCounts = { sent: 0, ok: 0, failed: 0, hung: 0 };
+  /**
+   * Requests intended to start between two moments (the `performance.now()` clock), by ending, and how long
+   * the slowest failure kept its caller waiting.
+   */
+  between(fromMs: number, toMs: number): WindowCounts {
+    const counts: WindowCounts = { sent: 0, ok: 0, failed: 0, hung: 0, slowestFailureMs: 0 };
     for (let i = 0; i < this.count; i++) {
       const at = this.intended[i]!;
       if (at < fromMs || at > toMs) continue;
       counts.sent++;
       const ending = this.endings[i] as Ending;
       if (ending === Ending.Ok) counts.ok++;
-      else if (ending === Ending.Failed) counts.failed++;
-      else counts.hung++;
+      else if (ending === Ending.Failed) {
+        counts.failed++;
+        counts.slowestFailureMs = Math.max(counts.slowestFailureMs, Math.round(this.durations[i]!));
+      } else counts.hung++;
     }
     return counts;
   }
@@ -99,17 +111,20 @@ export class OutcomeLog {
     return outcome.error === "timeout" || outcome.error === "aborted" ? Ending.Hung : Ending.Failed;
   }
 
-  private push(intendedAt: number, ending: Ending): void {
+  private push(intendedAt: number, durationMs: number, ending: Ending): void {
     if (this.count === this.intended.length) {
-      const intended = new Float64Array(this.count * 2);
-      intended.set(this.intended);
-      const endings = new Uint8Array(this.count * 2);
-      endings.set(this.endings);
-      this.intended = intended;
-      this.endings = endings;
+      this.intended = grown(this.intended, new Float64Array(this.count * 2));
+      this.durations = grown(this.durations, new Float32Array(this.count * 2));
+      this.endings = grown(this.endings, new Uint8Array(this.count * 2));
     }
     this.intended[this.count] = intendedAt;
+    this.durations[this.count] = durationMs;
     this.endings[this.count] = ending;
     this.count++;
   }
+}
+
+function grown<T extends Float64Array | Float32Array | Uint8Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
 }

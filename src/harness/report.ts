@@ -278,11 +278,13 @@ function faultsSection(summary: RunSummary): string {
     d(f.outage?.detectMs),
     d(f.outage?.reconnectMs),
     d(f.outage?.outageMs),
-    f.outage ? `${f.outage.commands.sent} / ${f.outage.commands.failed} / ${f.outage.commands.hung}` : "-",
+    f.outage
+      ? `${f.outage.commands.sent} / ${f.outage.commands.failed} (≤ ${f.outage.commands.slowestFailureMs} ms) / ${f.outage.commands.hung}`
+      : "-",
     f.outage ? String(f.outage.eventsLost) : "-",
     f.error ?? (f.outage?.unseen ? "reconnected between two /health polls" : ""),
   ]);
-  return `<section><h2>Faults</h2>${table(["fault", "injected", "detected after", "reconnected in", "outage", "commands sent / failed / hung", "events lost", "note"], rows)}</section>`;
+  return `<section><h2>Faults</h2>${table(["fault", "injected", "detected after", "reconnected in", "outage", "commands sent / failed (slowest) / hung", "events lost", "note"], rows)}</section>`;
 }
 
 function table(headings: readonly string[], rows: ReadonlyArray<readonly string[]>, showHead = true): string {

@@ -8,7 +8,7 @@ import type { OutageTimeline } from "./health-watcher.ts";
 import type { HistogramSnapshot, Percentiles } from "./histogram.ts";
 import type { HttpErrorKind, HttpLoadResult, HttpSecondRow } from "./http-load.ts";
 import type { LagResult, LagSecondRow } from "./lag.ts";
-import type { EndingCounts } from "./outcome-log.ts";
+import type { EndingCounts, WindowCounts } from "./outcome-log.ts";
 import type { ProcessSeries } from "./process-sampler.ts";
 import type { Fault, Operation } from "./scenario.ts";
 import type { TelecomReport } from "./telecom.ts";
@@ -101,8 +101,8 @@ export interface FaultRecord {
   clearedAtMs?: number;
   error?: string;
   outage?: Omit<OutageTimeline, "injectedAtMs" | "clearedAtMs"> & {
-    /** Requests intended from injection to recovery, by ending; hung must be 0. */
-    commands: EndingCounts;
+    /** Requests intended from injection to recovery, by ending (hung must be 0), and the slowest failure. */
+    commands: WindowCounts;
     /** Lifecycle events never received, of the calls made from shortly before the fault to its recovery. */
     eventsLost: number;
   };
@@ -304,7 +304,7 @@ function formatFaults({ faults = [] }: RunSummary): string[] {
     const o = f.outage;
     if (!o) return `fault ${f.label} ${at}`;
     const ms = (v: number | undefined) => (v === undefined ? "-" : `${v} ms`);
-    return `fault ${f.label} ${at}: detected after ${ms(o.detectMs)}, reconnected in ${ms(o.reconnectMs)}, outage ${ms(o.outageMs)}${o.unseen ? " (between two polls)" : ""}; commands ${o.commands.sent} sent, ${o.commands.failed} failed, ${o.commands.hung} hung; ${o.eventsLost} events lost`;
+    return `fault ${f.label} ${at}: detected after ${ms(o.detectMs)}, reconnected in ${ms(o.reconnectMs)}, outage ${ms(o.outageMs)}${o.unseen ? " (between two polls)" : ""}; commands ${o.commands.sent} sent, ${o.commands.failed} failed (the slowest after ${o.commands.slowestFailureMs} ms), ${o.commands.hung} hung; ${o.eventsLost} events lost`;
   });
 }
 

@@ -178,7 +178,7 @@ export function syntheticSummary(runId: string, scale = 1): RunSummary {
           reconnectMs: 248,
           outageMs: 259.6,
           unseen: false,
-          commands: { sent: 26, ok: 23, failed: 3, hung: 0 },
+          commands: { sent: 26, ok: 23, failed: 3, hung: 0, slowestFailureMs: 4 },
           eventsLost: 6,
         },
       },
