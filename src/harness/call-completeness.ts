@@ -41,6 +41,8 @@ interface Followed {
   jobUuid?: string;
   /** When the call was announced (the caller's clock), to tell which calls an outage touched. */
   expectedAt?: number;
+  /** Its originate's job ended `-ERR`: the call was never answered, and may never have had a channel. */
+  failed?: boolean;
   seen: Set<LifecycleEvent>;
 }
 
@@ -87,17 +89,27 @@ export class CallCompleteness {
     return missing;
   }
 
-  /** Takes any event; only lifecycle events count. */
-  observe(eventType: string, callUuid: string | null | undefined, jobUuid: string | null | undefined): void {
+  /**
+   * Takes any event; only lifecycle events count. A BACKGROUND_JOB belongs to the call that announced its
+   * job, else to the call it names (the gateway names an originate's call in its job event); `jobFailed`
+   * says its result was `-ERR …`.
+   */
+  observe(
+    eventType: string,
+    callUuid: string | null | undefined,
+    jobUuid: string | null | undefined,
+    jobFailed = false,
+  ): void {
     if (!isLifecycleEvent(eventType)) return;
     let call: Followed | undefined;
     if (eventType === "BACKGROUND_JOB") {
-      const owner = jobUuid ? this.callOfJob.get(jobUuid) : undefined;
-      if (owner === undefined) {
+      const owner = (jobUuid ? this.callOfJob.get(jobUuid) : undefined) ?? (callUuid || undefined);
+      call = owner === undefined ? undefined : this.calls.get(owner);
+      if (!call) {
         this.unmatchedJobs++;
         return;
       }
-      call = this.calls.get(owner);
+      if (jobFailed) call.failed = true;
     } else if (callUuid) {
       call = this.follow(callUuid);
     }
@@ -155,8 +167,16 @@ export class CallCompleteness {
   }
 }
 
-const expectedEvents = (call: Followed): readonly LifecycleEvent[] =>
-  call.jobUuid === undefined ? CHANNEL_EVENTS : CALL_LIFECYCLE;
+/**
+ * A call announced with its job expects all four events, any other the three channel events. A failed call
+ * (its job ended `-ERR`) is owed no answer: its channel's end if it had a channel, else nothing more.
+ */
+function expectedEvents(call: Followed): readonly LifecycleEvent[] {
+  const all = call.jobUuid === undefined ? CHANNEL_EVENTS : CALL_LIFECYCLE;
+  if (!call.failed) return all;
+  const hadChannel = call.seen.has("CHANNEL_CREATE") || call.seen.has("CHANNEL_HANGUP_COMPLETE");
+  return all.filter((name) => name === "BACKGROUND_JOB" || (hadChannel && name !== "CHANNEL_ANSWER"));
+}
 
 const isLifecycleEvent = (name: string): name is LifecycleEvent =>
   (CALL_LIFECYCLE as readonly string[]).includes(name);

@@ -199,13 +199,19 @@ export class LagMonitor {
       this.withoutFsTimestamp++;
     }
     const callUuid = stringOrUndefined(event.call_uuid);
-    this.completeness.observe(type, callUuid, stringOrUndefined(event.job_uuid));
+    const jobResult = stringOrUndefined(event.job_result);
+    this.completeness.observe(
+      type,
+      callUuid,
+      stringOrUndefined(event.job_uuid),
+      jobResult?.startsWith("-ERR"),
+    );
     this.onEvent?.(
       {
         type,
         callUuid,
         hangupCause: stringOrUndefined(event.fields?.["Hangup-Cause"]),
-        jobResult: stringOrUndefined(event.job_result),
+        jobResult,
       },
       now,
     );

@@ -47,3 +47,26 @@ describe("CallCompleteness", () => {
     expect(calls.report()).toMatchObject({ calls: 2, overflow: 2 });
   });
 });
+
+describe("calls whose originate failed", () => {
+  it("owe no answer: a refused call with no channel is complete with its job, a busy one with its channel's end", () => {
+    const calls = new CallCompleteness();
+    calls.expect("refused");
+    calls.expect("busy");
+    calls.expect("busy-lost-hangup");
+    // The gateway names an originate's call in its BACKGROUND_JOB event, so the job finds it by call uuid.
+    calls.observe("BACKGROUND_JOB", "refused", "job-1", true);
+    calls.observe("CHANNEL_CREATE", "busy", undefined);
+    calls.observe("CHANNEL_HANGUP_COMPLETE", "busy", undefined);
+    calls.observe("BACKGROUND_JOB", "busy", "job-2", true);
+    calls.observe("CHANNEL_CREATE", "busy-lost-hangup", undefined);
+    calls.observe("BACKGROUND_JOB", "busy-lost-hangup", "job-3", true);
+    expect(calls.report()).toMatchObject({
+      calls: 3,
+      complete: 2,
+      incomplete: 1,
+      missing: { CHANNEL_CREATE: 0, CHANNEL_ANSWER: 0, CHANNEL_HANGUP_COMPLETE: 1, BACKGROUND_JOB: 0 },
+      unmatchedJobs: 0,
+    });
+  });
+});
