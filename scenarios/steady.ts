@@ -2,8 +2,9 @@ import { ADR_GATES, originateLoad, seconds } from "./common.ts";
 import type { Scenario } from "./types.ts";
 
 /**
- * A fixed rate for a while: does anything creep? Memory and publish lag are fitted with a line over the
- * run (slope per minute); a leak or a growing queue shows as a slope. `--duration` makes it a soak.
+ * A fixed rate for a while: does anything creep? Memory and publish lag get a trend per minute (the last
+ * third of the run against the first, robust to one spike): a leak or a growing queue shows as one.
+ * `--duration` makes it a soak.
  */
 export const steady: Scenario = {
   name: "steady",
@@ -21,8 +22,8 @@ export const steady: Scenario = {
     ...ADR_GATES,
     error_rate: "==0",
     "calls.incomplete": "==0",
-    "rss_mb.gateway.slope_per_min": "<20",
-    "publish_lag.p95.slope_per_min": "<10",
+    "rss_mb.gateway.trend_per_min": "<20",
+    "publish_lag.p95.trend_per_min": "<10",
   },
   drainMs: 1_500,
 };

@@ -49,7 +49,7 @@ export function runMetrics(summary: RunSummary): RunMetrics {
     const p95s = lag.series
       .filter((row) => row.publishLag.count > 0)
       .map((row) => [row.second, row.publishLag.p95] as const);
-    if (p95s.length >= 10) m["publish_lag.p95.slope_per_min"] = round(slope(p95s) * 60);
+    if (p95s.length >= 10) m["publish_lag.p95.trend_per_min"] = round(trend(p95s) * 60);
   }
   if (calls) {
     if (calls.asr !== undefined) m.asr = calls.asr;
@@ -84,7 +84,7 @@ export function runMetrics(summary: RunSummary): RunMetrics {
     m[`cpu.${p.name}.mean`] = p.cpuMean;
     m[`cpu.${p.name}.max`] = p.cpuMax;
     if (p.series.length >= 10)
-      m[`rss_mb.${p.name}.slope_per_min`] = round(slope(p.series.map((s) => [s.second, s.rssMb])) * 60);
+      m[`rss_mb.${p.name}.trend_per_min`] = round(trend(p.series.map((s) => [s.second, s.rssMb])) * 60);
     if (gatewayNames.has(p.name))
       m["gateway_rss_mb.max"] = Math.max(m["gateway_rss_mb.max"] ?? 0, p.rssMaxMb);
   }
@@ -139,19 +139,25 @@ function setIfDefined(m: RunMetrics, name: string, value: number | undefined): v
   if (value !== undefined) m[name] = value;
 }
 
-/** Least-squares slope of y over x: a trend (memory growing, lag creeping) as units per x. */
-export function slope(points: ReadonlyArray<readonly [number, number]>): number {
-  const n = points.length;
-  if (n < 2) return 0;
-  const meanX = points.reduce((sum, [x]) => sum + x, 0) / n;
-  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const [x, y] of points) {
-    num += (x - meanX) * (y - meanY);
-    den += (x - meanX) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
+/**
+ * How fast y grows per unit of x, robust to spikes: the median of the last third of the points minus the
+ * median of the first third, over the distance between the thirds' middles. A least-squares slope would
+ * follow one late GC pause or lag spike; this follows the level.
+ */
+export function trend(points: ReadonlyArray<readonly [number, number]>): number {
+  const third = Math.floor(points.length / 3);
+  if (third < 1) return 0;
+  const first = points.slice(0, third);
+  const last = points.slice(-third);
+  const middle = (part: typeof points) => (part[0]![0] + part.at(-1)![0]) / 2;
+  const run = middle(last) - middle(first);
+  return run === 0 ? 0 : (median(last.map(([, y]) => y)) - median(first.map(([, y]) => y))) / run;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 const ratio = (part: number, whole: number): number => (whole === 0 ? 0 : round(part / whole));

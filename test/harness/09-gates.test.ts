@@ -11,6 +11,7 @@ import {
   parseGateExpression,
 } from "../../src/harness/gates.ts";
 import { gatesJUnitXml } from "../../src/harness/junit.ts";
+import { trend } from "../../src/harness/run-metrics.ts";
 
 const metrics = { "command_latency.p95": 61.2, "publish_lag.p95": 12, asr: 0.995, hung_commands: 0 };
 
@@ -113,5 +114,16 @@ describe("JUnit XML", () => {
     );
     expect(xml.match(/<testcase /g)).toHaveLength(2);
     expect(xml.match(/<failure /g)).toHaveLength(1);
+  });
+});
+
+describe("trends", () => {
+  it("follow the level, not one spike: the last third's median against the first third's, per unit of x", () => {
+    const flat = Array.from({ length: 30 }, (_, x) => [x, 5] as const);
+    const spiked = flat.map(([x, y]) => [x, x === 28 ? 500 : y] as const);
+    const growing = Array.from({ length: 30 }, (_, x) => [x, 100 + 2 * x] as const);
+    expect(trend(spiked)).toBe(0);
+    expect(trend(growing)).toBeCloseTo(2, 9);
+    expect(trend(flat.slice(0, 2))).toBe(0);
   });
 });
