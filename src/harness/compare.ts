@@ -14,13 +14,20 @@ export interface ComparedMetric {
 }
 
 export interface RunComparison {
-  a: { runId: string; scenario?: string };
-  b: { runId: string; scenario?: string };
+  a: ComparedRun;
+  b: ComparedRun;
   rows: ComparedMetric[];
   /** Gates that passed in A and fail in B, and the reverse. */
   newlyFailing: string[];
   newlyPassing: string[];
   text: string;
+}
+
+export interface ComparedRun {
+  runId: string;
+  scenario?: string;
+  /** The host's 1-minute load average was above its cores: other work is in this run's figures. */
+  busyHost: boolean;
 }
 
 /** The figures worth a side-by-side, in this order; any other metric both runs have follows. */
@@ -68,13 +75,22 @@ export function compareRuns(a: RunSummary, b: RunSummary): RunComparison {
   const fa = failing(a);
   const fb = failing(b);
   const comparison = {
-    a: { runId: a.runId, scenario: a.scenario?.name },
-    b: { runId: b.runId, scenario: b.scenario?.name },
+    a: comparedRun(a),
+    b: comparedRun(b),
     rows,
     newlyFailing: [...fb].filter((g) => !fa.has(g)),
     newlyPassing: [...fa].filter((g) => !fb.has(g)),
   };
   return { ...comparison, text: formatComparison(comparison) };
+}
+
+function comparedRun(summary: RunSummary): ComparedRun {
+  const host = summary.host;
+  return {
+    runId: summary.runId,
+    ...(summary.scenario ? { scenario: summary.scenario.name } : {}),
+    busyHost: host !== undefined && Math.max(host.loadAverageStart, host.loadAverageEnd) > host.cpus,
+  };
 }
 
 function metricsOf(summary: RunSummary): RunMetrics {
@@ -111,6 +127,15 @@ function formatComparison(c: Omit<RunComparison, "text">): string {
       .join("  ")
       .trimEnd(),
   );
+  for (const [name, run] of [
+    ["A", c.a],
+    ["B", c.b],
+  ] as const) {
+    if (run.busyHost)
+      lines.unshift(
+        `note: ${name} ran on a busy host (load average above its cores): differences may be the host's`,
+      );
+  }
   if (c.a.scenario !== c.b.scenario)
     lines.unshift(`note: different scenarios (A ${c.a.scenario ?? "?"}, B ${c.b.scenario ?? "?"})`);
   if (c.newlyFailing.length > 0) lines.push(`gates failing in B only: ${c.newlyFailing.join(", ")}`);

@@ -31,6 +31,19 @@ describe("compareRuns", () => {
     );
   });
 
+  it("warns when a run shared its host with other work", () => {
+    const a = syntheticSummary("20260101T000000Z-synthetic-aaaa");
+    const b = {
+      ...syntheticSummary("20260101T000100Z-synthetic-bbbb"),
+      host: { cpus: 2, loadAverageStart: 9, loadAverageEnd: 7 },
+    };
+    const comparison = compareRuns(a, b);
+    expect(comparison.b.busyHost).toBe(true);
+    expect(comparison.text.split("\n")[0]).toBe(
+      "note: B ran on a busy host (load average above its cores): differences may be the host's",
+    );
+  });
+
   it("names the gates that fail in B only", () => {
     const a = syntheticSummary("20260101T000000Z-synthetic-aaaa");
     const b = syntheticSummary("20260101T000100Z-synthetic-bbbb", 6);
