@@ -120,10 +120,14 @@ describe("startNatsServer", () => {
   it("splits publish lag into named windows, tells a listener of each event, and forgets withdrawn calls", async () => {
     const seen: Array<{ type: string; callUuid?: string; hangupCause?: string; jobResult?: string }> = [];
     const monitor = await LagMonitor.start({ servers: nats.url, onEvent: (event) => seen.push(event) });
+    // Each event is handed to the monitor before the window changes.
     const send = async (lagMs: number, event: Record<string, unknown>) => {
+      const before = seen.length;
       publish({ gateway_received_at: epochNowMs() - lagMs, ...event });
       await publisher.flush();
-      await new Promise((resolve) => setTimeout(resolve, 50)); // delivered before the window changes
+      for (let tries = 0; seen.length === before && tries < 500; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
     };
     monitor.expectCall("kept", undefined, 1_000);
     monitor.expectCall("refused", undefined, 1_000);

@@ -85,7 +85,7 @@ describe("the scenario runner on a lab (real NATS, gateway and FreeSWITCH double
     const [fault] = summary.faults ?? [];
     expect(fault?.label).toBe("esl cut RST");
     expect(fault?.injectedAtMs).toBeGreaterThanOrEqual(595); // timers may fire a fraction of a ms early
-    expect(fault?.injectedAtMs).toBeLessThan(700);
+    expect(fault?.injectedAtMs).toBeLessThan(1_000); // a timer on a busy machine may fire late
     expect(fault?.outage?.recoveredAtMs).toBeGreaterThan(fault?.injectedAtMs ?? 0);
     expect(fault?.outage?.outageMs).toBeLessThan(2_000);
     expect(fault?.outage?.commands.hung).toBe(0);
