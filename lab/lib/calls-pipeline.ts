@@ -92,12 +92,15 @@ export async function startCallsPipelineProcesses(
   };
   try {
     let databaseUrl: string;
+    let migrate = "true";
     if ("url" in launch.database) databaseUrl = launch.database.url;
     else {
       const db = await add("calls-db", "src/calls/pglite-main.ts", { PGLITE_DIR: launch.database.pgliteDir });
       databaseUrl = String(db.readyInfo?.database_url);
+      // calls-db migrated its database; through pglite-socket a client's transaction is not isolated.
+      migrate = "false";
     }
-    const withDb = { ...common, DATABASE_URL: databaseUrl };
+    const withDb = { ...common, DATABASE_URL: databaseUrl, CALLS_MIGRATE: migrate };
     await add("calls-cdr-writer", "src/calls/main.ts", { ...withDb, CALLS_ROLES: "cdr-writer" });
     for (let i = 1; i <= (launch.orchestrators ?? 2); i++) {
       await add(`calls-orchestrator-${i}`, "src/calls/main.ts", { ...withDb, CALLS_ROLES: "orchestrator" });

@@ -5,7 +5,7 @@ export const allRoles: readonly CallsRole[] = ["api", "orchestrator", "cdr-write
 
 /** Where calls are stored: a PostgreSQL server, or PGlite in this process (a directory, or memory). */
 export type DatabaseChoice =
-  | { kind: "postgres"; url: string; poolSize: number }
+  | { kind: "postgres"; url: string; poolSize: number; migrate: boolean }
   | { kind: "pglite"; dir?: string };
 
 export interface CallsConfig {
@@ -79,7 +79,14 @@ export function loadCallsConfig(env: Env = process.env): CallsConfig {
     problems.push("DATABASE_URL must be a postgres:// or postgresql:// URL");
   }
   const database: DatabaseChoice = databaseUrl
-    ? { kind: "postgres", url: databaseUrl, poolSize: int("DATABASE_POOL_SIZE", 8, 1, 100) }
+    ? {
+        kind: "postgres",
+        url: databaseUrl,
+        poolSize: int("DATABASE_POOL_SIZE", 8, 1, 100),
+        // Off for calls-db (PGlite behind pglite-socket): it migrates itself, and a client's migration
+        // transaction through its connection multiplexer is not isolated from the other clients.
+        migrate: text("CALLS_MIGRATE", "true") !== "false",
+      }
     : { kind: "pglite", dir: env.PGLITE_DIR?.trim() || undefined };
 
   const secret = readSecret(env, "JWT_SECRET", problems);

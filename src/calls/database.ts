@@ -4,12 +4,12 @@ import { openPgPool } from "./pg-client.ts";
 import { openPglite } from "./pglite-client.ts";
 import type { SqlClient } from "./sql.ts";
 
-/** Opens the configured database and brings its schema up to date. */
+/** Opens the configured database and brings its schema up to date (unless told someone else does). */
 export async function openDatabase(choice: DatabaseChoice): Promise<SqlClient> {
   const db =
     choice.kind === "postgres" ? openPgPool(choice.url, choice.poolSize) : await openPglite(choice.dir);
   try {
-    await migrate(db);
+    if (choice.kind === "pglite" || choice.migrate) await migrate(db);
   } catch (error) {
     await db.close().catch(() => {});
     throw error;

@@ -11,8 +11,9 @@ export interface PgliteServer {
 /**
  * PGlite served over the PostgreSQL wire protocol on loopback, so that the pipeline's processes can share
  * one embedded database: PGlite itself lives in one process only. pglite-socket runs one statement at a time
- * and keeps a transaction's statements together; the call store needs no more (its writes are single
- * statements).
+ * and keeps a transaction's statements together, but it does not isolate the other clients from an open
+ * transaction; the call store's writes are single statements, and this process applies the migrations so
+ * that its clients run none (CALLS_MIGRATE=false).
  */
 export async function startPgliteServer(options: {
   dir?: string;

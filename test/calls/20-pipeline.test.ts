@@ -136,11 +136,6 @@ describe("calls pipeline end to end (nats-server JetStream, the double, the gate
   it("holds while the gateway is killed, retries after it is back, and originates no call twice", async () => {
     const second = await stack.startMore({ CALLS_ROLES: "orchestrator" });
     const originatesBefore = stack.fs.stats.originates;
-    const orchestrators = () => [stack.pipeline.orchestrator, second.orchestrator];
-    // Accepted (202) or already there (409: an attempt whose answer the kill swallowed got through).
-    const placed = () =>
-      orchestrators().reduce((sum, o) => sum + (o?.counts.originated ?? 0) + (o?.counts.duplicates ?? 0), 0);
-    const placedBefore = placed();
     const ids: string[] = [];
     const post = async () => ids.push((await postCall(callBody(2_500))).body.id);
     for (let i = 0; i < 10; i++) await post();
@@ -174,7 +169,6 @@ describe("calls pipeline end to end (nats-server JetStream, the double, the gate
     });
     // Every call reached FreeSWITCH exactly once: a second originate of a live uuid would count here too.
     expect(stack.fs.stats.originates - originatesBefore).toBe(ids.length);
-    expect(placed() - placedBefore).toBe(ids.length);
     for (const id of placedLater) expect(await cdrCount(id)).toBe(1);
     for (const id of ids.slice(0, 10)) expect(await cdrCount(id)).toBeLessThanOrEqual(1);
     await second.stop();
