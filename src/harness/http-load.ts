@@ -9,11 +9,13 @@ export interface HttpRequestSpec {
   path: string;
   headers?: Record<string, string>;
   body?: unknown;
+  /** Which of the load's origins it goes to; default the first. */
+  origin?: string;
 }
 
 export interface HttpLoadOptions {
-  /** `http://127.0.0.1:<port>`: load goes to loopback only. */
-  origin: string;
+  /** `http://127.0.0.1:<port>`, or several (sharded gateways): load goes to loopback only. */
+  origin: string | readonly string[];
   schedule: ArrivalSchedule;
   /** Keep-alive connections in the pool (one request at a time on each). */
   connections: number;
@@ -114,13 +116,19 @@ export class HttpLoad {
   >;
   private startMs = 0;
 
+  private readonly origins: readonly string[];
+
   constructor(private readonly options: HttpLoadOptions) {
-    const url = new URL(options.origin);
-    if (
-      url.protocol !== "http:" ||
-      !(LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname))
-    ) {
-      throw new RangeError(`load goes to loopback http only, not ${options.origin}`);
+    this.origins = typeof options.origin === "string" ? [options.origin] : options.origin;
+    if (this.origins.length === 0) throw new RangeError("load needs an origin");
+    for (const origin of this.origins) {
+      const url = new URL(origin);
+      if (
+        url.protocol !== "http:" ||
+        !(LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname))
+      ) {
+        throw new RangeError(`load goes to loopback http only, not ${origin}`);
+      }
     }
     if (!Number.isInteger(options.connections) || options.connections < 1) {
       throw new RangeError("connections must be an integer >= 1");
@@ -143,23 +151,26 @@ export class HttpLoad {
     };
   }
 
-  /** Runs the schedule once, then closes the pool. */
+  /** Runs the schedule once, then closes the pools. */
   async run(): Promise<HttpLoadResult> {
     if (this.series) throw new Error("an HttpLoad runs once");
     this.startMs = performance.now();
     const series = new SecondSeries(COUNTERS, ["latency"], this.startMs);
     this.series = series;
-    const { origin, schedule, connections, maxInFlight, signal } = this.options;
+    const { schedule, connections, maxInFlight, signal } = this.options;
     const requestTimeoutMs = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const startedAt = new Date().toISOString();
-    const pool = new Pool(origin, { connections, pipelining: 1 });
+    // One pool per origin, each with `connections`: a second gateway does not share the first one's.
+    const pools = new Map(
+      this.origins.map((origin) => [origin, new Pool(origin, { connections, pipelining: 1 })]),
+    );
     try {
       const run = await runArrivals({
         schedule,
         maxInFlight,
         gracefulStopMs: this.options.gracefulStopMs ?? requestTimeoutMs,
         signal,
-        start: (arrival) => this.send(series, pool, arrival, requestTimeoutMs),
+        start: (arrival) => this.send(series, pools, arrival, requestTimeoutMs),
         onDrop: (_arrival, atMs) => series.count(atMs, "dropped"),
       });
       series.finish();
@@ -183,11 +194,16 @@ export class HttpLoad {
         series: rows,
       };
     } finally {
-      await pool.destroy();
+      await Promise.all([...pools.values()].map((pool) => pool.destroy()));
     }
   }
 
-  private async send(series: HttpSeries, pool: Pool, arrival: Arrival, timeoutMs: number): Promise<void> {
+  private async send(
+    series: HttpSeries,
+    pools: ReadonlyMap<string, Pool>,
+    arrival: Arrival,
+    timeoutMs: number,
+  ): Promise<void> {
     // One controller per request, unlinked when it settles: AbortSignal.any on the run-long stop signal
     // would keep every request's signal alive until the run ends (nodejs/node#55351).
     const abort = new AbortController();
@@ -200,7 +216,9 @@ export class HttpLoad {
     arrival.signal.addEventListener("abort", stop, { once: true });
     series.count(performance.now(), "sent");
     try {
-      const { method, path, headers, body } = this.options.request(arrival.index);
+      const { method, path, headers, body, origin = this.origins[0]! } = this.options.request(arrival.index);
+      const pool = pools.get(origin);
+      if (!pool) throw new Error(`request to ${origin}, not an origin of this load`);
       const response = await pool.request({
         method,
         path,

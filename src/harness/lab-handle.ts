@@ -10,7 +10,10 @@ export interface LabHandle {
   topology: string;
   /** How the lab runs (`embedded`, `external`, `compose`), recorded in the summary. */
   mode: string;
-  /** Gateways' base URLs on loopback; load goes to the first, every one is scraped. */
+  /**
+   * Gateways' base URLs on loopback: originates go to each in turn, a mid-call command to the gateway that
+   * made its call; every one is scraped and, while faults run, watched.
+   */
   gateways: ReadonlyArray<{ name: string; url: string }>;
   /** NATS client URLs; the harness subscribes through them. */
   natsUrls: readonly string[];

@@ -3,6 +3,12 @@ import { type HealthChange, outageTimeline } from "./health-watcher.ts";
 import type { WindowCounts } from "./outcome-log.ts";
 import type { FaultRecord } from "./summary.ts";
 
+/** One gateway's /health changes over the run. */
+export interface GatewayHealthChanges {
+  name: string;
+  changes: readonly HealthChange[];
+}
+
 export interface OutageContext {
   /** When the measured load started; every time in the records is ms since then. */
   startMs: number;
@@ -15,14 +21,14 @@ export interface OutageContext {
 }
 
 /**
- * Each applied fault as the summary records it; for one the gateway should notice, the outage it caused:
- * detection and recovery from the /health changes (looking no further than the next fault), the requests
- * sent meanwhile by how they ended, and the events lost. An outage never recovered is counted to the end of
- * the load (or the next fault).
+ * Each applied fault as the summary records it; for one a gateway should notice, the outage it caused:
+ * detection and recovery from the /health changes of the gateway that noticed first (looking no further
+ * than the next fault), the requests sent meanwhile by how they ended, and the events lost. An outage never
+ * recovered is counted to the end of the load (or the next fault).
  */
 export function outageRecords(
   applied: readonly AppliedFault[],
-  healthChanges: readonly HealthChange[],
+  health: readonly GatewayHealthChanges[],
   context: OutageContext,
 ): FaultRecord[] {
   const rel = (atMs: number) => Math.round((atMs - context.startMs) * 10) / 10;
@@ -39,15 +45,21 @@ export function outageRecords(
     if (entry.requestedAt === undefined || entry.step.outage === false || entry.error !== undefined)
       return record;
     const next = applied.slice(index + 1).find((later) => later.requestedAt !== undefined);
-    const {
-      injectedAtMs: _,
-      clearedAtMs: __,
-      ...timeline
-    } = outageTimeline(healthChanges, {
+    const window = {
       injectedAtMs: entry.requestedAt,
       clearedAtMs: entry.clearedAt,
       untilMs: next?.requestedAt ?? context.endedAt,
-    });
+    };
+    const timelines = health.map(({ name, changes }) => ({
+      gateway: name,
+      ...outageTimeline(changes, window),
+    }));
+    const firstToNotice = timelines
+      .filter((t) => t.detectedAtMs !== undefined)
+      .sort((a, b) => a.detectedAtMs! - b.detectedAtMs!)[0];
+    const chosen = firstToNotice ?? timelines[0];
+    if (!chosen) return record; // no gateway was watched
+    const { injectedAtMs: _, clearedAtMs: __, ...timeline } = chosen;
     const countedUntil =
       timeline.recoveredAtMs ?? Math.min(next?.requestedAt ?? context.loadEndedAt, context.loadEndedAt);
     record.outage = {

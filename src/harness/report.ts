@@ -50,7 +50,7 @@ export function reportCharts(summary: RunSummary): LineChart[] {
   const load = summary.load?.series ?? [];
   const lag = summary.lag?.series ?? [];
   const calls = summary.calls?.series ?? [];
-  const gateway = summary.gateways?.[0];
+  const gateways = summary.gateways ?? [];
   const at = (second: number) => second + 0.5; // a second's figures belong to its middle
   const line = <T extends { second: number }>(
     name: string,
@@ -87,9 +87,7 @@ export function reportCharts(summary: RunSummary): LineChart[] {
         line("p50", load, (r) => whenCounted(r.latency, r.latency.p50)),
         line("p95", load, (r) => whenCounted(r.latency, r.latency.p95)),
         line("p99", load, (r) => whenCounted(r.latency, r.latency.p99)),
-        ...(gateway
-          ? [line(`ESL p95 (${gateway.name} /metrics)`, gateway.series, (r) => r.eslLatency.p95, true)]
-          : []),
+        ...gateways.map((g) => line(`ESL p95 (${g.name} /metrics)`, g.series, (r) => r.eslLatency.p95, true)),
       ],
       markers,
       gridX,
@@ -102,9 +100,9 @@ export function reportCharts(summary: RunSummary): LineChart[] {
         line("p50", lag, (r) => whenCounted(r.publishLag, r.publishLag.p50)),
         line("p95", lag, (r) => whenCounted(r.publishLag, r.publishLag.p95)),
         line("p99", lag, (r) => whenCounted(r.publishLag, r.publishLag.p99)),
-        ...(gateway
-          ? [line(`p95 inside ${gateway.name} (/metrics)`, gateway.series, (r) => r.publishLag.p95, true)]
-          : []),
+        ...gateways.map((g) =>
+          line(`p95 inside ${g.name} (/metrics)`, g.series, (r) => r.publishLag.p95, true),
+        ),
       ],
       markers,
       gridX,
@@ -162,7 +160,7 @@ function header(summary: RunSummary): string {
     [
       "lab",
       summary.topology
-        ? `${summary.topology.name} (${summary.topology.mode}); load to ${summary.topology.gateways[0]?.url ?? "?"}`
+        ? `${summary.topology.name} (${summary.topology.mode}); load to ${summary.topology.gateways.map((g) => `${g.name} ${g.url}`).join(", ")}`
         : "",
     ],
   ];

@@ -7,6 +7,8 @@ import type { CallTracker } from "./telecom.ts";
 export interface MixedRequest {
   operation: Operation;
   callUuid: string;
+  /** The gateway it goes to. */
+  origin: string;
   /** A mid-call command was drawn but no call was up: this originate was sent instead. */
   fallback: boolean;
   spec: HttpRequestSpec;
@@ -17,19 +19,24 @@ const DEFAULT_TRANSFER = "9999";
 
 /**
  * Draws the commands of a request mix by weight. Originates carry a fresh call uuid (so their events can be
- * followed) and, when the mix says so, a hold time for the FreeSWITCH double; play, transfer and hangup go
- * to a random answered call that is still up.
+ * followed) and, when the mix says so, a hold time for the FreeSWITCH double, and go to the gateways in
+ * turn; play, transfer and hangup go to a random answered call that is still up, through the gateway that
+ * made it (the one whose FreeSWITCH has the channel).
  */
 export class RequestMixer {
   private readonly cumulative: Array<{ operation: Operation; upTo: number }> = [];
   private readonly total: number;
+  private originates = 0;
 
   constructor(
     private readonly mix: RequestMix,
     private readonly token: string,
     private readonly calls: CallTracker,
+    /** Gateways' base URLs; originates go to each in turn. */
+    private readonly origins: readonly string[],
     private readonly random: () => number = Math.random,
   ) {
+    if (origins.length === 0) throw new RangeError("a request mix needs a gateway");
     let sum = 0;
     for (const operation of OPERATIONS) {
       const weight = mix.weights[operation] ?? 0;
@@ -51,44 +58,44 @@ export class RequestMixer {
     if (drawn === "originate") return this.originate(false);
     const callUuid = this.calls.pickLive(this.random);
     if (callUuid === undefined) return this.originate(true);
-    const path = (command: string) => `/api/v1/fs/${command}/${encodeURIComponent(callUuid)}`;
-    const request = (body: unknown): HttpRequestSpec => ({
-      method: "POST",
-      path: path(drawn),
-      headers: this.headers(),
-      body,
+    const origin = this.calls.originOf(callUuid) ?? this.origins[0]!;
+    const request = (body: unknown): MixedRequest => ({
+      operation: drawn,
+      callUuid,
+      origin,
+      fallback: false,
+      spec: {
+        method: "POST",
+        path: `/api/v1/fs/${drawn}/${encodeURIComponent(callUuid)}`,
+        headers: this.headers(),
+        body,
+        origin,
+      },
     });
     switch (drawn) {
       case "play":
-        return {
-          operation: drawn,
-          callUuid,
-          fallback: false,
-          spec: request({ file: this.mix.playFile ?? DEFAULT_PLAY }),
-        };
+        return request({ file: this.mix.playFile ?? DEFAULT_PLAY });
       case "transfer":
-        return {
-          operation: drawn,
-          callUuid,
-          fallback: false,
-          spec: request({ extension: this.mix.transferExtension ?? DEFAULT_TRANSFER }),
-        };
+        return request({ extension: this.mix.transferExtension ?? DEFAULT_TRANSFER });
       case "hangup":
         this.calls.release(callUuid); // not offered again while its hangup is on the way
-        return { operation: drawn, callUuid, fallback: false, spec: request({ cause: "NORMAL_CLEARING" }) };
+        return request({ cause: "NORMAL_CLEARING" });
     }
   }
 
   private originate(fallback: boolean): MixedRequest {
     const callUuid = randomUUID();
+    const origin = this.origins[this.originates++ % this.origins.length]!;
     const variables = this.mix.holdMs ? { fakeswitch_hold_ms: Math.round(this.holdMs()) } : undefined;
     return {
       operation: "originate",
       callUuid,
+      origin,
       fallback,
       spec: {
         method: "POST",
         path: "/api/v1/fs/originate",
+        origin,
         headers: this.headers(),
         body: {
           destination: this.mix.destination,

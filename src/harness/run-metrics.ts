@@ -63,20 +63,17 @@ export function runMetrics(summary: RunSummary): RunMetrics {
       "concurrent.peak": calls.concurrentPeak,
     });
   }
-  const [gateway] = gateways ?? [];
-  if (gateway) {
-    const t = gateway.totals;
-    bucketQuantiles(m, "esl_command_latency", t.eslLatency);
-    bucketQuantiles(m, "gateway_publish_lag", t.publishLag);
-    Object.assign(m, {
-      "gateway.commands": t.commands,
-      "gateway.errors": t.errors,
-      "gateway.reconnects": t.reconnects,
-      "gateway.events_dropped": t.eventsDropped,
-      "gateway.rejections": t.rejections,
-      "gateway.in_flight.max": t.inFlightMax,
-      "gateway.queue_depth.max": t.queueDepthMax,
-    });
+  // Several gateways (a sharded lab): counters add up, quantiles and gauges are the worst gateway's.
+  for (const { totals: t } of gateways ?? []) {
+    worstQuantiles(m, "esl_command_latency", t.eslLatency);
+    worstQuantiles(m, "gateway_publish_lag", t.publishLag);
+    add(m, "gateway.commands", t.commands);
+    add(m, "gateway.errors", t.errors);
+    add(m, "gateway.reconnects", t.reconnects);
+    add(m, "gateway.events_dropped", t.eventsDropped);
+    add(m, "gateway.rejections", t.rejections);
+    m["gateway.in_flight.max"] = Math.max(m["gateway.in_flight.max"] ?? 0, t.inFlightMax);
+    m["gateway.queue_depth.max"] = Math.max(m["gateway.queue_depth.max"] ?? 0, t.queueDepthMax);
   }
   const gatewayNames = new Set((summary.topology?.gateways ?? []).map((g) => g.name));
   for (const p of processes ?? []) {
@@ -131,8 +128,15 @@ function percentiles(m: RunMetrics, name: string, p: Percentiles): void {
   });
 }
 
-function bucketQuantiles(m: RunMetrics, name: string, q: BucketQuantiles): void {
-  for (const key of ["p50", "p95", "p99"] as const) setIfDefined(m, `${name}.${key}`, q[key]);
+function worstQuantiles(m: RunMetrics, name: string, q: BucketQuantiles): void {
+  for (const key of ["p50", "p95", "p99"] as const) {
+    const value = q[key];
+    if (value !== undefined) m[`${name}.${key}`] = Math.max(m[`${name}.${key}`] ?? 0, value);
+  }
+}
+
+function add(m: RunMetrics, name: string, value: number): void {
+  m[name] = (m[name] ?? 0) + value;
 }
 
 function setIfDefined(m: RunMetrics, name: string, value: number | undefined): void {

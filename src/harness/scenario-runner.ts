@@ -80,8 +80,8 @@ export async function runScenario(
   options: RunOptions = {},
 ): Promise<ScenarioRunResult> {
   validateScenario(scenario);
-  const gateway = lab.gateways[0];
-  if (!gateway) throw new Error("the lab has no gateway to send load to");
+  if (lab.gateways.length === 0) throw new Error("the lab has no gateway to send load to");
+  const origins = lab.gateways.map((g) => g.url);
   const runId = options.runId ?? newRunId(scenario.name);
   const dir = join(options.resultsDir ?? "results", runId);
   mkdirSync(dir, { recursive: true });
@@ -99,9 +99,9 @@ export async function runScenario(
   const warmup: WarmupSection[] = [];
   for (const phase of scenario.phases.filter((p) => p.warmup)) {
     log(`run: warm-up ${phase.name} (not gated)`);
-    const mixer = new RequestMixer(settings.mix, token, new CallTracker(performance.now()));
+    const mixer = new RequestMixer(settings.mix, token, new CallTracker(performance.now()), origins);
     const result = await new HttpLoad({
-      origin: gateway.url,
+      origin: origins,
       schedule: phase.schedule,
       connections: settings.connections,
       maxInFlight: settings.maxInFlight,
@@ -131,16 +131,18 @@ export async function runScenario(
   const scrapers = lab.gateways.map((g) => new GatewayScraper(g.name, g.url, t0));
   await Promise.all(scrapers.map((s) => s.started()));
   const sampler = new ProcessSampler(() => [...lab.processes(), { name: "harness", pid: process.pid }], t0);
-  const watcher = scenario.faults?.length ? new HealthWatcher(gateway.url) : undefined;
+  const watchers = scenario.faults?.length
+    ? lab.gateways.map((g) => ({ name: g.name, watcher: new HealthWatcher(g.url) }))
+    : [];
   const outcomes = new OutcomeLog(t0, placed);
-  const mixer = new RequestMixer(settings.mix, token, tracker);
+  const mixer = new RequestMixer(settings.mix, token, tracker, origins);
   const inFlight = new Map<number, MixedRequest>();
   let mixFallbacks = 0;
   const stopLoad = new AbortController();
   options.signal?.addEventListener("abort", () => stopLoad.abort(), { once: true });
 
   const load = new HttpLoad({
-    origin: gateway.url,
+    origin: origins,
     schedule,
     connections: settings.connections,
     maxInFlight: settings.maxInFlight,
@@ -151,7 +153,7 @@ export async function runScenario(
       inFlight.set(index, request);
       if (request.fallback) mixFallbacks++;
       if (request.operation === "originate") {
-        tracker.attempt(request.callUuid);
+        tracker.attempt(request.callUuid, request.origin);
         monitor.expectCall(request.callUuid, undefined, performance.now());
       }
       return request.spec;
@@ -216,10 +218,12 @@ export async function runScenario(
   const lagResult = await monitor.stop();
   const gatewayResults = await Promise.all(scrapers.map((s) => s.stop()));
   const processes = sampler.stop();
-  const healthChanges = (await watcher?.stop()) ?? [];
+  const health = await Promise.all(
+    watchers.map(async ({ name, watcher }) => ({ name, changes: await watcher.stop() })),
+  );
   const endedAt = performance.now();
 
-  const faultRecords = outageRecords(faults.applied, healthChanges, {
+  const faultRecords = outageRecords(faults.applied, health, {
     startMs: t0,
     loadEndedAt,
     endedAt,

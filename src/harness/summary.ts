@@ -101,6 +101,8 @@ export interface FaultRecord {
   clearedAtMs?: number;
   error?: string;
   outage?: Omit<OutageTimeline, "injectedAtMs" | "clearedAtMs"> & {
+    /** The gateway whose /health noticed it first. */
+    gateway?: string;
     /** Requests intended from injection to recovery, by ending (hung must be 0), and the slowest failure. */
     commands: WindowCounts;
     /** Lifecycle events never received, of the calls made from shortly before the fault to its recovery. */

@@ -43,6 +43,8 @@ export interface CallSecondRow {
 }
 
 interface Call {
+  /** The gateway that made it, where mid-call commands for it must go. */
+  origin?: string;
   acceptedAt?: number;
   answeredAt?: number;
 }
@@ -73,14 +75,19 @@ export class CallTracker {
     this.concurrency = new ConcurrencyMeter(startMs);
   }
 
-  /** An originate for `callUuid` is about to be sent. */
-  attempt(callUuid: string): void {
+  /** An originate for `callUuid` is about to be sent (to the gateway at `origin`). */
+  attempt(callUuid: string, origin?: string): void {
     this.attempts++;
     if (this.calls.size >= this.maxCalls) {
       this.overflow++;
       return;
     }
-    this.calls.set(callUuid, {});
+    this.calls.set(callUuid, origin === undefined ? {} : { origin });
+  }
+
+  /** The gateway a call was made through, while the call is open. */
+  originOf(callUuid: string): string | undefined {
+    return this.calls.get(callUuid)?.origin;
   }
 
   /** The gateway answered 202 at `atMs`. */

@@ -11,7 +11,7 @@ afterEach(async () => {
 
 const ok = (_req: http.IncomingMessage, res: http.ServerResponse) => res.end("{}");
 
-function load(origin: string, options: Partial<HttpLoadOptions> = {}): HttpLoad {
+function load(origin: string | string[], options: Partial<HttpLoadOptions> = {}): HttpLoad {
   return new HttpLoad({
     origin,
     schedule: { executor: "constant-arrival-rate", rate: 200, durationMs: 1000 },
@@ -167,5 +167,32 @@ describe("HTTP load driver", () => {
     expect(() => load("http://10.1.2.3:8080")).toThrow(/loopback/);
     expect(() => load("https://127.0.0.1:8443")).toThrow(/loopback/);
     expect(() => load("http://localhost:8080")).not.toThrow();
+  });
+
+  it("sends each request to the origin it names, one pool per origin, and refuses an origin off loopback", async () => {
+    const hits = { a: 0, b: 0 };
+    server = await startHttpServer((_req, res) => {
+      hits.a++;
+      res.end("{}");
+    });
+    const second = await startHttpServer((_req, res) => {
+      hits.b++;
+      res.end("{}");
+    });
+    try {
+      const result = await load([server.origin, second.origin], {
+        schedule: { executor: "constant-arrival-rate", rate: 100, durationMs: 200 },
+        request: (index) => ({
+          method: "GET",
+          path: "/",
+          origin: index % 2 === 0 ? undefined : second.origin,
+        }),
+      }).run();
+      expect(result.counts).toMatchObject({ planned: 20, sent: 20, ok: 20, errors: 0 });
+      expect(hits).toEqual({ a: 10, b: 10 });
+    } finally {
+      await second.close();
+    }
+    expect(() => load(["http://127.0.0.1:1", "http://10.0.0.1:80"])).toThrow(/loopback http only/);
   });
 });

@@ -37,7 +37,7 @@ describe("request mix", () => {
       destination: "sofia/x",
       holdMs: [1_000, 3_000] as const,
     };
-    const mixer = new RequestMixer(mix, "token", calls, draws(0.9, 0.5, 0.25));
+    const mixer = new RequestMixer(mix, "token", calls, ["http://127.0.0.1:1"], draws(0.9, 0.5, 0.25));
     const fallback = mixer.next(); // 0.9 → hangup, no call up → originate; 0.5 → its hold: 2,000 ms
     expect(fallback).toMatchObject({ operation: "originate", fallback: true });
     expect(fallback.spec).toMatchObject({
@@ -53,10 +53,28 @@ describe("request mix", () => {
     calls.attempt(fallback.callUuid);
     calls.accepted(fallback.callUuid, 1);
     calls.event("CHANNEL_ANSWER", fallback.callUuid, 2);
-    const hangup = new RequestMixer(mix, "token", calls, draws(0.9, 0)).next();
+    const hangup = new RequestMixer(mix, "token", calls, ["http://127.0.0.1:1"], draws(0.9, 0)).next();
     expect(hangup).toMatchObject({ operation: "hangup", callUuid: fallback.callUuid, fallback: false });
     expect(hangup.spec.path).toBe(`/api/v1/fs/hangup/${fallback.callUuid}`);
     expect(calls.pickLive()).toBeUndefined(); // released: not hung up twice
-    expect(() => new RequestMixer({ weights: {}, destination: "x" }, "t", calls)).toThrow(/positive weight/);
+    expect(
+      () => new RequestMixer({ weights: {}, destination: "x" }, "t", calls, ["http://127.0.0.1:1"]),
+    ).toThrow(/positive weight/);
+  });
+
+  it("sends originates to the gateways in turn, and a call's commands to the gateway that made it", () => {
+    const calls = new CallTracker(0);
+    const origins = ["http://127.0.0.1:1", "http://127.0.0.1:2"];
+    const mix = { weights: { originate: 1 }, destination: "sofia/x" };
+    const mixer = new RequestMixer(mix, "token", calls, origins, () => 0);
+    const made = [mixer.next(), mixer.next(), mixer.next()];
+    expect(made.map((r) => r.spec.origin)).toEqual([origins[0], origins[1], origins[0]]);
+    const second = made[1]!;
+    calls.attempt(second.callUuid, second.origin);
+    calls.accepted(second.callUuid, 1);
+    calls.event("CHANNEL_ANSWER", second.callUuid, 2);
+    const play = new RequestMixer({ ...mix, weights: { play: 1 } }, "token", calls, origins, () => 0).next();
+    expect(play).toMatchObject({ operation: "play", callUuid: second.callUuid, origin: origins[1] });
+    expect(play.spec.origin).toBe(origins[1]);
   });
 });

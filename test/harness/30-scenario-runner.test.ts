@@ -84,6 +84,7 @@ describe("the scenario runner on a lab (real NATS, gateway and FreeSWITCH double
     expect(lab.faults).toEqual([{ target: "esl", fault: { kind: "cut", mode: "rst" } }]);
     const [fault] = summary.faults ?? [];
     expect(fault?.label).toBe("esl cut RST");
+    expect(fault?.outage?.gateway).toBe("gateway");
     expect(fault?.injectedAtMs).toBeGreaterThanOrEqual(595); // timers may fire a fraction of a ms early
     expect(fault?.injectedAtMs).toBeLessThan(1_000); // a timer on a busy machine may fire late
     expect(fault?.outage?.recoveredAtMs).toBeGreaterThan(fault?.injectedAtMs ?? 0);
