@@ -25,7 +25,7 @@ export const run: Command = {
   summary: "run a scenario: on the lab that is up, or on a lab started (and stopped) for it",
   help: `usage: npm run lab -- run [scenario] [--gate <gate>]... [--baseline <run>] [--rate <cps>] [--duration <s>]
 
-Drives the scenario's load through the (first) gateway, follows every call's events on NATS, prints the
+Drives the scenario's load through the lab's gateways, follows every call's events on NATS, prints the
 summary and the gate table, and writes results/<run-id>/ (summary.json, series.ndjson, junit.xml,
 report.html). When a lab is up (\`npm run lab -- up\`) the scenario runs on it and leaves it up (with the
 lab's FreeSWITCH profile); otherwise a lab of the scenario's topology is started for the run and stopped
