@@ -14,6 +14,7 @@ export const RUN_ARG_OPTIONS = {
   "max-regression": { type: "string" },
   rate: { type: "string" },
   duration: { type: "string" },
+  topology: { type: "string" },
 } as const;
 
 export const RUN_ARGS_HELP = `  --gate <metric><op><n>   a gate, replacing the scenario's on that metric (repeatable), e.g.
@@ -22,6 +23,7 @@ export const RUN_ARGS_HELP = `  --gate <metric><op><n>   a gate, replacing the s
   --max-regression <pct>   how much it may grow over the baseline's, % (default 10)
   --rate <cps>             scale the scenario's rates so that its highest measured rate is <cps>
   --duration <s>           scale its measured phases (and fault times) to last <s> seconds
+  --topology <name>        the topology of a lab started for the run (default the scenario's, else single)
 Exit code: 0 passed, 99 a gate failed (as k6), 1 the run did not go as written (a fault refused), 2 usage.`;
 
 export interface RunArgValues {
@@ -30,6 +32,7 @@ export interface RunArgValues {
   "max-regression"?: string;
   rate?: string;
   duration?: string;
+  topology?: string;
 }
 
 /** A bad option value; the message names the option. */
@@ -46,6 +49,7 @@ export function applyRunArgs(
   if (values.rate !== undefined) scenario = withPeakRate(scenario, positive(values.rate, "--rate"));
   if (values.duration !== undefined)
     scenario = withDuration(scenario, positive(values.duration, "--duration") * 1000);
+  if (values.topology !== undefined) scenario = { ...scenario, topology: values.topology };
   const gates: Gate[] = (values.gate ?? []).map((text) => {
     try {
       return parseGateExpression(text);

@@ -80,6 +80,7 @@ describe("command-line options of a run", () => {
     });
     expect(hold?.schedule).toEqual({ executor: "constant-arrival-rate", rate: 400, durationMs: 20_000 });
     expect(scenario.faults?.[0]?.at).toBe(20_000);
+    expect(applyRunArgs(smoke, { topology: "sharded-2" }).scenario.topology).toBe("sharded-2");
     expect(() => validateScenario(scenario)).not.toThrow();
   });
 
