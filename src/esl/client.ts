@@ -19,7 +19,7 @@ export interface EslClientOptions {
   host: string;
   port: number;
   password: string;
-  /** Events to subscribe to after every (re)connect. BACKGROUND_JOB is always added (bgapi needs it). */
+  /** Events to subscribe to after every (re)connect. BACKGROUND_JOB is added unless ALL covers it (bgapi needs it). */
   events?: { format: Exclude<EventFormat, "xml">; names: readonly string[] };
   /** `filter <header> <value>` pairs restored after every (re)connect. */
   filters?: ReadonlyArray<readonly [string, string]>;
@@ -155,7 +155,7 @@ export class EslClient extends EventEmitter<EslClientEvents> {
     if (options.events) {
       this.subscription = {
         format: options.events.format,
-        names: new Set([...options.events.names, "BACKGROUND_JOB"]),
+        names: withBackgroundJob(options.events.names),
       };
     }
     this.filters = [...(options.filters ?? [])];
@@ -271,11 +271,10 @@ export class EslClient extends EventEmitter<EslClientEvents> {
 
   /** Subscribe to more events; remembered and restored after every reconnect. */
   async subscribe(format: Exclude<EventFormat, "xml">, names: readonly string[]): Promise<CommandReply> {
-    const merged = new Set([
+    const merged = withBackgroundJob([
       ...(this.subscription?.format === format ? this.subscription.names : []),
       ...names,
     ]);
-    merged.add("BACKGROUND_JOB");
     this.subscription = { format, names: merged };
     return this.command(Commands.event(format, [...merged]));
   }
@@ -588,4 +587,11 @@ export class EslClient extends EventEmitter<EslClientEvents> {
     if (this.livenessTimer) clearInterval(this.livenessTimer);
     this.livenessTimer = undefined;
   }
+}
+
+/** The names to subscribe to, with BACKGROUND_JOB added unless ALL already covers it (bgapi needs it). */
+function withBackgroundJob(names: readonly string[]): Set<string> {
+  const set = new Set(names);
+  if (!set.has("ALL")) set.add("BACKGROUND_JOB");
+  return set;
 }
