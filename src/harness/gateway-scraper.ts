@@ -198,7 +198,7 @@ function quantilesBetween(
   return bucketQuantiles(histogramDelta(after, earlier?.histogram(name)));
 }
 
-export function bucketQuantiles(histogram: HistogramState): BucketQuantiles {
+function bucketQuantiles(histogram: HistogramState): BucketQuantiles {
   const quantile = (q: number) => {
     const value = histogramQuantile(q, histogram);
     return value === undefined ? {} : { [`p${Math.round(q * 100)}`]: round(value) };

@@ -40,6 +40,6 @@ const XML_ESCAPES: Record<string, string> = {
   "'": "&apos;",
 };
 
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!);
 }

@@ -47,7 +47,7 @@ export async function writeRunFiles(
 }
 
 /** One object per second of the measured run, with whatever each source recorded in it. */
-export function mergedSeries(summary: RunSummary): Array<Record<string, unknown>> {
+function mergedSeries(summary: RunSummary): Array<Record<string, unknown>> {
   const rows = new Map<number, Record<string, unknown>>();
   const at = (second: number) => {
     let row = rows.get(second);

@@ -125,7 +125,7 @@ function scaleDurations(schedule: ArrivalSchedule, scale: (ms: number) => number
 }
 
 /** A run's summary from its folder or its summary.json. */
-export function readBaseline(path: string): RunSummary {
+function readBaseline(path: string): RunSummary {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, "summary.json") : path;
   if (!existsSync(file)) throw new RunArgError(`--baseline: no summary at ${file}`);
   const summary = JSON.parse(readFileSync(file, "utf8")) as RunSummary;

@@ -1,6 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { CompletenessReport } from "./call-completeness.ts";
 import { formatGateTable, type GateResult } from "./gates.ts";
 import type { GatewayScrapeResult } from "./gateway-scraper.ts";
@@ -198,15 +196,6 @@ export function buildSummary(input: SummaryInput): RunSummary {
     };
   }
   return summary;
-}
-
-/** Writes `<resultsDir>/<run-id>/summary.json`, creating the folders; returns its path. */
-export async function writeSummary(summary: RunSummary, resultsDir = "results"): Promise<string> {
-  const dir = join(resultsDir, validRunId(summary.runId));
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, "summary.json");
-  await writeFile(path, `${JSON.stringify(summary, null, 2)}\n`);
-  return path;
 }
 
 /** What a run prints at its end (and `lab report` again): the summary, the gate table, any problem. */

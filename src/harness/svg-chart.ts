@@ -32,16 +32,7 @@ export interface LineChart {
 const WIDTH = 860;
 const HEIGHT = 260;
 const PAD = { left: 64, right: 16, top: 28, bottom: 40 };
-export const PALETTE = [
-  "#1f77b4",
-  "#d62728",
-  "#2ca02c",
-  "#ff7f0e",
-  "#9467bd",
-  "#8c564b",
-  "#e377c2",
-  "#17becf",
-];
+const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 
 export function renderLineChart(chart: LineChart): string {
   const drawn = chart.series.filter((s) => s.points.some(([, y]) => y !== undefined));
@@ -124,7 +115,7 @@ function pathOf(points: ChartSeries["points"], sx: (x: number) => number, sy: (y
 }
 
 /** 1, 2 or 5 times a power of ten, at or above `value` (at least 1). */
-export function niceCeiling(value: number): number {
+function niceCeiling(value: number): number {
   if (!(value > 0)) return 1;
   const power = 10 ** Math.floor(Math.log10(value));
   for (const step of [1, 2, 5, 10]) if (step * power >= value) return step * power;

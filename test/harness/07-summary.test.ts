@@ -6,7 +6,8 @@ import { CallCompleteness } from "../../src/harness/call-completeness.ts";
 import { LatencyHistogram } from "../../src/harness/histogram.ts";
 import type { HttpLoadResult } from "../../src/harness/http-load.ts";
 import type { LagResult } from "../../src/harness/lag.ts";
-import { buildSummary, formatSummary, newRunId, writeSummary } from "../../src/harness/summary.ts";
+import { writeRunFiles } from "../../src/harness/results-files.ts";
+import { buildSummary, formatSummary, newRunId } from "../../src/harness/summary.ts";
 
 function histogramOf(values: number[]): LatencyHistogram {
   const histogram = LatencyHistogram.create();
@@ -66,11 +67,11 @@ describe("run summary", () => {
     expect(summary.load?.series).toHaveLength(1);
   });
 
-  it("is written as results/<run-id>/summary.json and reads back the same, histograms included", async () => {
+  it("is written as <run folder>/summary.json and reads back the same, histograms included", async () => {
     dir = await mkdtemp(join(tmpdir(), "harness-summary-"));
     const summary = buildSummary({ runId: "run-2", config: {}, load });
-    const path = await writeSummary(summary, join(dir, "results"));
-    expect(path).toBe(join(dir, "results", "run-2", "summary.json"));
+    const path = await writeRunFiles(dir, summary, []);
+    expect(path).toBe(join(dir, "summary.json"));
     const read = JSON.parse(await readFile(path, "utf8"));
     expect(read).toEqual(summary);
     expect(LatencyHistogram.fromSnapshot(read.load.latency).percentiles()).toEqual(latency.percentiles());
