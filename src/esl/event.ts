@@ -60,6 +60,24 @@ export const eventFormatOf = (contentType: string | undefined): EventFormat | un
  * reads two), so the decoding cost is paid for those alone: a json event is not JSON.parse'd to read its
  * Event-Name.
  */
+/**
+ * A cheap fingerprint of a header name (length, first and last char): a prefilter, never a verdict.
+ * Fingerprints are cached per `wanted` set, which is therefore treated as immutable.
+ */
+const signature = (text: string, start: number, end: number): number =>
+  (end - start) * 0x1_0000_0000 + text.charCodeAt(start) * 0x1_0000 + text.charCodeAt(end - 1);
+
+const signatureCache = new WeakMap<ReadonlySet<string>, Set<number>>();
+
+function signaturesOf(names: ReadonlySet<string>): Set<number> {
+  let signatures = signatureCache.get(names);
+  if (!signatures) {
+    signatures = new Set([...names].filter((n) => n.length > 0).map((n) => signature(n, 0, n.length)));
+    signatureCache.set(names, signatures);
+  }
+  return signatures;
+}
+
 export class EslEvent {
   private raw: Map<string, string> | undefined;
   private order: string[] | undefined;
@@ -211,12 +229,18 @@ export class EslEvent {
     const head = this.plainHead();
     // latin1: one char per byte, so string offsets are byte offsets; values are URL-encoded ASCII.
     const text = head.toString("latin1");
+    const signatures = wanted && signaturesOf(wanted);
     let start = 0;
     while (start < text.length) {
       let lineEnd = text.indexOf("\n", start);
       if (lineEnd === -1) lineEnd = text.length;
       const colon = text.indexOf(":", start);
-      if (colon > start && colon < lineEnd) {
+      // Most lines are unwanted: rule them out by length and first/last letter before slicing the name.
+      if (
+        colon > start &&
+        colon < lineEnd &&
+        (!signatures || signatures.has(signature(text, start, colon)))
+      ) {
         const name = text.slice(start, colon);
         if (!wanted || wanted.has(name)) {
           const valueStart = text.charCodeAt(colon + 1) === 0x20 ? colon + 2 : colon + 1;
