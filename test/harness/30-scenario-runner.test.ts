@@ -8,6 +8,7 @@ import { runScenario } from "../../src/harness/scenario-runner.ts";
 import type { RunSummary } from "../../src/harness/summary.ts";
 import { type InProcessLab, startInProcessLab } from "./in-process-lab.ts";
 import { summarySchemaErrors } from "./summary-schema.ts";
+import { syntheticSummary } from "./synthetic-summary.ts";
 
 const resultsDir = mkdtempSync(join(tmpdir(), "harness-runs-"));
 let lab: InProcessLab;
@@ -61,6 +62,8 @@ describe("the scenario runner on a lab (real NATS, gateway and FreeSWITCH double
       progress: false,
       log: () => {},
       gates: [parseGateExpression("command_latency.p50<0.001")],
+      // A baseline 1,000 times slower: its regression gates are there, and pass.
+      baseline: { summary: syntheticSummary("20260101T000000Z-baseline-0001", 1000), maxRegressionPct: 10 },
     });
     summary = run.summary;
     exitCode = run.exitCode;
@@ -115,6 +118,13 @@ describe("the scenario runner on a lab (real NATS, gateway and FreeSWITCH double
     expect(summary.outcome).toEqual({ passed: false, exitCode: 99, problems: [] });
     const failed = summary.gates?.filter((g) => !g.pass).map((g) => `${g.metric}:${g.source}`);
     expect(failed).toEqual(["command_latency.p50:cli"]);
+    expect(summary.gates?.filter((g) => g.source === "baseline").map((g) => g.metric)).toEqual([
+      "command_latency.p95",
+      "esl_command_latency.p95",
+      "publish_lag.p95",
+      "call_setup.p95",
+    ]);
+    expect(summary.baseline).toEqual({ runId: "20260101T000000Z-baseline-0001", maxRegressionPct: 10 });
     const written = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
     expect(summarySchemaErrors(written)).toEqual([]);
     expect(readFileSync(join(dir, "junit.xml"), "utf8")).toContain('failures="1"');
