@@ -1,3 +1,4 @@
+import dgram from "node:dgram";
 import net from "node:net";
 
 /** A free TCP port on the loopback address (bound once, released, then handed out). */
@@ -49,5 +50,17 @@ export async function portIsFree(host: string, port: number): Promise<boolean> {
       resolve(false);
     });
     socket.once("error", () => resolve(true));
+  });
+}
+
+/** A free UDP port on the loopback address, for SIP (bound once, released, then handed out). */
+export function freeUdpPort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket("udp4");
+    socket.once("error", reject);
+    socket.bind(0, host, () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
+    });
   });
 }
