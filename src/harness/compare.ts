@@ -26,7 +26,7 @@ export interface RunComparison {
 export interface ComparedRun {
   runId: string;
   scenario?: string;
-  /** The host's 1-minute load average was above its cores: other work is in this run's figures. */
+  /** Other work took more than half the host's cores: it is in this run's figures. */
   busyHost: boolean;
 }
 
@@ -89,7 +89,7 @@ function comparedRun(summary: RunSummary): ComparedRun {
   return {
     runId: summary.runId,
     ...(summary.scenario ? { scenario: summary.scenario.name } : {}),
-    busyHost: host !== undefined && Math.max(host.loadAverageStart, host.loadAverageEnd) > host.cpus,
+    busyHost: host?.busy === true,
   };
 }
 
@@ -133,7 +133,7 @@ function formatComparison(c: Omit<RunComparison, "text">): string {
   ] as const) {
     if (run.busyHost)
       lines.unshift(
-        `note: ${name} ran on a busy host (load average above its cores): differences may be the host's`,
+        `note: ${name} ran on a busy host (other work on half its cores or more): differences may be the host's`,
       );
   }
   if (c.a.scenario !== c.b.scenario)

@@ -165,10 +165,11 @@ function header(summary: RunSummary): string {
     ],
   ];
   if (summary.host) {
-    const { cpus, loadAverageStart, loadAverageEnd } = summary.host;
-    const busy =
-      Math.max(loadAverageStart, loadAverageEnd) > cpus ? " — busy: other work is in these figures" : "";
-    rows.push(["host", `${cpus} cores, load average ${loadAverageStart} → ${loadAverageEnd}${busy}`]);
+    const { cpus, loadAverageStart, loadAverageEnd, otherLoad, busy } = summary.host;
+    rows.push([
+      "host",
+      `${cpus} cores, load average ${loadAverageStart} → ${loadAverageEnd}, ${otherLoad} of it not the lab's${busy ? " — busy: that work is in these figures" : ""}`,
+    ]);
   }
   if (summary.capacity)
     rows.push([

@@ -30,6 +30,7 @@ import type { LoadPhase, Scenario } from "./scenario.ts";
 import {
   buildSummary,
   formatRun,
+  hostSection,
   newRunId,
   type PhaseSection,
   type RunSummary,
@@ -263,11 +264,7 @@ export async function runScenario(
       mode: lab.mode,
       gateways: lab.gateways.map(({ name, url }) => ({ name, url })),
     },
-    host: {
-      cpus: availableParallelism(),
-      loadAverageStart: round(loadAverageStart),
-      loadAverageEnd: round(loadavg()[0]!),
-    },
+    host: hostSection(availableParallelism(), loadAverageStart, loadavg()[0]!, processes),
     ...(warmup.length > 0 ? { warmup } : {}),
     operations: Object.fromEntries([...outcomes.byOperation].map(([op, h]) => [op, h.snapshot()])),
     acceptedLatency: outcomes.accepted.snapshot(),

@@ -63,7 +63,34 @@ export interface HostSection {
   /** 1-minute load average when the measured load started and when it ended. */
   loadAverageStart: number;
   loadAverageEnd: number;
+  /** Cores the lab's processes and the harness used, on average: their own share of the load. */
+  labCpu: number;
+  /** The higher load average less the lab's share: work that was not ours. */
+  otherLoad: number;
+  /** Other work took more than half the cores: it is in every figure of the run. */
+  busy: boolean;
 }
+
+/** The host's load around a run, and how much of it was not the lab's (`processes`: the lab's and the harness's). */
+export function hostSection(
+  cpus: number,
+  loadAverageStart: number,
+  loadAverageEnd: number,
+  processes: ReadonlyArray<{ cpuMean: number }>,
+): HostSection {
+  const labCpu = round2(processes.reduce((sum, p) => sum + p.cpuMean, 0));
+  const otherLoad = round2(Math.max(0, Math.max(loadAverageStart, loadAverageEnd) - labCpu));
+  return {
+    cpus,
+    loadAverageStart: round2(loadAverageStart),
+    loadAverageEnd: round2(loadAverageEnd),
+    labCpu,
+    otherLoad,
+    busy: otherLoad > cpus / 2,
+  };
+}
+
+const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 export interface WarmupSection {
   name: string;
@@ -211,9 +238,9 @@ export function formatRun(summary: RunSummary): string {
 export function formatSummary(summary: RunSummary): string {
   const lines = [`run ${summary.runId}  ${summary.startedAt}  ${(summary.durationMs / 1000).toFixed(1)} s`];
   const host = summary.host;
-  if (host && Math.max(host.loadAverageStart, host.loadAverageEnd) > host.cpus) {
+  if (host?.busy) {
     lines.push(
-      `warning: the host was busy (load average ${host.loadAverageStart} → ${host.loadAverageEnd} on ${host.cpus} cores): other work is in these figures`,
+      `warning: the host was busy: load average ${host.loadAverageStart} → ${host.loadAverageEnd} on ${host.cpus} cores, ${host.otherLoad} of it not the lab's; that work is in these figures`,
     );
   }
   const table: string[][] = [["", "count", "errors", "p50", "p95", "p99", "max"]];

@@ -6,6 +6,7 @@ import { scenarios } from "../../scenarios/index.ts";
 import { compareRuns } from "../../src/harness/compare.ts";
 import { applyRunArgs, RunArgError } from "../../src/harness/run-options.ts";
 import { validateScenario } from "../../src/harness/scenario-runner.ts";
+import { hostSection } from "../../src/harness/summary.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "harness-compare-"));
@@ -35,12 +36,12 @@ describe("compareRuns", () => {
     const a = syntheticSummary("20260101T000000Z-synthetic-aaaa");
     const b = {
       ...syntheticSummary("20260101T000100Z-synthetic-bbbb"),
-      host: { cpus: 2, loadAverageStart: 9, loadAverageEnd: 7 },
+      host: hostSection(2, 9, 7, [{ cpuMean: 0.8 }]),
     };
     const comparison = compareRuns(a, b);
     expect(comparison.b.busyHost).toBe(true);
     expect(comparison.text.split("\n")[0]).toBe(
-      "note: B ran on a busy host (load average above its cores): differences may be the host's",
+      "note: B ran on a busy host (other work on half its cores or more): differences may be the host's",
     );
   });
 
