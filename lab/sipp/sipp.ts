@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Peer } from "../../src/sip/transport.ts";
+import { ChildGroup } from "../lib/child-group.ts";
 import { readSippStats, type SippStats } from "./stats.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -73,20 +73,11 @@ export function startSipp(opts: SippOptions): SippRun {
     ...(opts.rate !== undefined ? ["-l", String(Math.max(100, opts.rate * 10))] : []),
   ];
   const log = openSync(join(dir, `${opts.scenario}-${opts.port}.log`), "a");
-  const child = spawn("sipp", args, { cwd: dir, stdio: ["ignore", log, log] });
+  const child = new ChildGroup("sipp", args, { cwd: dir, logFd: log });
   closeSync(log);
-  const exited = new Promise<number | null>((resolve) => {
-    child.once("exit", (code) => resolve(code));
-    child.once("error", () => resolve(null));
-  });
-  killOnExit(child);
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGUSR1");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 1000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const { exited } = child;
+  // SIGUSR1 is SIPp's own graceful quit (as the `q` key).
+  const stop = () => child.stop("SIGUSR1", 1000);
   // SIPp's own -timeout waits for calls that are paused in a scenario; ours does not.
   const guard = setTimeout(() => void stop(), (opts.timeoutS + 1) * 1000);
   void exited.then(() => clearTimeout(guard));
@@ -97,11 +88,4 @@ export function startSipp(opts: SippOptions): SippRun {
     stats: () => (existsSync(statsFile) ? readSippStats(readFileSync(statsFile, "utf8")) : undefined),
     stop,
   };
-}
-
-/** Should this process die without stopping its children, they go with it (no SIPp is ever left running). */
-export function killOnExit(child: ChildProcess): void {
-  const kill = () => child.kill("SIGKILL");
-  process.once("exit", kill);
-  child.once("exit", () => process.off("exit", kill));
 }

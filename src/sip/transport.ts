@@ -58,7 +58,11 @@ export class UdpTransport {
     this.socket.send(serialize(message), to.port, to.host);
   }
 
+  private closed: Promise<void> | undefined;
+
+  /** Idempotent: a second close waits for the first. */
   close(): Promise<void> {
-    return new Promise((resolve) => this.socket.close(() => resolve()));
+    this.closed ??= new Promise((resolve) => this.socket.close(() => resolve()));
+    return this.closed;
   }
 }

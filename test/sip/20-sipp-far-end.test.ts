@@ -4,15 +4,9 @@ import { type SippRun, startSipp } from "../../lab/sipp/sipp.ts";
 import type { IncomingCall } from "../../src/sip/incoming-call.ts";
 import { UserAgent } from "../../src/sip/user-agent.ts";
 import { missing } from "./binaries.ts";
+import { until } from "./helpers.ts";
 
 const T1 = 50;
-const until = async (cond: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 describe.skipIf(missing("sipp"))("the user agent against SIPp", () => {
   let ua: UserAgent;
