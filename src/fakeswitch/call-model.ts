@@ -63,6 +63,24 @@ type Application = { kind: "park" } | { kind: "bridge"; dial: string } | { kind:
 const PARK: Application = { kind: "park" };
 const draw = (v: number | [number, number]) => (Array.isArray(v) ? v[0] + Math.random() * (v[1] - v[0]) : v);
 
+/** A far end over real SIP (sip-side.ts): the double dials `sofia/` legs through it. */
+export interface SipFarEnd {
+  dial(channel: Channel, report: FarEndReport): FarEndLeg;
+}
+
+/** What the far end of a SIP leg reports: its 180/183, its 200, its error response or BYE. */
+export interface FarEndReport {
+  progress(earlyMedia: boolean): void;
+  answer(): void;
+  hangup(cause: string, disposition: string): void;
+}
+
+/** Our side of a SIP leg: answer it (an inbound call), or end it (CANCEL, BYE, or an error response). */
+export interface FarEndLeg {
+  answer?(): void;
+  hangup(): void;
+}
+
 export interface OriginateContext {
   /** Called once with the originate's output (`+OK <uuid>\n` or `-ERR <CAUSE>\n`). */
   done(body: string): void;
@@ -79,6 +97,9 @@ export class CallModel {
   private readonly applications = new WeakMap<Channel, Application>();
   /** The B legs an A leg's bridge application is still ringing. */
   private readonly ringing = new WeakMap<Channel, Channel[]>();
+  /** Set by the SIP side: `sofia/` legs are dialled for real instead of drawn from the profile. */
+  farEnd: SipFarEnd | undefined;
+  private readonly farEndLegs = new WeakMap<Channel, FarEndLeg>();
 
   constructor(
     private readonly core: SwitchCore,
@@ -202,6 +223,10 @@ export class CallModel {
   }
 
   private beginLeg(channel: Channel): void {
+    if (this.farEnd && channel.destination.channelName.startsWith("sofia/")) {
+      this.dialFarEnd(channel, this.farEnd);
+      return;
+    }
     const outcome = this.outcomes.get(channel);
     if (!outcome || !channel.alive) return;
     const timeoutMs = this.timeoutMs(channel);
@@ -226,6 +251,33 @@ export class CallModel {
     };
     if (outcome.answerMs <= 0) answer();
     else channel.later(outcome.answerMs, answer);
+  }
+
+  /** A `sofia/` leg over real SIP: the far end's responses drive the same steps the profile would. */
+  private dialFarEnd(channel: Channel, farEnd: SipFarEnd): void {
+    if (!channel.alive) return;
+    // switch_ivr_originate's originate_timeout: the leg is cancelled NO_ANSWER.
+    channel.later(this.timeoutMs(channel), () => this.hangup(channel, "NO_ANSWER", "send_cancel"));
+    const leg = farEnd.dial(channel, {
+      progress: (earlyMedia) => {
+        if (!channel.alive || channel.progressUs || channel.progressMediaUs) return;
+        if (earlyMedia && channel.script === RINGING_CALL) {
+          channel.script =
+            channel.variable("ignore_early_media") === "true" ? IGNORE_EARLY_MEDIA_CALL : EARLY_MEDIA_CALL;
+        }
+        this.progress(channel);
+        // Once early media made the originate succeed, nothing times the answer out any more (09b).
+        if (channel.pendingOriginate === undefined) channel.clearTimers();
+      },
+      answer: () => this.answer(channel),
+      hangup: (cause, disposition) => this.hangup(channel, cause, disposition),
+    });
+    this.attachFarEnd(channel, leg);
+  }
+
+  /** The SIP side's handle on a channel's far end, told of our answer and hangup. */
+  attachFarEnd(channel: Channel, leg: FarEndLeg): void {
+    this.farEndLegs.set(channel, leg);
   }
 
   private timeoutMs(channel: Channel): number {
@@ -294,6 +346,7 @@ export class CallModel {
     const us = nowUs();
     channel.phase = "answered";
     channel.callState = "ACTIVE";
+    this.farEndLegs.get(channel)?.answer?.();
     if (channel.direction === "inbound") {
       // sofia answers with 183 + SDP first: CHANNEL_PROGRESS_MEDIA, then CHANNEL_ANSWER (11).
       channel.mark("progressMedia", us);
@@ -377,6 +430,7 @@ export class CallModel {
    */
   hangup(channel: Channel, cause: string, disposition?: string): void {
     if (!channel.alive) return;
+    this.farEndLegs.get(channel)?.hangup();
     if (channel.bridgeHangup && channel.other?.alive) {
       hangupBridged(this.core, channel, cause, disposition);
       return;

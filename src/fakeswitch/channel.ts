@@ -59,7 +59,8 @@ export class Channel {
   readonly destination: Destination;
   readonly userVars: ReadonlyArray<readonly [string, string]>;
   readonly direction: "outbound" | "inbound";
-  readonly script: OutboundScript | undefined;
+  /** Chosen at the originate; a SIP far end's 183 with SDP switches a 180 leg to early media. */
+  script: OutboundScript | undefined;
   phase: ChannelPhase = "ringing";
   /** Running the park application (CHANNEL_PARK fired, no CHANNEL_UNPARK since). */
   parked = false;

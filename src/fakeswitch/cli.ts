@@ -34,6 +34,9 @@ usage: npm run fakeswitch -- [options]
   --load-latency <k=v,…>   reply delay under load: baseMs, perChannelMs, perOriginatePerSecondMs,
                            saturationChannels, maxMs (e.g. perChannelMs=0.05,saturationChannels=5000)
   --event-rate <n>         write at most n events a second to each client (default: no cap)
+  --sip-port <n>           a SIP side on UDP 127.0.0.1:<n> (0: a free port): sofia/ legs become real
+                           INVITEs, INVITEs from outside inbound calls, OPTIONS answered 200
+  --sip-proxy <host:port>  the outbound proxy every sofia/ INVITE goes through (the lab's Kamailio)
   --replay <file>          instead of the double, replay a capture transcript (.txt) to every client
   --speed <x|max>          replay time scale: 1 recorded timing (default), 10 ten times faster, max no waits
   --no-wait                replay on time alone, without waiting for (and comparing) the client's writes
@@ -90,6 +93,13 @@ function loadLatency(text: string | undefined): LoadLatency | undefined {
   return latency;
 }
 
+function peer(text: string): { host: string; port: number } {
+  const [host, port] = text.split(":");
+  const n = Number(port);
+  if (!host || !Number.isInteger(n) || n <= 0) throw new Error(`--sip-proxy wants host:port, not ${text}`);
+  return { host, port: n };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -109,6 +119,8 @@ async function main(): Promise<void> {
       "control-port": { type: "string" },
       "load-latency": { type: "string" },
       "event-rate": { type: "string" },
+      "sip-port": { type: "string" },
+      "sip-proxy": { type: "string" },
       replay: { type: "string" },
       speed: { type: "string" },
       "no-wait": { type: "boolean" },
@@ -135,6 +147,12 @@ async function main(): Promise<void> {
     hostname: values.hostname ?? "fakeswitch",
     loadLatency: loadLatency(values["load-latency"]),
     eventRatePerSecond: int(values["event-rate"], 0),
+    ...(values["sip-port"] !== undefined && {
+      sip: {
+        port: int(values["sip-port"], 0),
+        ...(values["sip-proxy"] && { outboundProxy: peer(values["sip-proxy"]) }),
+      },
+    }),
     profile: {
       answerDelayMs: range(values["answer-delay"], 300),
       holdMs: range(values.hold, Number.POSITIVE_INFINITY),
@@ -152,6 +170,7 @@ async function main(): Promise<void> {
   const ready = {
     listening: { host: fs.host, port: fs.port },
     coreUuid: fs.coreUuid,
+    ...(fs.sipPort !== undefined && { sip: { host: "127.0.0.1", port: fs.sipPort } }),
     ...(control && { control: { host: control.host, port: control.port } }),
   };
   process.stdout.write(`${JSON.stringify(ready)}\n`);

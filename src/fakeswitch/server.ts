@@ -7,6 +7,7 @@ import { SHUTDOWN_NOTICE } from "./event-serializer.ts";
 import { HeaderEvent } from "./events.ts";
 import type { InboundCall } from "./inbound-calls.ts";
 import { type LoadLatency, ReplyLatency } from "./reply-latency.ts";
+import { SipSide, type SipSideOptions } from "./sip-side.ts";
 import { SwitchCore, type SwitchStats } from "./switch-core.ts";
 import { CAPTURED, GENERIC_CALLING } from "./templates.ts";
 
@@ -33,6 +34,8 @@ export interface FakeSwitchOptions {
   loadLatency?: LoadLatency;
   /** Events written to each client a second at most, from the start (see {@link FakeSwitch.capEventRate}). */
   eventRatePerSecond?: number;
+  /** A SIP side (sip-side.ts): `sofia/` legs dialled for real, inbound INVITEs, OPTIONS. Default: none. */
+  sip?: SipSideOptions;
 }
 
 export type FakeSwitchStats = SwitchStats & {
@@ -51,6 +54,8 @@ export interface FakeSwitch {
   readonly host: string;
   readonly coreUuid: string;
   readonly channelCount: number;
+  /** The SIP side's UDP port, when it has one. */
+  readonly sipPort: number | undefined;
   readonly stats: Readonly<FakeSwitchStats>;
   readonly profile: CallProfile;
   setProfile(profile: Partial<CallProfile>): void;
@@ -112,6 +117,7 @@ class FakeSwitchServer implements FakeSwitch, ConnectionHost {
   readonly host: string;
   private readonly heartbeatMs: number;
   private stopped = true;
+  sip: SipSide | undefined;
 
   constructor(opts: FakeSwitchOptions) {
     this.host = opts.host ?? "127.0.0.1";
@@ -137,6 +143,9 @@ class FakeSwitchServer implements FakeSwitch, ConnectionHost {
 
   get port(): number {
     return this.boundPort;
+  }
+  get sipPort(): number | undefined {
+    return this.sip?.port;
   }
   get coreUuid(): string {
     return this.core.coreUuid;
@@ -319,6 +328,7 @@ class FakeSwitchServer implements FakeSwitch, ConnectionHost {
     this.stopped = true;
     this.stopTimers();
     for (const ch of this.core.channels.values()) ch.clearTimers();
+    await this.sip?.close();
     await this.closeListener();
     for (const s of this.sockets) s.destroy();
     await this.waitSocketsClosed(1000);
@@ -342,5 +352,6 @@ class FakeSwitchServer implements FakeSwitch, ConnectionHost {
 export async function startFakeSwitch(opts: FakeSwitchOptions): Promise<FakeSwitch> {
   const server = new FakeSwitchServer(opts);
   await server.listen();
+  if (opts.sip) server.sip = await SipSide.start(server.model, opts.sip);
   return server;
 }
