@@ -27,6 +27,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     log(
       `lab: running on lab ${lab.state.labId} (${lab.state.topology.name}, ${lab.state.mode}); its FreeSWITCH profile is the lab's`,
     );
+    // The scenario's own settings only reach a lab started for it: say so, its gates may count on them.
+    if (scenario.lab?.fakeswitch || scenario.lab?.gatewayEnv)
+      log(
+        `lab: note: ${scenario.name} wants ${JSON.stringify(scenario.lab)}, which the lab that is up does not have; run it without a lab up to get them`,
+      );
   } else {
     log(`lab: starting embedded ${scenario.topology ?? "single"} topology`);
     lab = await Lab.up({
