@@ -61,6 +61,8 @@ export class CallCompleteness {
   constructor(
     private readonly maxCalls = 100_000,
     private readonly maxExamples = 20,
+    /** Whether a call first seen in an event is followed too; not when only the announced calls are ours. */
+    private readonly followUnannounced = true,
   ) {}
 
   expect(callUuid: string, jobUuid?: string, atMs?: number): void {
@@ -111,7 +113,7 @@ export class CallCompleteness {
       }
       if (jobFailed) call.failed = true;
     } else if (callUuid) {
-      call = this.follow(callUuid);
+      call = this.followUnannounced ? this.follow(callUuid) : this.calls.get(callUuid);
     }
     if (!call) return;
     if (call.seen.has(eventType)) this.duplicates++;

@@ -10,6 +10,11 @@ export interface LagMonitorOptions {
   subject?: string;
   /** Calls followed for completeness at most; default 100,000. */
   maxTrackedCalls?: number;
+  /**
+   * Follow only the calls announced with `expectCall`, not every call seen in an event: a run on a lab that
+   * others use too, or whose warm-up calls are still up. Default false.
+   */
+  onlyAnnouncedCalls?: boolean;
   /** Told of every well-formed event, with its receive time (`performance.now()`). */
   onEvent?(event: ObservedEvent, atMs: number): void;
 }
@@ -98,11 +103,11 @@ export class LagMonitor {
   private constructor(
     private readonly nc: NatsConnection,
     readonly subject: string,
-    maxTrackedCalls: number,
+    options: LagMonitorOptions,
     private readonly onEvent: LagMonitorOptions["onEvent"],
   ) {
     this.series = new SecondSeries(["received"], ["publishLag", "endToEndLag"], performance.now());
-    this.completeness = new CallCompleteness(maxTrackedCalls);
+    this.completeness = new CallCompleteness(options.maxTrackedCalls, undefined, !options.onlyAnnouncedCalls);
     nc.subscribe(subject, {
       callback: (error, msg) => {
         if (!error) this.receive(msg);
@@ -120,12 +125,7 @@ export class LagMonitor {
       reconnectTimeWait: 100,
       maxReconnectAttempts: -1,
     });
-    const monitor = new LagMonitor(
-      nc,
-      options.subject ?? "fs.events",
-      options.maxTrackedCalls ?? 100_000,
-      options.onEvent,
-    );
+    const monitor = new LagMonitor(nc, options.subject ?? "fs.events", options, options.onEvent);
     await nc.flush(); // the server has the subscription before any publish we are told about
     return monitor;
   }

@@ -119,6 +119,7 @@ export async function runScenario(
   const eventsSink: { tracker?: CallTracker } = {};
   const monitor = await LagMonitor.start({
     servers: [...lab.natsUrls],
+    onlyAnnouncedCalls: true,
     onEvent: (event, atMs) =>
       eventsSink.tracker?.event(event.type, event.callUuid, atMs, {
         hangupCause: event.hangupCause,

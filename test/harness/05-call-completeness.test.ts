@@ -70,3 +70,15 @@ describe("calls whose originate failed", () => {
     });
   });
 });
+
+describe("calls it was not told of", () => {
+  it("can be left alone (another user's, or a warm-up's still up)", () => {
+    const calls = new CallCompleteness(100, 20, false);
+    calls.expect("ours");
+    for (const event of ["CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_HANGUP_COMPLETE"]) {
+      calls.observe(event, "ours", undefined);
+      calls.observe(event, "someone-elses", undefined);
+    }
+    expect(calls.report()).toMatchObject({ calls: 1, complete: 1, incomplete: 0 });
+  });
+});
