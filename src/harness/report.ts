@@ -108,6 +108,19 @@ export function reportCharts(summary: RunSummary): LineChart[] {
       gridX,
     },
     {
+      id: "chart-gateway",
+      title: "Inside the gateway (/metrics): commands in flight, event queue, refusals",
+      yLabel: "count",
+      series: gateways.flatMap((g) => [
+        line(`${g.name} commands in flight`, g.series, (r) => r.inFlight),
+        line(`${g.name} event queue depth`, g.series, (r) => r.queueDepth),
+        line(`${g.name} refused/s (429, 503)`, g.series, (r) => r.rejections, true),
+        line(`${g.name} events dropped/s`, g.series, (r) => r.eventsDropped, true),
+      ]),
+      markers,
+      gridX,
+    },
+    {
       id: "chart-calls",
       title: "Calls up (answered, not yet hung up)",
       yLabel: "calls",

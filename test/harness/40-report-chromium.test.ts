@@ -26,6 +26,7 @@ describe("report.html", () => {
       "chart-rate",
       "chart-latency",
       "chart-lag",
+      "chart-gateway",
       "chart-calls",
       "chart-cpu",
       "chart-memory",
@@ -83,7 +84,7 @@ describe("report.html", () => {
             };
           }),
         );
-        expect(charts).toHaveLength(6);
+        expect(charts).toHaveLength(7);
         for (const chart of charts) {
           expect(chart.drawn, `${chart.id} has drawn lines`).toBeGreaterThan(0);
           expect(chart.width, chart.id).toBeGreaterThan(300);
