@@ -39,45 +39,57 @@ export interface Kamailio {
   stop(): Promise<void>;
 }
 
+/** What kamailio.cfg is given on the command line (see its header). */
+export interface KamailioLaunch {
+  port: number;
+  /** Runtime folder (-Y): pid file, dispatcher list; the working directory. */
+  dir: string;
+  /** kamcmd's address: `unix:<path>` or `tcp:127.0.0.1:<port>`. */
+  ctl: string;
+  freeswitch: Peer[];
+  frTimerMs: number;
+}
+
+/** Writes the dispatcher list into `dir` and returns kamailio's arguments: foreground, loopback only. */
+export function kamailioArgs(launch: KamailioLaunch): string[] {
+  const list = join(launch.dir, "dispatcher.list");
+  writeFileSync(list, launch.freeswitch.map((fs) => `1 sip:${fs.host}:${fs.port}\n`).join(""));
+  return [
+    ...["-f", config, "-DD", "-E", "-l", `udp:127.0.0.1:${launch.port}`],
+    ...["-Y", launch.dir, "-P", join(launch.dir, "kamailio.pid"), "-w", launch.dir, "-m", "64", "-M", "8"],
+    ...["-A", `DISPATCHER_LIST="${list}"`, "-A", `CTL_SOCKET="${launch.ctl}"`],
+    ...["-A", `FR_TIMER_MS=${launch.frTimerMs}`],
+  ];
+}
+
+/** `kamcmd -s <ctl> <args…>`: its stdout. */
+export async function kamcmd(ctl: string, ...args: string[]): Promise<string> {
+  const env = { ...process.env, PATH: `${process.env.PATH ?? ""}:/usr/sbin` };
+  return (await run("kamcmd", ["-s", ctl, ...args], { timeout: 3000, env })).stdout;
+}
+
+export const dispatcherTargets = async (ctl: string): Promise<DispatcherTarget[]> =>
+  parseDispatcherList(await kamcmd(ctl, "dispatcher.list"));
+
+export const kamailioStatistics = async (ctl: string): Promise<Record<string, number>> =>
+  parseStatistics(await kamcmd(ctl, "stats.get_statistics", "all"));
+
 /**
- * Kamailio in the foreground (-DD -E) on 127.0.0.1:<port> with its own runtime folder and pid file, the
- * lab's kamailio.cfg, and kamcmd over a unix ctl socket in that folder. Resolves once kamcmd answers.
+ * Kamailio in the foreground (-DD -E) as a child of this process, on 127.0.0.1:<port> with its own
+ * runtime folder and pid file, kamcmd over a unix ctl socket in that folder. Resolves once kamcmd answers.
  */
 export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "kamailio-"));
   const ctl = `unix:${join(dir, "ctl.sock")}`;
-  const list = join(dir, "dispatcher.list");
-  writeFileSync(list, opts.freeswitch.map((fs) => `1 sip:${fs.host}:${fs.port}\n`).join(""));
   const logFile = join(dir, "kamailio.log");
   const log = openSync(logFile, "a");
-  const child = new ChildGroup(
-    "kamailio",
-    [
-      ...["-f", config, "-DD", "-E", "-l", `udp:127.0.0.1:${opts.port}`],
-      ...["-Y", dir, "-P", join(dir, "kamailio.pid"), "-w", dir, "-m", "64", "-M", "8"],
-      ...[
-        "-A",
-        `DISPATCHER_LIST="${list}"`,
-        "-A",
-        `CTL_SOCKET="${ctl}"`,
-        "-A",
-        `FR_TIMER_MS=${opts.frTimerMs ?? 1000}`,
-      ],
-    ],
-    { cwd: dir, logFd: log },
-  );
+  const args = kamailioArgs({ ...opts, dir, ctl, frTimerMs: opts.frTimerMs ?? 1000 });
+  const child = new ChildGroup("kamailio", args, { cwd: dir, logFd: log });
   closeSync(log);
-  const kamcmd = async (...args: string[]) =>
-    (
-      await run("kamcmd", ["-s", ctl, ...args], {
-        timeout: 3000,
-        env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin` },
-      })
-    ).stdout;
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (!child.running) throw new Error(`kamailio exited while starting; see ${logFile}`);
-    const ok = await kamcmd("core.uptime").then(
+    const ok = await kamcmd(ctl, "core.uptime").then(
       () => true,
       () => false,
     );
@@ -93,8 +105,8 @@ export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
     dir,
     logFile,
     exited: child.exited,
-    statistics: async () => parseStatistics(await kamcmd("stats.get_statistics", "all")),
-    dispatcher: async () => parseDispatcherList(await kamcmd("dispatcher.list")),
+    statistics: () => kamailioStatistics(ctl),
+    dispatcher: () => dispatcherTargets(ctl),
     stop: () => child.stop(),
   };
 }

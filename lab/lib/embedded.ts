@@ -1,9 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
+import { kamailioArgs } from "../kamailio/kamailio.ts";
 import { buildServices } from "./build.ts";
 import type { Endpoint } from "./fault-proxy.ts";
-import { freePorts } from "./ports.ts";
+import { freePorts, freeUdpPort } from "./ports.ts";
 import type { ComponentFaultKind, LabRuntime } from "./runtime.ts";
 import { isRunning, signalProcess, startProcess, stopProcess } from "./service.ts";
 import {
@@ -15,7 +16,7 @@ import {
   type SecretName,
   secretValues,
 } from "./state.ts";
-import { ensureSystemDependencies, natsServer } from "./system-deps.ts";
+import { ensureSystemDependencies, kamailio, natsServer } from "./system-deps.ts";
 import type { GatewaySpec, Topology } from "./topology.ts";
 
 const loopback = "127.0.0.1";
@@ -59,14 +60,18 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
       `external mode points the lab at one FreeSWITCH; topology ${topology.name} has ${topology.freeswitch.length}`,
     );
   mkdirSync(runDir, { recursive: true });
-  const [bins, built] = await Promise.all([ensureSystemDependencies([natsServer]), buildServices()]);
+  const [bins, built] = await Promise.all([
+    ensureSystemDependencies(topology.sip ? [natsServer, kamailio] : [natsServer]),
+    buildServices(),
+  ]);
   const cluster = topology.nats.nodes.length > 1;
   const ports = await freePorts(
     topology.links.length +
       (topology.links.length > 0 ? 1 : 0) +
       topology.nats.nodes.length * (cluster ? 3 : 2) +
       (external ? 0 : topology.freeswitch.length * 2) +
-      topology.gateways.length,
+      topology.gateways.length +
+      (topology.sip ? 1 : 0),
   );
   const take = () => ports.shift() as number;
   const node = (file: string) => ({ command: process.execPath, args: ["--enable-source-maps", file] });
@@ -132,6 +137,9 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
     });
   }
 
+  // SIP (topology `sip:`): Kamailio's UDP port and its kamcmd port, and each double's SIP side.
+  const sip = topology.sip && !external ? await planSip(topology, runDir, take()) : undefined;
+
   // FreeSWITCH: the doubles, or the one external FreeSWITCH.
   const eslTargets = new Map<string, Endpoint>();
   for (const fs of topology.freeswitch) {
@@ -151,7 +159,12 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
     const controlPort = take();
     const endpoint = { host: loopback, port };
     eslTargets.set(fs.name, endpoint);
-    const profile = { ...fs.profile, ...request.fakeswitchProfile };
+    const sipPort = sip?.freeswitch.get(fs.name);
+    const profile = {
+      ...fs.profile,
+      ...request.fakeswitchProfile,
+      ...(sip && sipPort && { "sip-port": String(sipPort), "sip-proxy": `${loopback}:${sip.port}` }),
+    };
     const flags = Object.entries(profile).flatMap(([flag, value]) => [`--${flag}`, value]);
     const { command, args } = node(built.fakeswitch);
     components.push({
@@ -171,11 +184,17 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
         // The control API opens after the ESL port: once it accepts, the double is wholly up.
         ready: { port: { host: loopback, port: controlPort } },
       },
-      endpoints: { esl: `tcp://${loopback}:${port}`, control: `http://${loopback}:${controlPort}` },
+      endpoints: {
+        esl: `tcp://${loopback}:${port}`,
+        control: `http://${loopback}:${controlPort}`,
+        ...(sipPort && { sip: `udp://${loopback}:${sipPort}` }),
+      },
       ports: [port, controlPort],
       health: { kind: "esl", endpoint },
     });
   }
+
+  if (sip) components.push(kamailioComponent(sip, bins.kamailio as string, logFile("kamailio")));
 
   // Fault proxies: one process for every proxied link, with a control API for `lab fault`.
   const natsTargets = new Map(nats.map((n) => [n.name, { host: loopback, port: n.client }]));
@@ -308,8 +327,49 @@ function gatewayComponent(
   return component;
 }
 
-/** Dependencies before dependants: proxies, NATS and FreeSWITCH together, then the gateways. */
-const tiers = [["fault-proxy", "nats", "fakeswitch"], ["gateway"]] as const;
+interface SipPlan {
+  port: number;
+  ctlPort: number;
+  dir: string;
+  frTimerMs: number;
+  /** Each double's SIP port. */
+  freeswitch: Map<string, number>;
+}
+
+/** Free UDP ports for Kamailio and each double's SIP side; Kamailio's runtime folder in the run's. */
+async function planSip(topology: Topology, runDir: string, ctlPort: number): Promise<SipPlan> {
+  const dir = join(runDir, "kamailio");
+  mkdirSync(dir, { recursive: true });
+  const freeswitch = new Map<string, number>();
+  for (const fs of topology.freeswitch) freeswitch.set(fs.name, await freeUdpPort());
+  return { port: await freeUdpPort(), ctlPort, dir, frTimerMs: topology.sip?.frTimerMs ?? 1000, freeswitch };
+}
+
+/** Kamailio in front of the doubles (lab/kamailio/kamailio.cfg); kamcmd over TCP on loopback. */
+function kamailioComponent(sip: SipPlan, command: string, logFile: string): ComponentState {
+  const ctl = `tcp:${loopback}:${sip.ctlPort}`;
+  const freeswitch = [...sip.freeswitch.values()].map((port) => ({ host: loopback, port }));
+  return {
+    name: "kamailio",
+    kind: "kamailio",
+    launch: {
+      name: "kamailio",
+      command,
+      args: kamailioArgs({ port: sip.port, dir: sip.dir, ctl, freeswitch, frTimerMs: sip.frTimerMs }),
+      env: {},
+      secretEnv: {},
+      logFile,
+      // The ctl socket opens once the configuration is loaded and the workers run.
+      ready: { port: { host: loopback, port: sip.ctlPort } },
+    },
+    endpoints: { sip: `udp://${loopback}:${sip.port}`, ctl },
+    ports: [sip.ctlPort],
+    health: { kind: "kamailio", ctl },
+  };
+}
+
+/** Dependencies before dependants: proxies, NATS, FreeSWITCH and Kamailio together, then the gateways. */
+const tiers = [["fault-proxy", "nats", "fakeswitch", "kamailio"], ["gateway"]] as const;
 
 /**
  * Starts every component that has a launch spec, tier by tier, each tier in parallel; `persist` records

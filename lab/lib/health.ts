@@ -1,5 +1,6 @@
 import net from "node:net";
 import { $ } from "zx";
+import { dispatcherTargets } from "../kamailio/kamailio.ts";
 import { FaultControlClient } from "./fault-control.ts";
 import type { Endpoint } from "./fault-proxy.ts";
 import type { HealthCheck, LabState } from "./state.ts";
@@ -34,6 +35,14 @@ export async function probeHealth(check: HealthCheck, state: LabState): Promise<
       }
       case "container":
         return await probeContainer(state.composeProject ?? "", check.service);
+      case "kamailio": {
+        const targets = await dispatcherTargets(check.ctl);
+        const active = targets.filter((t) => t.active).length;
+        return {
+          health: active > 0 ? "ok" : "degraded",
+          detail: `dispatcher: ${active} of ${targets.length} FreeSWITCH active`,
+        };
+      }
     }
   } catch (error) {
     return { health: "down", detail: (error as Error).message };

@@ -22,9 +22,10 @@ export type HealthCheck =
   | { kind: "nats"; monitorUrl: string }
   | { kind: "esl"; endpoint: Endpoint }
   | { kind: "fault-proxy"; controlUrl: string }
-  | { kind: "container"; service: string };
+  | { kind: "container"; service: string }
+  | { kind: "kamailio"; ctl: string };
 
-export type ComponentKind = "nats" | "fakeswitch" | "freeswitch" | "gateway" | "fault-proxy";
+export type ComponentKind = "nats" | "fakeswitch" | "freeswitch" | "gateway" | "fault-proxy" | "kamailio";
 
 export interface ComponentState {
   name: string;

@@ -13,6 +13,13 @@ export interface Topology {
   gateways: GatewaySpec[];
   /** The TCP links that run through a fault proxy; the others connect directly. */
   links: LinkSpec[];
+  /** Real SIP (off unless the file has `sip:`): Kamailio in front, each double with a SIP side. */
+  sip?: SipSpec;
+}
+
+export interface SipSpec {
+  /** How long Kamailio waits for an instance's first response before failing over (tm fr_timer). */
+  frTimerMs: number;
 }
 
 export interface FreeswitchSpec {
@@ -100,7 +107,14 @@ export function parseTopology(text: string, source: string): Topology {
   }
   const problems: string[] = [];
   const check = new Checker(problems);
-  const root = check.object(doc, "(top level)", ["description", "nats", "freeswitch", "gateways", "links"]);
+  const root = check.object(doc, "(top level)", [
+    "description",
+    "nats",
+    "freeswitch",
+    "gateways",
+    "links",
+    "sip",
+  ]);
   const description = check.string(root.description, "description") ?? "";
 
   const nats = check.object(root.nats, "nats", ["nodes"]);
@@ -172,6 +186,15 @@ export function parseTopology(text: string, source: string): Topology {
   for (const name of components.filter((n) => reservedNames.includes(n)))
     problems.push(`name "${name}" is reserved for the lab's own component`);
 
+  let sip: SipSpec | undefined;
+  if (root.sip !== undefined) {
+    const spec = check.object(root.sip ?? {}, "sip", ["fr_timer_ms"]);
+    const frTimerMs = spec.fr_timer_ms === undefined ? 1000 : Number(spec.fr_timer_ms);
+    if (!Number.isInteger(frTimerMs) || frTimerMs < 100)
+      problems.push("sip.fr_timer_ms: expected an integer of at least 100 (ms)");
+    sip = { frTimerMs };
+  }
+
   if (problems.length > 0) throw new TopologyError(source, problems);
   return {
     name: basename(source).replace(/\.ya?ml$/, ""),
@@ -180,6 +203,7 @@ export function parseTopology(text: string, source: string): Topology {
     freeswitch,
     gateways,
     links,
+    ...(sip && { sip }),
   };
 }
 

@@ -19,7 +19,7 @@ function problemsOf(yaml: string): string[] {
 
 describe("topologies", () => {
   it("ships single, sharded-2 and nats-cluster, each valid, with ESL and NATS proxied", () => {
-    expect(topologyNames()).toEqual(["nats-cluster", "sharded-2", "single"]);
+    expect(topologyNames()).toEqual(["nats-cluster", "sharded-2", "single", "sip-2"]);
     for (const name of topologyNames()) {
       const topology = loadTopology(name);
       for (const gateway of topology.gateways) {
@@ -70,7 +70,7 @@ links:
 extra: 1
 `),
     ).toEqual([
-      '(top level): unknown key "extra" (known: description, nats, freeswitch, gateways, links)',
+      '(top level): unknown key "extra" (known: description, nats, freeswitch, gateways, links, sip)',
       "description: expected a non-empty string",
       "nats.nodes: give 1 node (a single server) or 3 or more (a JetStream cluster; 2 cannot keep a quorum)",
       'freeswitch[1].name: "Bad_Name" must be lower-case letters, digits and dashes, starting with a letter',
