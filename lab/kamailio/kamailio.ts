@@ -48,6 +48,8 @@ export interface KamailioLaunch {
   ctl: string;
   freeswitch: Peer[];
   frTimerMs: number;
+  /** The carrier every outbound call goes to; without one, the Request-URI's host. */
+  carrier?: Peer;
 }
 
 /** Writes the dispatcher list into `dir` and returns kamailio's arguments: foreground, loopback only. */
@@ -59,6 +61,7 @@ export function kamailioArgs(launch: KamailioLaunch): string[] {
     ...["-Y", launch.dir, "-P", join(launch.dir, "kamailio.pid"), "-w", launch.dir, "-m", "64", "-M", "8"],
     ...["-A", `DISPATCHER_LIST="${list}"`, "-A", `CTL_SOCKET="${launch.ctl}"`],
     ...["-A", `FR_TIMER_MS=${launch.frTimerMs}`],
+    ...(launch.carrier ? ["-A", `CARRIER="sip:${launch.carrier.host}:${launch.carrier.port}"`] : []),
   ];
 }
 

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
 import { kamailioArgs } from "../kamailio/kamailio.ts";
+import { sippArgs } from "../sipp/sipp.ts";
 import { buildServices } from "./build.ts";
 import type { Endpoint } from "./fault-proxy.ts";
 import { freePorts, freeUdpPort } from "./ports.ts";
@@ -16,7 +17,7 @@ import {
   type SecretName,
   secretValues,
 } from "./state.ts";
-import { ensureSystemDependencies, kamailio, natsServer } from "./system-deps.ts";
+import { ensureSystemDependencies, kamailio, natsServer, sipp } from "./system-deps.ts";
 import type { GatewaySpec, Topology } from "./topology.ts";
 
 const loopback = "127.0.0.1";
@@ -61,7 +62,7 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
     );
   mkdirSync(runDir, { recursive: true });
   const [bins, built] = await Promise.all([
-    ensureSystemDependencies(topology.sip ? [natsServer, kamailio] : [natsServer]),
+    ensureSystemDependencies(topology.sip ? [natsServer, kamailio, sipp] : [natsServer]),
     buildServices(),
   ]);
   const cluster = topology.nats.nodes.length > 1;
@@ -194,7 +195,11 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
     });
   }
 
-  if (sip) components.push(kamailioComponent(sip, bins.kamailio as string, logFile("kamailio")));
+  if (sip) {
+    components.push(kamailioComponent(sip, bins.kamailio as string, logFile("kamailio")));
+    if (sip.carrier)
+      components.push(carrierComponent(sip.carrier, bins.sipp as string, sip.dir, logFile("carrier")));
+  }
 
   // Fault proxies: one process for every proxied link, with a control API for `lab fault`.
   const natsTargets = new Map(nats.map((n) => [n.name, { host: loopback, port: n.client }]));
@@ -328,6 +333,8 @@ function gatewayComponent(
 }
 
 interface SipPlan {
+  /** The SIPp carrier's port and timings, when the topology has one. */
+  carrier?: { port: number; answerMs: number; holdMs: number };
   port: number;
   ctlPort: number;
   dir: string;
@@ -342,7 +349,15 @@ async function planSip(topology: Topology, runDir: string, ctlPort: number): Pro
   mkdirSync(dir, { recursive: true });
   const freeswitch = new Map<string, number>();
   for (const fs of topology.freeswitch) freeswitch.set(fs.name, await freeUdpPort());
-  return { port: await freeUdpPort(), ctlPort, dir, frTimerMs: topology.sip?.frTimerMs ?? 1000, freeswitch };
+  const carrier = topology.sip?.carrier && { ...topology.sip.carrier, port: await freeUdpPort() };
+  return {
+    port: await freeUdpPort(),
+    ctlPort,
+    dir,
+    frTimerMs: topology.sip?.frTimerMs ?? 1000,
+    freeswitch,
+    ...(carrier && { carrier }),
+  };
 }
 
 /** Kamailio in front of the doubles (lab/kamailio/kamailio.cfg); kamcmd over TCP on loopback. */
@@ -355,7 +370,14 @@ function kamailioComponent(sip: SipPlan, command: string, logFile: string): Comp
     launch: {
       name: "kamailio",
       command,
-      args: kamailioArgs({ port: sip.port, dir: sip.dir, ctl, freeswitch, frTimerMs: sip.frTimerMs }),
+      args: kamailioArgs({
+        port: sip.port,
+        dir: sip.dir,
+        ctl,
+        freeswitch,
+        frTimerMs: sip.frTimerMs,
+        ...(sip.carrier && { carrier: { host: loopback, port: sip.carrier.port } }),
+      }),
       env: {},
       secretEnv: {},
       logFile,
@@ -368,8 +390,38 @@ function kamailioComponent(sip: SipPlan, command: string, logFile: string): Comp
   };
 }
 
-/** Dependencies before dependants: proxies, NATS, FreeSWITCH and Kamailio together, then the gateways. */
-const tiers = [["fault-proxy", "nats", "fakeswitch", "kamailio"], ["gateway"]] as const;
+/**
+ * The carrier: SIPp answering every call (lab/sipp/carrier-answer.xml). A lab may stay up for long, so its
+ * bound is large but finite: a million calls or a day.
+ */
+function carrierComponent(
+  carrier: NonNullable<SipPlan["carrier"]>,
+  command: string,
+  dir: string,
+  logFile: string,
+): ComponentState {
+  const { args, statsFile } = sippArgs(
+    {
+      scenario: "carrier-answer",
+      port: carrier.port,
+      calls: 1_000_000,
+      timeoutS: 86_400,
+      timings: { ANSWER_MS: carrier.answerMs, HOLD_MS: carrier.holdMs },
+    },
+    dir,
+  );
+  return {
+    name: "carrier",
+    kind: "sipp",
+    launch: { name: "carrier", command, args, env: {}, secretEnv: {}, logFile, ready: { file: statsFile } },
+    endpoints: { sip: `udp://${loopback}:${carrier.port}`, stats: statsFile },
+    ports: [],
+    health: { kind: "sipp", statsFile },
+  };
+}
+
+/** Dependencies before dependants: proxies, NATS, FreeSWITCH, Kamailio and SIPp together, then the gateways. */
+const tiers = [["fault-proxy", "nats", "fakeswitch", "kamailio", "sipp"], ["gateway"]] as const;
 
 /**
  * Starts every component that has a launch spec, tier by tier, each tier in parallel; `persist` records

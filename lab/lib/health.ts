@@ -1,6 +1,8 @@
+import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { $ } from "zx";
 import { dispatcherTargets } from "../kamailio/kamailio.ts";
+import { readSippStats } from "../sipp/stats.ts";
 import { FaultControlClient } from "./fault-control.ts";
 import type { Endpoint } from "./fault-proxy.ts";
 import type { HealthCheck, LabState } from "./state.ts";
@@ -35,6 +37,17 @@ export async function probeHealth(check: HealthCheck, state: LabState): Promise<
       }
       case "container":
         return await probeContainer(state.composeProject ?? "", check.service);
+      case "sipp": {
+        const stats = existsSync(check.statsFile)
+          ? readSippStats(readFileSync(check.statsFile, "utf8"))
+          : undefined;
+        return stats
+          ? {
+              health: "ok",
+              detail: `${stats.successfulCalls} calls ok, ${stats.failedCalls} failed, ${stats.currentCalls} up`,
+            }
+          : { health: "degraded", detail: "no statistics yet" };
+      }
       case "kamailio": {
         const targets = await dispatcherTargets(check.ctl);
         const active = targets.filter((t) => t.active).length;

@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
-import { closeSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import type { Endpoint } from "./fault-proxy.ts";
 import { waitForPort } from "./ports.ts";
 
-/** When a lab process counts as ready: its port accepts, or an HTTP GET answers 200. */
-export type ReadyCheck = { port: Endpoint } | { http: string };
+/** When a lab process counts as ready: its port accepts, an HTTP GET answers 200, or it wrote a file (UDP-only SIPp). */
+export type ReadyCheck = { port: Endpoint } | { http: string } | { file: string };
 
 /** How to start a lab process. Recorded in the lab's state so `lab fault <x> start` can start it again. */
 export interface LaunchSpec {
@@ -93,7 +93,12 @@ async function waitReady(
 ): Promise<void> {
   const timeoutMs = spec.readyTimeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
-  const where = "port" in spec.ready ? `${spec.ready.port.host}:${spec.ready.port.port}` : spec.ready.http;
+  const where =
+    "port" in spec.ready
+      ? `${spec.ready.port.host}:${spec.ready.port.port}`
+      : "file" in spec.ready
+        ? spec.ready.file
+        : spec.ready.http;
   let last = "";
   for (;;) {
     if (signal?.aborted) throw new ServiceError(`${spec.name}: start-up interrupted`);
@@ -114,6 +119,7 @@ async function waitReady(
 
 /** "" when ready, else what was seen. */
 async function probe(ready: ReadyCheck): Promise<string> {
+  if ("file" in ready) return existsSync(ready.file) ? "" : "not written yet";
   if ("port" in ready) {
     return waitForPort(ready.port.host, ready.port.port, 0).then(
       () => "",

@@ -23,9 +23,17 @@ export type HealthCheck =
   | { kind: "esl"; endpoint: Endpoint }
   | { kind: "fault-proxy"; controlUrl: string }
   | { kind: "container"; service: string }
-  | { kind: "kamailio"; ctl: string };
+  | { kind: "kamailio"; ctl: string }
+  | { kind: "sipp"; statsFile: string };
 
-export type ComponentKind = "nats" | "fakeswitch" | "freeswitch" | "gateway" | "fault-proxy" | "kamailio";
+export type ComponentKind =
+  | "nats"
+  | "fakeswitch"
+  | "freeswitch"
+  | "gateway"
+  | "fault-proxy"
+  | "kamailio"
+  | "sipp";
 
 export interface ComponentState {
   name: string;

@@ -20,6 +20,8 @@ export interface Topology {
 export interface SipSpec {
   /** How long Kamailio waits for an instance's first response before failing over (tm fr_timer). */
   frTimerMs: number;
+  /** A SIPp carrier (lab/sipp/carrier-answer.xml) behind Kamailio that takes every outbound call. */
+  carrier?: { answerMs: number; holdMs: number };
 }
 
 export interface FreeswitchSpec {
@@ -188,11 +190,21 @@ export function parseTopology(text: string, source: string): Topology {
 
   let sip: SipSpec | undefined;
   if (root.sip !== undefined) {
-    const spec = check.object(root.sip ?? {}, "sip", ["fr_timer_ms"]);
-    const frTimerMs = spec.fr_timer_ms === undefined ? 1000 : Number(spec.fr_timer_ms);
-    if (!Number.isInteger(frTimerMs) || frTimerMs < 100)
-      problems.push("sip.fr_timer_ms: expected an integer of at least 100 (ms)");
-    sip = { frTimerMs };
+    const spec = check.object(root.sip ?? {}, "sip", ["fr_timer_ms", "carrier"]);
+    const ms = (value: unknown, where: string, fallback: number, min: number) => {
+      const n = value === undefined ? fallback : Number(value);
+      if (!Number.isInteger(n) || n < min)
+        problems.push(`${where}: expected an integer of at least ${min} (ms)`);
+      return n;
+    };
+    sip = { frTimerMs: ms(spec.fr_timer_ms, "sip.fr_timer_ms", 1000, 100) };
+    if (spec.carrier !== undefined) {
+      const carrier = check.object(spec.carrier ?? {}, "sip.carrier", ["answer_ms", "hold_ms"]);
+      sip.carrier = {
+        answerMs: ms(carrier.answer_ms, "sip.carrier.answer_ms", 20, 0),
+        holdMs: ms(carrier.hold_ms, "sip.carrier.hold_ms", 500, 0),
+      };
+    }
   }
 
   if (problems.length > 0) throw new TopologyError(source, problems);

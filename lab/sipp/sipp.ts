@@ -55,12 +55,8 @@ export function renderScenario(scenario: SippScenario, timings: SippOptions["tim
   return file;
 }
 
-/**
- * SIPp in the foreground as a child of this process (never `-bg`), bound to 127.0.0.1, with a bounded call
- * count and a global timeout, statistics every second in a CSV (`-trace_stat -stf -fd 1`).
- */
-export function startSipp(opts: SippOptions): SippRun {
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "sipp-"));
+/** SIPp's arguments for a run: loopback only, bounded, statistics every second into `statsFile`. */
+export function sippArgs(opts: SippOptions, dir: string): { args: string[]; statsFile: string } {
   const file = renderScenario(opts.scenario, opts.timings, dir);
   const statsFile = join(dir, `${opts.scenario}-${opts.port}.csv`);
   const args = [
@@ -72,6 +68,16 @@ export function startSipp(opts: SippOptions): SippRun {
     ...(opts.rate !== undefined ? ["-r", String(opts.rate), "-rp", "1000"] : []),
     ...(opts.rate !== undefined ? ["-l", String(Math.max(100, opts.rate * 10))] : []),
   ];
+  return { args, statsFile };
+}
+
+/**
+ * SIPp in the foreground as a child of this process (never `-bg`), bound to 127.0.0.1, with a bounded call
+ * count and a global timeout, statistics every second in a CSV (`-trace_stat -stf -fd 1`).
+ */
+export function startSipp(opts: SippOptions): SippRun {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "sipp-"));
+  const { args, statsFile } = sippArgs(opts, dir);
   const log = openSync(join(dir, `${opts.scenario}-${opts.port}.log`), "a");
   const child = new ChildGroup("sipp", args, { cwd: dir, logFd: log });
   closeSync(log);

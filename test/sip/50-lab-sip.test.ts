@@ -3,7 +3,13 @@ import { dispatcherTargets } from "../../lab/kamailio/kamailio.ts";
 import { Lab } from "../../lab/lib/lab.ts";
 import { freeUdpPort } from "../../lab/lib/ports.ts";
 import { startSipp } from "../../lab/sipp/sipp.ts";
-import { downAndCheckNothingLeft, scratchDir, subscribeEvents } from "../lab/lab-helpers.ts";
+import {
+  downAndCheckNothingLeft,
+  type FsEvent,
+  originate,
+  scratchDir,
+  subscribeEvents,
+} from "../lab/lab-helpers.ts";
 import { missing } from "./binaries.ts";
 import { until } from "./helpers.ts";
 
@@ -53,6 +59,21 @@ describe.skipIf(missing("kamailio", "kamcmd", "sipp", "nats-server"))(
             .map((e) => e.source_host)
             .sort(),
         ).toEqual(["fakeswitch", "fakeswitch-2"]);
+      } finally {
+        await events.close();
+      }
+    });
+
+    it("a gateway originate goes out over SIP through Kamailio to the SIPp carrier: answered, then NORMAL_CLEARING at its BYE", async () => {
+      const events = await subscribeEvents(lab.natsUrls()[0] as string);
+      try {
+        const uuid = await originate(lab);
+        await events.waitFor((e) => e.call_uuid === uuid && e.event_type === "CHANNEL_ANSWER");
+        const done = (await events.waitFor(
+          (e) => e.call_uuid === uuid && e.event_type === "CHANNEL_HANGUP_COMPLETE",
+        )) as FsEvent & { fields: Record<string, string> };
+        expect(done.fields["Hangup-Cause"]).toBe("NORMAL_CLEARING");
+        expect(done.fields.variable_sip_hangup_disposition).toBe("recv_bye");
       } finally {
         await events.close();
       }
