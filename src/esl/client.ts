@@ -94,6 +94,8 @@ interface PendingReply {
   timer: NodeJS.Timeout | undefined;
   /** The caller gave up (timeout); the reply still has its place in the FIFO and is discarded. */
   abandoned: boolean;
+  /** performance.now() when written: the age of the oldest unanswered command is a live latency signal. */
+  sentAt: number;
 }
 
 interface PendingJob {
@@ -170,6 +172,11 @@ export class EslClient extends EventEmitter<EslClientEvents> {
   /** Commands written and awaiting their reply (including abandoned ones whose reply is still due). */
   get outstanding(): number {
     return this.replies.length;
+  }
+  /** How long the oldest unanswered command has waited, ms (0 when none): FreeSWITCH's lag, right now. */
+  get oldestOutstandingMs(): number {
+    const oldest = this.replies[0];
+    return oldest ? performance.now() - oldest.sentAt : 0;
   }
   get pendingJobs(): number {
     return this.jobs.size;
@@ -347,7 +354,14 @@ export class EslClient extends EventEmitter<EslClientEvents> {
       );
     }
     return new Promise<EslFrame>((resolve, reject) => {
-      const pending: PendingReply = { kind, resolve, reject, timer: undefined, abandoned: false };
+      const pending: PendingReply = {
+        kind,
+        resolve,
+        reject,
+        timer: undefined,
+        abandoned: false,
+        sentAt: performance.now(),
+      };
       pending.timer = setTimeout(() => {
         pending.abandoned = true;
         reject(new EslTimeoutError(`no ${kind} reply within ${timeoutMs} ms`, timeoutMs));

@@ -9,11 +9,19 @@ export interface AdmissionOptions {
   retryAfterSec: number;
 }
 
-export type RejectionReason = "esl_down" | "in_flight" | "latency" | "max_sessions" | "sessions_per_second";
+export type RejectionReason =
+  | "esl_down"
+  | "in_flight"
+  | "stalled"
+  | "latency"
+  | "max_sessions"
+  | "sessions_per_second";
 
 const latencyWindow = 256;
 /** Samples older than this no longer count, so a rejecting gateway recovers once FreeSWITCH does. */
-const latencyMaxAgeMs = 5_000;
+const latencyMaxAgeMs = 2_000;
+/** While refusing on latency, one command per this interval goes through as a probe, to take a fresh sample. */
+const probeIntervalMs = 100;
 
 /**
  * Backpressure in front of FreeSWITCH: refuse at once (503 while ESL is down, 429 when busy) rather than
@@ -36,12 +44,14 @@ export class Admission {
   constructor(
     private readonly options: AdmissionOptions,
     private readonly metrics: GatewayMetrics,
-    private readonly eslReady: () => boolean,
+    private readonly esl: { readonly ready: boolean; readonly oldestOutstandingMs: number },
   ) {}
+
+  private lastProbeAt = 0;
 
   /** Throws the ApiError to answer with, or admits (counting one in-flight command until `done`). */
   admit(kind: "originate" | "control" | "read"): void {
-    if (!this.eslReady())
+    if (!this.esl.ready)
       this.reject("esl_down", 503, "freeswitch_unavailable", "FreeSWITCH ESL connection is down");
     if (kind === "read") return;
     if (this.inFlight >= this.options.maxInFlight) {
@@ -52,14 +62,29 @@ export class Admission {
         `${this.inFlight} commands in flight (limit ${this.options.maxInFlight})`,
       );
     }
-    const p95 = this.latencyP95();
-    if (p95 > this.options.latencyP95LimitMs) {
+    // A command FreeSWITCH has not answered for longer than the latency limit means every command behind it
+    // waits at least as long: refuse now instead of queueing more behind it.
+    const stalledMs = this.esl.oldestOutstandingMs;
+    if (stalledMs > this.options.latencyP95LimitMs) {
       this.reject(
-        "latency",
+        "stalled",
         429,
         "throttled",
-        `recent ESL p95 latency ${p95.toFixed(1)} ms over ${this.options.latencyP95LimitMs} ms`,
+        `FreeSWITCH has not answered a command for ${stalledMs.toFixed(0)} ms`,
       );
+    }
+    const p95 = this.latencyP95();
+    if (p95 > this.options.latencyP95LimitMs) {
+      const now = Date.now();
+      if (now - this.lastProbeAt < probeIntervalMs) {
+        this.reject(
+          "latency",
+          429,
+          "throttled",
+          `recent ESL p95 latency ${p95.toFixed(1)} ms over ${this.options.latencyP95LimitMs} ms`,
+        );
+      }
+      this.lastProbeAt = now; // this one goes through: its latency tells whether FreeSWITCH has recovered
     }
     if (kind === "originate") {
       if (this.sessionCount >= this.maxSessions * this.options.sessionsHeadroom) {

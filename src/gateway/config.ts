@@ -114,7 +114,7 @@ export function loadConfig(environment: Env = process.env): GatewayConfig {
       allFields: read.bool("EVENT_ALL_FIELDS", false),
     },
     admission: {
-      maxInFlight: read.int("MAX_IN_FLIGHT", 2_000, 1, 1_000_000),
+      maxInFlight: read.int("MAX_IN_FLIGHT", 500, 1, 1_000_000),
       latencyP95LimitMs: read.int("LATENCY_P95_LIMIT_MS", 250, 1, 600_000),
       sessionsHeadroom: read.number("SESSIONS_HEADROOM", 0.95, 0.1, 1),
       retryAfterSec: read.int("RETRY_AFTER_SEC", 1, 1, 3600),

@@ -61,7 +61,7 @@ export class Gateway {
       liveness: { idleTimeoutMs: config.esl.idleTimeoutMs, probeIntervalMs: config.esl.idleTimeoutMs },
     });
     this.publisher = new EventPublisher(config.nats, this.metrics, log.child({ component: "nats" }));
-    this.admission = new Admission(config.admission, this.metrics, () => this.esl.ready);
+    this.admission = new Admission(config.admission, this.metrics, this.esl);
     this.control = new FsControl(this.esl, this.channels, this.admission, this.metrics);
     this.wireEsl();
   }

@@ -16,7 +16,7 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
   const admission = new Admission(
     { maxInFlight: 1, latencyP95LimitMs: 1, sessionsHeadroom: 1, retryAfterSec: 1 },
     metrics,
-    () => false,
+    esl,
   );
   const app = await buildHttpApp({
     log: pino({ level: "silent" }),

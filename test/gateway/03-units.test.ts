@@ -76,6 +76,7 @@ describe("event normalisation (fs.events v1)", () => {
 });
 
 describe("admission control", () => {
+  const esl = { ready: true, oldestOutstandingMs: 0 };
   const options = { maxInFlight: 2, latencyP95LimitMs: 50, sessionsHeadroom: 0.9, retryAfterSec: 2 };
 
   function rejection(admission: Admission, kind: "originate" | "control" = "originate") {
@@ -88,12 +89,14 @@ describe("admission control", () => {
   }
 
   it("answers 503 while ESL is down", () => {
-    const error = rejection(new Admission(options, new GatewayMetrics(), () => false));
+    const error = rejection(
+      new Admission(options, new GatewayMetrics(), { ready: false, oldestOutstandingMs: 0 }),
+    );
     expect(error).toMatchObject({ status: 503, code: "freeswitch_unavailable", retryAfterSec: 2 });
   });
 
   it("answers 429 past the in-flight limit and admits again once commands finish", () => {
-    const admission = new Admission(options, new GatewayMetrics(), () => true);
+    const admission = new Admission(options, new GatewayMetrics(), esl);
     admission.admit("control");
     admission.admit("control");
     expect(rejection(admission, "control")).toMatchObject({ status: 429, code: "throttled" });
@@ -101,28 +104,49 @@ describe("admission control", () => {
     expect(rejection(admission, "control")).toBeUndefined();
   });
 
-  it("answers 429 when recent ESL latency is over the limit, and recovers once the samples age out", () => {
+  it("answers 429 when recent ESL latency is over the limit, lets a probe through every 100 ms, and recovers once the samples age out", () => {
     vi.useFakeTimers();
     try {
-      const admission = new Admission({ ...options, maxInFlight: 1000 }, new GatewayMetrics(), () => true);
+      const admission = new Admission({ ...options, maxInFlight: 1000 }, new GatewayMetrics(), esl);
       for (let i = 0; i < 20; i++) {
         admission.admit("control");
         admission.done(80);
       }
       vi.advanceTimersByTime(150);
+      expect(rejection(admission, "control")).toBeUndefined(); // the probe
+      admission.done(undefined);
       expect(rejection(admission, "control")).toMatchObject({
         status: 429,
         message: expect.stringMatching(/p95/),
       });
-      vi.advanceTimersByTime(6_000);
-      expect(rejection(admission, "control")).toBeUndefined();
+      vi.advanceTimersByTime(50);
+      expect(rejection(admission, "control")).toMatchObject({ status: 429 });
+      vi.advanceTimersByTime(60);
+      expect(rejection(admission, "control")).toBeUndefined(); // the next probe, 100 ms later
+      admission.done(undefined);
+      vi.advanceTimersByTime(2_500);
+      for (let i = 0; i < 5; i++) {
+        expect(rejection(admission, "control")).toBeUndefined();
+        admission.done(undefined);
+      }
     } finally {
       vi.useRealTimers();
     }
   });
 
+  it("refuses at once while FreeSWITCH leaves a command unanswered past the limit", () => {
+    const stalled = { ready: true, oldestOutstandingMs: 120 };
+    const admission = new Admission({ ...options, maxInFlight: 1000 }, new GatewayMetrics(), stalled);
+    expect(rejection(admission, "control")).toMatchObject({
+      status: 429,
+      message: expect.stringMatching(/not answered a command for 120 ms/),
+    });
+    stalled.oldestOutstandingMs = 10;
+    expect(rejection(admission, "control")).toBeUndefined();
+  });
+
   it("keeps originates under FreeSWITCH's max-sessions and sessions-per-second from HEARTBEAT", () => {
-    const admission = new Admission({ ...options, maxInFlight: 1000 }, new GatewayMetrics(), () => true);
+    const admission = new Admission({ ...options, maxInFlight: 1000 }, new GatewayMetrics(), esl);
     admission.observeHeartbeat({ "Max-Sessions": "10", "Session-Count": "9", "Session-Per-Sec": "30" });
     expect(rejection(admission)).toMatchObject({
       status: 429,
