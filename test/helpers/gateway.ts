@@ -8,6 +8,13 @@ import { Gateway } from "../../src/gateway/gateway.ts";
 export const testEslPassword = "test-esl-password-Zq81";
 export const testJwtSecret = "test-jwt-secret-0123456789abcdefghijkl";
 
+export interface JsonResponse {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are JSON read field by field in assertions
+  body: any;
+  headers: Headers;
+}
+
 export interface GatewayUnderTest {
   gateway: Gateway;
   fs: FakeSwitch;
@@ -15,12 +22,7 @@ export interface GatewayUnderTest {
   logLines: string[];
   token(scopes?: Scope[]): Promise<string>;
   /** JSON request with a token holding every scope; the body parsed when there is one. */
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are JSON read field by field in assertions
-  call(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; body: any; headers: Headers }>;
+  call(method: string, path: string, body?: unknown): Promise<JsonResponse>;
   stop(): Promise<void>;
 }
 
