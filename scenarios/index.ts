@@ -1,5 +1,6 @@
 import { backpressure } from "./backpressure.ts";
 import { callControl } from "./call-control.ts";
+import { dispatcherFailover } from "./dispatcher-failover.ts";
 import { eventStorm } from "./event-storm.ts";
 import { natsOutage } from "./nats-outage.ts";
 import { originateRamp } from "./originate-ramp.ts";
@@ -21,6 +22,7 @@ export const scenarios: Readonly<Record<string, Scenario>> = Object.fromEntries(
     natsOutage,
     callControl,
     sipOriginate,
+    dispatcherFailover,
   ].map((s) => [s.name, s]),
 );
 

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
 import { kamailioArgs } from "../kamailio/kamailio.ts";
-import { sippArgs } from "../sipp/sipp.ts";
+import { type SippOptions, sippArgs } from "../sipp/sipp.ts";
 import { buildServices } from "./build.ts";
 import type { Endpoint } from "./fault-proxy.ts";
 import { freePorts, freeUdpPort } from "./ports.ts";
@@ -199,6 +199,8 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
     components.push(kamailioComponent(sip, bins.kamailio as string, logFile("kamailio")));
     if (sip.carrier)
       components.push(carrierComponent(sip.carrier, bins.sipp as string, sip.dir, logFile("carrier")));
+    if (sip.caller)
+      components.push(callerComponent(sip.caller, sip.port, bins.sipp as string, sip.dir, logFile("caller")));
   }
 
   // Fault proxies: one process for every proxied link, with a control API for `lab fault`.
@@ -335,6 +337,7 @@ function gatewayComponent(
 interface SipPlan {
   /** The SIPp carrier's port and timings, when the topology has one. */
   carrier?: { port: number; answerMs: number; holdMs: number };
+  caller?: { port: number; rate: number; calls: number; ringMs: number; holdMs: number };
   port: number;
   ctlPort: number;
   dir: string;
@@ -350,6 +353,7 @@ async function planSip(topology: Topology, runDir: string, ctlPort: number): Pro
   const freeswitch = new Map<string, number>();
   for (const fs of topology.freeswitch) freeswitch.set(fs.name, await freeUdpPort());
   const carrier = topology.sip?.carrier && { ...topology.sip.carrier, port: await freeUdpPort() };
+  const caller = topology.sip?.caller && { ...topology.sip.caller, port: await freeUdpPort() };
   return {
     port: await freeUdpPort(),
     ctlPort,
@@ -357,6 +361,7 @@ async function planSip(topology: Topology, runDir: string, ctlPort: number): Pro
     frTimerMs: topology.sip?.frTimerMs ?? 1000,
     freeswitch,
     ...(carrier && { carrier }),
+    ...(caller && { caller }),
   };
 }
 
@@ -400,21 +405,49 @@ function carrierComponent(
   dir: string,
   logFile: string,
 ): ComponentState {
-  const { args, statsFile } = sippArgs(
-    {
-      scenario: "carrier-answer",
-      port: carrier.port,
-      calls: 1_000_000,
-      timeoutS: 86_400,
-      timings: { ANSWER_MS: carrier.answerMs, HOLD_MS: carrier.holdMs },
-    },
-    dir,
-  );
+  return sippComponent("carrier", command, logFile, dir, {
+    scenario: "carrier-answer",
+    port: carrier.port,
+    calls: 1_000_000,
+    timeoutS: 86_400,
+    timings: { ANSWER_MS: carrier.answerMs, HOLD_MS: carrier.holdMs },
+  });
+}
+
+/** The caller: SIPp calling Kamailio at a set rate (lab/sipp/inbound-caller.xml), `calls` calls at most. */
+function callerComponent(
+  caller: NonNullable<SipPlan["caller"]>,
+  kamailioPort: number,
+  command: string,
+  dir: string,
+  logFile: string,
+): ComponentState {
+  return sippComponent("caller", command, logFile, dir, {
+    scenario: "inbound-caller",
+    port: caller.port,
+    remote: { host: loopback, port: kamailioPort },
+    service: "5000",
+    rate: caller.rate,
+    calls: caller.calls,
+    timeoutS: Math.ceil(caller.calls / caller.rate) + 60,
+    timings: { RING_MS: caller.ringMs, HOLD_MS: caller.holdMs },
+  });
+}
+
+function sippComponent(
+  name: string,
+  command: string,
+  logFile: string,
+  dir: string,
+  options: SippOptions,
+): ComponentState {
+  const { args, statsFile } = sippArgs(options, dir);
   return {
-    name: "carrier",
+    name,
     kind: "sipp",
-    launch: { name: "carrier", command, args, env: {}, secretEnv: {}, logFile, ready: { file: statsFile } },
-    endpoints: { sip: `udp://${loopback}:${carrier.port}`, stats: statsFile },
+    // SIPp speaks UDP only: it is ready once it has written its statistics file's header.
+    launch: { name, command, args, env: {}, secretEnv: {}, logFile, ready: { file: statsFile } },
+    endpoints: { sip: `udp://${loopback}:${options.port}`, stats: statsFile },
     ports: [],
     health: { kind: "sipp", statsFile },
   };

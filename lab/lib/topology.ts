@@ -22,6 +22,8 @@ export interface SipSpec {
   frTimerMs: number;
   /** A SIPp carrier (lab/sipp/carrier-answer.xml) behind Kamailio that takes every outbound call. */
   carrier?: { answerMs: number; holdMs: number };
+  /** A SIPp caller (lab/sipp/inbound-caller.xml) sending inbound calls to Kamailio at `rate` calls/s. */
+  caller?: { rate: number; calls: number; ringMs: number; holdMs: number };
 }
 
 export interface FreeswitchSpec {
@@ -190,7 +192,7 @@ export function parseTopology(text: string, source: string): Topology {
 
   let sip: SipSpec | undefined;
   if (root.sip !== undefined) {
-    const spec = check.object(root.sip ?? {}, "sip", ["fr_timer_ms", "carrier"]);
+    const spec = check.object(root.sip ?? {}, "sip", ["fr_timer_ms", "carrier", "caller"]);
     const ms = (value: unknown, where: string, fallback: number, min: number) => {
       const n = value === undefined ? fallback : Number(value);
       if (!Number.isInteger(n) || n < min)
@@ -203,6 +205,15 @@ export function parseTopology(text: string, source: string): Topology {
       sip.carrier = {
         answerMs: ms(carrier.answer_ms, "sip.carrier.answer_ms", 20, 0),
         holdMs: ms(carrier.hold_ms, "sip.carrier.hold_ms", 500, 0),
+      };
+    }
+    if (spec.caller !== undefined) {
+      const caller = check.object(spec.caller ?? {}, "sip.caller", ["rate", "calls", "ring_ms", "hold_ms"]);
+      sip.caller = {
+        rate: ms(caller.rate, "sip.caller.rate", 10, 1),
+        calls: ms(caller.calls, "sip.caller.calls", 10_000, 1),
+        ringMs: ms(caller.ring_ms, "sip.caller.ring_ms", 300, 0),
+        holdMs: ms(caller.hold_ms, "sip.caller.hold_ms", 0, 0),
       };
     }
   }

@@ -19,7 +19,7 @@ function problemsOf(yaml: string): string[] {
 
 describe("topologies", () => {
   it("ships single, sharded-2 and nats-cluster, each valid, with ESL and NATS proxied", () => {
-    expect(topologyNames()).toEqual(["nats-cluster", "sharded-2", "single", "sip-2"]);
+    expect(topologyNames()).toEqual(["nats-cluster", "sharded-2", "single", "sip-2", "sip-failover"]);
     for (const name of topologyNames()) {
       const topology = loadTopology(name);
       for (const gateway of topology.gateways) {
