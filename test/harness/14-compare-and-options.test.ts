@@ -67,6 +67,8 @@ describe("command-line options of a run", () => {
       "backpressure",
       "nats-outage",
       "call-control",
+      "sip-originate",
+      "dispatcher-failover",
     ]);
   });
 
