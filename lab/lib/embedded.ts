@@ -301,6 +301,13 @@ function gatewayEnvironment(
   };
 }
 
+/**
+ * Node flags of our gateway, the same as deploy/systemd/fs-esl-gateway.service uses. A 4 MB semi-space
+ * (V8 lets it grow to 16 MB) keeps the young generation small: side by side at 1,000 calls/s, peak RSS
+ * 148-151 MB instead of 175-181 MB, p95 5.1-6.0 ms instead of 6.4-6.9 ms (docs/decisions/gateway-design.md).
+ */
+export const gatewayNodeFlags = ["--enable-source-maps", "--max-semi-space-size=4"];
+
 function gatewayComponent(
   gateway: GatewayState,
   choice: GatewayChoice,
@@ -319,7 +326,7 @@ function gatewayComponent(
   const [command, args] =
     choice.kind === "command"
       ? ["/bin/sh", ["-c", choice.command]]
-      : [process.execPath, ["--enable-source-maps", bundle]];
+      : [process.execPath, [...gatewayNodeFlags, bundle]];
   component.launch = {
     name: gateway.name,
     command,
