@@ -41,76 +41,28 @@ export class ApiCommands {
       (fn: (arg: string) => string): Handler =>
       (arg, done) =>
         done(fn(arg));
-    const h = this.handlers;
-    h.set(
-      "version",
-      sync(() => VERSION_LINE),
-    );
-    h.set(
-      "status",
-      sync(() => this.status()),
-    );
-    h.set(
-      "uptime",
-      sync(() => `${Math.floor(this.core.uptimeUs() / 1_000_000)}\n`),
-    );
-    h.set(
-      "hostname",
-      sync(() => this.core.hostname),
-    );
-    h.set(
-      "echo",
-      sync((arg) => arg),
-    );
-    h.set(
-      "show",
-      sync((arg) => this.show(arg)),
-    );
-    h.set("originate", (arg, done) => this.model.originate(arg, { done }));
-    h.set(
-      "uuid_kill",
-      sync((arg) => this.uuidKill(arg)),
-    );
-    h.set(
-      "uuid_exists",
-      sync((arg) => (this.channel(arg.trim()) ? "true" : "false")),
-    );
-    h.set(
-      "uuid_getvar",
-      sync((arg) => this.uuidGetvar(arg)),
-    );
-    h.set(
-      "uuid_setvar",
-      sync((arg) => this.uuidSetvar(arg)),
-    );
-    h.set(
-      "uuid_answer",
-      sync((arg) => this.uuidAnswer(arg)),
-    );
-    h.set(
-      "uuid_broadcast",
-      sync((arg) => this.uuidBroadcast(arg)),
-    );
-    h.set(
-      "uuid_bridge",
-      sync((arg) => this.uuidBridge(arg)),
-    );
-    h.set(
-      "uuid_transfer",
-      sync((arg) => this.uuidTransfer(arg)),
-    );
-    h.set(
-      "uuid_dump",
-      sync((arg) => this.uuidDump(arg)),
-    );
-    h.set(
-      "hupall",
-      sync((arg) => this.hupall(arg)),
-    );
-    h.set(
-      "fsctl",
-      sync((arg) => this.fsctl(arg)),
-    );
+    const immediate: Record<string, (arg: string) => string> = {
+      version: () => VERSION_LINE,
+      status: () => this.status(),
+      uptime: () => `${Math.floor(this.core.uptimeUs() / 1_000_000)}\n`,
+      hostname: () => this.core.hostname,
+      echo: (arg) => arg,
+      show: (arg) => this.show(arg),
+      uuid_kill: (arg) => this.uuidKill(arg),
+      uuid_exists: (arg) => (this.channel(arg.trim()) ? "true" : "false"),
+      uuid_getvar: (arg) => this.uuidGetvar(arg),
+      uuid_setvar: (arg) => this.uuidSetvar(arg),
+      uuid_answer: (arg) => this.uuidAnswer(arg),
+      uuid_broadcast: (arg) => this.uuidBroadcast(arg),
+      uuid_bridge: (arg) => this.uuidBridge(arg),
+      uuid_transfer: (arg) => this.uuidTransfer(arg),
+      uuid_dump: (arg) => this.uuidDump(arg),
+      hupall: (arg) => this.hupall(arg),
+      fsctl: (arg) => this.fsctl(arg),
+    };
+    for (const [name, fn] of Object.entries(immediate)) this.handlers.set(name, sync(fn));
+    // originate answers when the call does (api) or at once with a job (bgapi): it completes by callback.
+    this.handlers.set("originate", (arg, done) => this.model.originate(arg, { done }));
   }
 
   has(command: string): boolean {
