@@ -9,10 +9,11 @@ import type { Scenario } from "../../scenarios/types.ts";
 const resultsDir = mkdtempSync(join(tmpdir(), "lab-results-"));
 afterAll(() => rmSync(resultsDir, { recursive: true, force: true }));
 
+/** Running, not merely a zombie: a process the lab started from this test is reaped by us a moment later. */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return false;
   }
