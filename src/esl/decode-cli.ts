@@ -8,6 +8,7 @@ import { createReadStream } from "node:fs";
 import { FrameDecoder } from "./decoder.ts";
 import { EslEvent } from "./event.ts";
 import type { EslFrame } from "./frame.ts";
+import { parseTranscript } from "./transcript.ts";
 
 const usage = `usage: npm run esl-decode -- [FILE|-]
 
@@ -21,29 +22,6 @@ kind is told from the first bytes. Without FILE, or with "-", stdin is read.
 
 On bytes that are not ESL it prints {"error", "offset", "state", "excerpt"} and exits 1; a stream that
 ends inside a frame prints {"error", "offset"} and exits 1 too.`;
-
-/** Marker line of a capture transcript: `<<< +1.882 ms 1795237579328 28 bytes`, or a `###` note. */
-const MARKER = /^(<<<|>>>) \+\S+ ms \d+ (\d+) bytes$|^### /;
-
-/** The bytes of every `<<<` chunk of a transcript, in order. */
-function receivedChunks(transcript: Buffer): Buffer[] {
-  const chunks: Buffer[] = [];
-  let at = 0;
-  while (at < transcript.length) {
-    let lineEnd = transcript.indexOf(0x0a, at);
-    if (lineEnd === -1) lineEnd = transcript.length;
-    const line = transcript.toString("utf8", at, lineEnd);
-    const marker = MARKER.exec(line);
-    if (!marker)
-      throw new Error(`not a transcript marker line at byte ${at}: ${JSON.stringify(line.slice(0, 80))}`);
-    at = lineEnd + 1;
-    if (marker[2] === undefined) continue; // a ### note has no payload
-    const length = Number(marker[2]);
-    if (marker[1] === "<<<") chunks.push(transcript.subarray(at, at + length));
-    at += length + 1; // the payload, then its one-byte separator
-  }
-  return chunks;
-}
 
 /** One output line's object: the frame, and for an event frame the event read through EslEvent. */
 function describeFrame(frame: EslFrame): Record<string, unknown> {
@@ -88,7 +66,9 @@ async function main(args: string[]): Promise<number> {
     else print(decoder.push(chunk));
     if (decoder.error) break;
   }
-  if (transcript) for (const chunk of receivedChunks(Buffer.concat(transcript))) print(decoder.push(chunk));
+  if (transcript)
+    for (const step of parseTranscript(Buffer.concat(transcript)))
+      if (step.kind === "recv") print(decoder.push(step.bytes));
   const { error } = decoder;
   if (error) {
     const { message, offset, state, excerpt } = error;

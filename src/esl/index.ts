@@ -5,4 +5,5 @@ export { type DecoderLimits, FrameDecoder } from "./decoder.ts";
 export * from "./errors.ts";
 export * from "./event.ts";
 export * from "./frame.ts";
+export { parseTranscript, type TranscriptStep } from "./transcript.ts";
 export { urlDecode, urlEncode } from "./urlcodec.ts";

@@ -2,6 +2,8 @@
  * The FreeSWITCH double: an inbound ESL server (mod_event_socket of FreeSWITCH 1.10.12) with a call model
  * behind it, for the gateway's tests and the lab's load tests.
  */
+
+export { parseTranscript, type TranscriptStep } from "../esl/transcript.ts";
 export { type CallProfile, defaultProfile } from "./call-model.ts";
 export { type ControlApi, type ControlApiOptions, startControlApi } from "./control-api.ts";
 export { FakeSwitchControl, type ProfileJson } from "./control-client.ts";
@@ -20,4 +22,3 @@ export {
   type FakeSwitchStats,
   startFakeSwitch,
 } from "./server.ts";
-export { parseTranscript, type TranscriptStep } from "./transcript.ts";

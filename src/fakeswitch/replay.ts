@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import net from "node:net";
-import { parseTranscript, type TranscriptStep } from "./transcript.ts";
+import { parseTranscript, type TranscriptStep } from "../esl/transcript.ts";
 
 /**
  * Replay of a recorded ESL session: every client that connects is served the transcript's `<<<` chunks,
