@@ -66,13 +66,13 @@ export class EventPublisher {
           return;
         }
         this.nc = nc;
-        this.setState("connected");
+        this.state_ = "connected";
         void this.watchStatus(nc);
         this.schedulePump();
       })
       .catch((error: Error) => {
         this.log.error({ err: error.message }, "NATS connection failed for good");
-        this.setState("closed");
+        this.state_ = "closed";
       });
   }
 
@@ -93,7 +93,7 @@ export class EventPublisher {
     const left = this.queue.size;
     while (this.queue.shift()) {}
     if (left > 0) this.noteDrop(left);
-    this.setState("closed");
+    this.state_ = "closed";
     const nc = this.nc;
     this.nc = undefined;
     if (nc) {
@@ -143,18 +143,14 @@ export class EventPublisher {
     for await (const status of nc.status()) {
       if (this.state_ === "closed") return;
       if (status.type === "disconnect" || status.type === "staleConnection") {
-        this.setState("disconnected");
+        this.state_ = "disconnected";
         this.log.warn({ server: status.data }, "NATS disconnected; events queue until it returns");
       } else if (status.type === "reconnect") {
-        this.setState("connected");
+        this.state_ = "connected";
         this.log.info({ server: status.data }, "NATS reconnected");
         this.schedulePump();
       }
     }
-  }
-
-  private setState(state: NatsState): void {
-    this.state_ = state;
   }
 
   private noteDrop(count: number): void {
