@@ -61,7 +61,12 @@ export class GatewayMetrics {
   });
   readonly eventsPublished = new Counter({
     name: "fs_esl_events_published_total",
-    help: "Events handed to NATS",
+    help: "Events confirmed by NATS (the PONG after their batch arrived)",
+    registers: [this.registry],
+  });
+  readonly eventsResent = new Counter({
+    name: "fs_esl_events_resent_total",
+    help: "Events sent again because the NATS connection died before confirming them",
     registers: [this.registry],
   });
   readonly eventsDropped = new Counter({
@@ -71,7 +76,7 @@ export class GatewayMetrics {
   });
   readonly queueDepth = new Gauge({
     name: "fs_esl_event_queue_depth",
-    help: "Events waiting between ESL and NATS",
+    help: "Events not yet confirmed by NATS: queued, or sent and awaiting confirmation",
     registers: [this.registry],
   });
   readonly rejections = new Counter({

@@ -17,21 +17,36 @@ export type NatsState = "connecting" | "connected" | "disconnected" | "closed";
 const batchSize = 512;
 const dropWarningIntervalMs = 5_000;
 
+/** Events handed to the NATS client and not yet confirmed by the server's PONG. */
+interface UnconfirmedBatch {
+  events: FsEventV1[];
+  settled: boolean;
+}
+
 /**
  * Publishes normalised events to NATS through a bounded queue, so that reading ESL never waits on NATS
  * (the shape of mod_amqp's producer). While NATS is slow or down the queue fills and the oldest events
- * are dropped, counted and warned about at most every 5 s. Invariant: received = published + dropped +
- * queued.
+ * are dropped, counted and warned about at most every 5 s.
+ *
+ * An event counts as published only once the server has confirmed it: each batch is followed by a PING,
+ * and its PONG proves the server read everything before it. A batch whose PONG never comes (the
+ * connection died under it) goes back to the head of the queue and is sent again after the reconnect, so
+ * a NATS restart loses nothing it could have kept; a subscriber may see such an event twice (at least
+ * once, deduplicate on `core_uuid` + `sequence`). Invariant: received = published + dropped + depth, where
+ * depth counts queued and unconfirmed events.
  */
 export class EventPublisher {
   private readonly queue: DropOldestQueue<FsEventV1>;
+  /** Oldest first; PONGs answer in order, so confirmations settle them from the front. */
+  private readonly unconfirmed: UnconfirmedBatch[] = [];
+  private unconfirmedEvents = 0;
   private nc: NatsConnection | undefined;
   private state_: NatsState = "connecting";
   private pumping = false;
   private droppedSinceWarning = 0;
   private lastDropWarning = 0;
   private readonly encoder = new TextEncoder();
-  counts = { received: 0, published: 0, dropped: 0 };
+  counts = { received: 0, published: 0, dropped: 0, resent: 0 };
 
   constructor(
     private readonly options: PublisherOptions,
@@ -44,8 +59,9 @@ export class EventPublisher {
   get state(): NatsState {
     return this.state_;
   }
+  /** Events not yet confirmed by NATS: queued, or sent and awaiting the server's PONG. */
   get depth(): number {
-    return this.queue.size;
+    return this.queue.size + this.unconfirmedEvents;
   }
 
   /** Connects in the background, retrying forever; events queue (bounded) until NATS is reachable. */
@@ -80,14 +96,14 @@ export class EventPublisher {
     this.counts.received++;
     const dropped = this.queue.push(event);
     if (dropped) this.noteDrop(1);
-    this.metrics.queueDepth.set(this.queue.size);
+    this.metrics.queueDepth.set(this.depth);
     this.schedulePump();
   }
 
-  /** Publish what is queued (bounded by `timeoutMs`), then close; leftovers count as dropped. */
+  /** Publish what is queued (bounded by `timeoutMs`), then close; what NATS did not confirm counts as dropped. */
   async stop(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.queue.size > 0 && this.state_ === "connected" && Date.now() < deadline) {
+    while (this.depth > 0 && this.state_ === "connected" && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const left = this.queue.size;
@@ -103,6 +119,9 @@ export class EventPublisher {
       ]);
       if (!nc.isClosed()) await nc.close().catch(() => {});
     }
+    // Confirmations that did not come before the close never will.
+    for (const batch of this.unconfirmed.splice(0)) this.settle(batch, "dropped");
+    this.metrics.queueDepth.set(this.depth);
   }
 
   private schedulePump(): void {
@@ -111,32 +130,82 @@ export class EventPublisher {
     setImmediate(() => void this.pump());
   }
 
-  /** Publish in batches; a flush round trip after each batch is the backpressure signal from NATS. */
+  /**
+   * Publish in batches, each followed by a PING whose PONG confirms it. Waiting for that PONG while more
+   * is queued is the backpressure signal from NATS; the last batch's PONG is not waited for, so a quiet
+   * stream adds no round trip to its lag.
+   */
   private async pump(): Promise<void> {
     try {
       while (this.state_ === "connected" && this.nc && this.queue.size > 0) {
         const nc = this.nc;
+        const events: FsEventV1[] = [];
         for (let i = 0; i < batchSize && this.queue.size > 0; i++) {
           const event = this.queue.shift() as FsEventV1;
           const payload = this.encoder.encode(JSON.stringify(event));
           nc.publish(this.options.subject, payload);
           if (this.options.perTypeSubjects)
             nc.publish(`${this.options.subject}.${event.event_type}`, payload);
-          this.counts.published++;
-          this.metrics.eventsPublished.inc();
           this.metrics.publishLag.observe(
             performance.timeOrigin + performance.now() - event.gateway_received_at,
           );
+          events.push(event);
         }
-        this.metrics.queueDepth.set(this.queue.size);
-        if (this.queue.size > 0) await nc.flush();
+        const confirmed = this.confirm(nc, events);
+        if (this.queue.size > 0) await confirmed;
       }
-    } catch (error) {
-      this.log.warn({ err: (error as Error).message }, "NATS flush failed; events stay queued");
     } finally {
       this.pumping = false;
     }
     if (this.queue.size > 0 && this.state_ === "connected") this.schedulePump();
+  }
+
+  /** Tracks a sent batch until its PONG; resolves either way (a lost batch is back in the queue). */
+  private confirm(nc: NatsConnection, events: FsEventV1[]): Promise<void> {
+    const batch: UnconfirmedBatch = { events, settled: false };
+    this.unconfirmed.push(batch);
+    this.unconfirmedEvents += events.length;
+    return nc.flush().then(
+      () => {
+        if (batch.settled) return;
+        // PONGs come in order: every batch sent before this one is confirmed too.
+        while (this.unconfirmed.length > 0) {
+          const oldest = this.unconfirmed.shift() as UnconfirmedBatch;
+          this.settle(oldest, "published");
+          if (oldest === batch) break;
+        }
+      },
+      (error: Error) => {
+        if (batch.settled) return;
+        this.log.warn(
+          { err: error.message, events: this.unconfirmedEvents },
+          "NATS connection lost before confirming; unconfirmed events are queued to be sent again",
+        );
+        // Newest first, so that unshifting leaves the oldest at the head; after stop() nothing is sent again.
+        const outcome = this.state_ === "closed" ? "dropped" : "requeued";
+        for (const lost of this.unconfirmed.splice(0).reverse()) this.settle(lost, outcome);
+      },
+    );
+  }
+
+  private settle(batch: UnconfirmedBatch, outcome: "published" | "requeued" | "dropped"): void {
+    if (batch.settled) return;
+    batch.settled = true;
+    this.unconfirmedEvents -= batch.events.length;
+    const count = batch.events.length;
+    if (outcome === "published") {
+      this.counts.published += count;
+      this.metrics.eventsPublished.inc(count);
+    } else if (outcome === "dropped") {
+      this.noteDrop(count);
+    } else {
+      let refused = 0;
+      for (let i = count - 1; i >= 0; i--) if (this.queue.unshift(batch.events[i] as FsEventV1)) refused++;
+      this.counts.resent += count - refused;
+      this.metrics.eventsResent.inc(count - refused);
+      if (refused > 0) this.noteDrop(refused);
+    }
+    this.metrics.queueDepth.set(this.depth);
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {

@@ -27,6 +27,18 @@ export class DropOldestQueue<T> {
     return dropped;
   }
 
+  /**
+   * Puts an item back at the head (it is the next to leave). When full, the item is refused and returned:
+   * the head is already the oldest, so the one put back is the one to drop.
+   */
+  unshift(item: T): T | undefined {
+    if (this.size_ === this.capacity) return item;
+    this.head = (this.head - 1 + this.capacity) % this.capacity;
+    this.items[this.head] = item;
+    this.size_++;
+    return undefined;
+  }
+
   shift(): T | undefined {
     if (this.size_ === 0) return undefined;
     const item = this.items[this.head];

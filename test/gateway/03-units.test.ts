@@ -22,6 +22,19 @@ describe("DropOldestQueue", () => {
     expect([queue.shift(), queue.shift(), queue.shift(), queue.shift()]).toEqual([2, 3, 4, undefined]);
     expect(queue.size).toBe(0);
   });
+
+  it("puts items back at the head across the wrap, and refuses one when full (it is the oldest)", () => {
+    const queue = new DropOldestQueue<number>(3);
+    queue.push(1);
+    queue.push(2);
+    queue.shift();
+    queue.push(3);
+    expect(queue.unshift(1)).toBeUndefined();
+    expect(queue.unshift(0)).toBe(0);
+    expect([queue.shift(), queue.shift(), queue.shift(), queue.shift()]).toEqual([1, 2, 3, undefined]);
+    expect(queue.unshift(9)).toBeUndefined();
+    expect([queue.shift(), queue.size]).toEqual([9, 0]);
+  });
 });
 
 describe("event normalisation (fs.events v1)", () => {

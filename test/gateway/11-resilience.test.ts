@@ -1,5 +1,6 @@
 import { connect } from "nats";
 import { afterEach, describe, expect, it } from "vitest";
+import { FaultProxy } from "../../lab/lib/fault-proxy.ts";
 import { type GatewayUnderTest, startGatewayUnderTest, until } from "../helpers/gateway.ts";
 import { startNatsServer, type TestNatsServer } from "../helpers/nats.ts";
 
@@ -59,6 +60,58 @@ describe("gateway resilience", () => {
     await until("events after NATS came back", () => seen.includes(callUuid));
     const { received, published, dropped } = gateway.publisher.counts;
     expect(published + dropped + gateway.publisher.depth).toBe(received);
+  });
+
+  it("loses no event it counted when the NATS connection is cut mid-stream: unconfirmed batches are sent again", async () => {
+    const nats = await startNatsServer();
+    cleanups.push(() => nats.stop());
+    const proxy = new FaultProxy(
+      "nats",
+      { host: "127.0.0.1", port: 0 },
+      { host: "127.0.0.1", port: nats.port },
+    );
+    const { port } = await proxy.start();
+    cleanups.push(() => proxy.close());
+    const lab = await startGatewayUnderTest({
+      natsUrl: `nats://127.0.0.1:${port}`,
+      fakeswitch: { profile: { answerDelayMs: 5, holdMs: 20 } },
+    });
+    cleanups.push(() => lab.stop());
+    const { publisher } = lab.gateway;
+    await until("publisher connected", () => publisher.state === "connected");
+    // The subscriber bypasses the proxy: it sees everything the server read, before and after the cut.
+    const subscriber = await connect({ servers: nats.url });
+    cleanups.push(() => subscriber.close());
+    const seen = new Set<string>();
+    let seenTotal = 0;
+    subscriber.subscribe("fs.events", {
+      callback: (_, msg) => {
+        const event = msg.json<{ core_uuid: string; sequence: number }>();
+        seen.add(`${event.core_uuid}/${event.sequence}`);
+        seenTotal++;
+      },
+    });
+    await subscriber.flush();
+
+    const originates: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 300; i++) {
+      originates.push(lab.call("POST", "/api/v1/fs/originate", { destination }));
+      if (i === 150) proxy.cut("rst");
+      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 5));
+    }
+    await Promise.all(originates);
+    await until("every call hung up", () => lab.fs.channelCount === 0, 10_000);
+    await until("publisher reconnected", () => publisher.state === "connected", 10_000);
+    await until("queue empty and confirmed", () => publisher.depth === 0, 10_000);
+    await subscriber.flush();
+
+    const { received, published, dropped, resent } = publisher.counts;
+    expect(dropped).toBe(0);
+    expect(published).toBe(received);
+    // Every counted event reached the server at least once; some twice if the cut fell inside a batch.
+    expect(seen.size).toBe(received);
+    expect(seenTotal).toBeLessThanOrEqual(received + resent);
+    expect(proxy.status().cut).toBeGreaterThan(0);
   });
 
   it("also publishes each event on fs.events.<EVENT_TYPE> when per-type subjects are on", async () => {
