@@ -53,6 +53,42 @@ export const eventFormatOf = (contentType: string | undefined): EventFormat | un
         : undefined;
 
 /**
+ * A cheap fingerprint of a header name (length, first and last char): a prefilter, never a verdict.
+ * Fingerprints are cached per `wanted` set, which is therefore treated as immutable.
+ */
+const signature = (text: string, start: number, end: number): number =>
+  (end - start) * 0x1_0000_0000 + text.charCodeAt(start) * 0x1_0000 + text.charCodeAt(end - 1);
+
+/** The wanted name written at text[start, end), if any. Most lines are unwanted: ruled out by fingerprint. */
+function wantedAt(
+  text: string,
+  start: number,
+  end: number,
+  candidates: Map<number, string[]>,
+): string | undefined {
+  const names = candidates.get(signature(text, start, end));
+  if (names) for (const name of names) if (text.startsWith(name, start)) return name;
+  return undefined;
+}
+
+/** The wanted names by fingerprint: a line's name is compared in place, never sliced out. */
+const candidatesCache = new WeakMap<ReadonlySet<string>, Map<number, string[]>>();
+
+function candidatesOf(names: ReadonlySet<string>): Map<number, string[]> {
+  let candidates = candidatesCache.get(names);
+  if (!candidates) {
+    candidates = new Map();
+    for (const name of names) {
+      if (name.length === 0) continue;
+      const key = signature(name, 0, name.length);
+      candidates.set(key, [...(candidates.get(key) ?? []), name]);
+    }
+    candidatesCache.set(names, candidates);
+  }
+  return candidates;
+}
+
+/**
  * A FreeSWITCH event, decoded lazily. The frame body is kept as bytes; reading one header of a plain or
  * json event finds that header's bytes with a native byte search (see {@link EslEvent.scan}) and decodes
  * that value alone. The whole event is parsed only when a caller asks for all of it (headerNames(),
@@ -60,23 +96,6 @@ export const eventFormatOf = (contentType: string | undefined): EventFormat | un
  * reads two), so the decoding cost is paid for those alone: a json event is not JSON.parse'd to read its
  * Event-Name.
  */
-/**
- * A cheap fingerprint of a header name (length, first and last char): a prefilter, never a verdict.
- * Fingerprints are cached per `wanted` set, which is therefore treated as immutable.
- */
-const signature = (text: string, start: number, end: number): number =>
-  (end - start) * 0x1_0000_0000 + text.charCodeAt(start) * 0x1_0000 + text.charCodeAt(end - 1);
-
-const signatureCache = new WeakMap<ReadonlySet<string>, Set<number>>();
-
-function signaturesOf(names: ReadonlySet<string>): Set<number> {
-  let signatures = signatureCache.get(names);
-  if (!signatures) {
-    signatures = new Set([...names].filter((n) => n.length > 0).map((n) => signature(n, 0, n.length)));
-    signatureCache.set(names, signatures);
-  }
-  return signatures;
-}
 
 export class EslEvent {
   private raw: Map<string, string> | undefined;
@@ -229,23 +248,22 @@ export class EslEvent {
     const head = this.plainHead();
     // latin1: one char per byte, so string offsets are byte offsets; values are URL-encoded ASCII.
     const text = head.toString("latin1");
-    const signatures = wanted && signaturesOf(wanted);
+    const candidates = wanted && candidatesOf(wanted);
     let start = 0;
     while (start < text.length) {
       let lineEnd = text.indexOf("\n", start);
       if (lineEnd === -1) lineEnd = text.length;
       const colon = text.indexOf(":", start);
-      // Most lines are unwanted: rule them out by length and first/last letter before slicing the name.
-      if (
-        colon > start &&
-        colon < lineEnd &&
-        (!signatures || signatures.has(signature(text, start, colon)))
-      ) {
-        const name = text.slice(start, colon);
-        if (!wanted || wanted.has(name)) {
+      if (colon > start && colon < lineEnd) {
+        const name = candidates
+          ? wantedAt(text, start, colon, candidates)
+          : head.toString("latin1", start, colon);
+        if (name !== undefined) {
           const valueStart = text.charCodeAt(colon + 1) === 0x20 ? colon + 2 : colon + 1;
-          let value = text.slice(valueStart, lineEnd);
-          if (NON_ASCII.test(value)) value = head.toString("utf8", valueStart, lineEnd); // not FreeSWITCH's, but keep it intact
+          // Copied out of the buffer, not sliced from `text`: a slice would keep the whole head alive for as
+          // long as the value lives (V8 sliced strings), e.g. in the gateway's channel table.
+          // utf8: FreeSWITCH's values are URL-encoded ASCII, but a raw byte of another peer stays intact.
+          const value = head.toString("utf8", valueStart, lineEnd);
           picked.set(name, urlDecode(value));
         }
       }
