@@ -45,9 +45,9 @@ const run = await runScenario(
         "publish_lag.p95": `<=${values["lag-p95-ms"]}`,
         error_rate: "==0",
         hung_requests: "==0",
+        "gateway_rss_mb.max": `<=${values["rss-mb"]}`,
       },
     },
-    gates: { "gateway_rss_mb.max": `<=${values["rss-mb"]}` },
   },
   { progress: false, log: () => {} },
 );

@@ -19,6 +19,13 @@ export interface ProcessSeries {
   series: ProcessSecondRow[];
 }
 
+/** A process over part of the run (a phase). */
+export interface ProcessWindow {
+  name: string;
+  cpuMean: number;
+  rssMaxMb: number;
+}
+
 interface Tracked {
   name: string;
   pids: number[];
@@ -45,6 +52,23 @@ export class ProcessSampler {
     this.sample();
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
+  }
+
+  /** Each process's mean CPU and largest RSS over the seconds that overlap [fromMs, toMs) of the run. */
+  window(fromMs: number, toMs: number): ProcessWindow[] {
+    const first = Math.floor(fromMs / 1000);
+    const end = Math.ceil(toMs / 1000);
+    return [...this.tracked.values()].flatMap(({ name, series }) => {
+      const rows = series.filter((s) => s.second >= first && s.second < end);
+      if (rows.length === 0) return [];
+      return [
+        {
+          name,
+          cpuMean: round(rows.reduce((sum, s) => sum + s.cpu, 0) / rows.length),
+          rssMaxMb: round(Math.max(...rows.map((s) => s.rssMb))),
+        },
+      ];
+    });
   }
 
   stop(): ProcessSeries[] {

@@ -258,6 +258,7 @@ function figuresSection(summary: RunSummary): string {
 function phasesSection(summary: RunSummary): string {
   const phases = summary.phases ?? [];
   if (phases.length <= 1 && !summary.capacity) return "";
+  const gatewayNames = new Set((summary.topology?.gateways ?? []).map((g) => g.name));
   const rows = phases.map((p) => [
     p.name,
     `${(p.startMs / 1000).toFixed(0)}–${(p.endMs / 1000).toFixed(0)} s`,
@@ -265,6 +266,10 @@ function phasesSection(summary: RunSummary): string {
     `${p.sent} / ${p.ok} / ${p.failed} / ${p.hung}`,
     p.latency.count > 0 ? `${p.latency.p95} ms` : "-",
     p.publishLag && p.publishLag.count > 0 ? `${p.publishLag.p95} ms` : "-",
+    (p.processes ?? [])
+      .filter((g) => gatewayNames.has(g.name))
+      .map((g) => `${(g.cpuMean * 100).toFixed(0)}% / ${g.rssMaxMb.toFixed(0)} MB`)
+      .join(", ") || "-",
     p.skipped
       ? "stopped"
       : p.passed === undefined
@@ -276,7 +281,7 @@ function phasesSection(summary: RunSummary): string {
               .map(describeGate)
               .join(", ")}`,
   ]);
-  return `<section><h2>Phases</h2>${table(["phase", "time", "target/s", "sent / ok / failed / hung", "p95", "lag p95", "gates"], rows)}</section>`;
+  return `<section><h2>Phases</h2>${table(["phase", "time", "target/s", "sent / ok / failed / hung", "p95", "lag p95", "gateway cpu / rss", "gates"], rows)}</section>`;
 }
 
 function faultsSection(summary: RunSummary): string {

@@ -21,7 +21,7 @@ import { LagMonitor } from "./lag.ts";
 import { outageRecords } from "./outage-records.ts";
 import { OutcomeLog } from "./outcome-log.ts";
 import { joinPhases, type PlacedPhase } from "./phases.ts";
-import { ProcessSampler } from "./process-sampler.ts";
+import { ProcessSampler, type ProcessWindow } from "./process-sampler.ts";
 import { startProgress } from "./progress.ts";
 import { type MixedRequest, RequestMixer } from "./request-mix.ts";
 import { writeRunFiles } from "./results-files.ts";
@@ -83,6 +83,7 @@ export async function runScenario(
   validateScenario(scenario);
   if (lab.gateways.length === 0) throw new Error("the lab has no gateway to send load to");
   const origins = lab.gateways.map((g) => g.url);
+  const gatewayNames = new Set(lab.gateways.map((g) => g.name));
   const runId = options.runId ?? newRunId(scenario.name);
   const dir = join(options.resultsDir ?? "results", runId);
   mkdirSync(dir, { recursive: true });
@@ -247,6 +248,7 @@ export async function runScenario(
       hung: counts.hung,
       latency: counts.latency.snapshot(),
       ...(lag ? { publishLag: lag.percentiles() } : {}),
+      processes: sampler.window(phase.startMs, phase.endMs),
     };
     if (capacityGates) {
       const skipped = stoppedAfter !== undefined && index > placed.findIndex((p) => p.name === stoppedAfter);
@@ -333,9 +335,22 @@ export async function runScenario(
         "publish_lag.p99": lag.percentile(99),
       });
     if (esl.p95 !== undefined) phaseMetrics["esl_command_latency.p95"] = esl.p95;
+    Object.assign(phaseMetrics, processMetrics(sampler.window(phase.startMs, phase.endMs), gatewayNames));
     const results = evaluateGates(capacityGates ?? [], phaseMetrics);
     return { gates: results, passed: gatesPassed(results) };
   }
+}
+
+/** A phase's `rss_mb.<process>.max`, `cpu.<process>.mean` and `gateway_rss_mb.max`, named as the run's. */
+function processMetrics(processes: readonly ProcessWindow[], gatewayNames: ReadonlySet<string>): RunMetrics {
+  const metrics: RunMetrics = {};
+  for (const p of processes) {
+    metrics[`rss_mb.${p.name}.max`] = p.rssMaxMb;
+    metrics[`cpu.${p.name}.mean`] = p.cpuMean;
+    if (gatewayNames.has(p.name))
+      metrics["gateway_rss_mb.max"] = Math.max(metrics["gateway_rss_mb.max"] ?? 0, p.rssMaxMb);
+  }
+  return metrics;
 }
 
 /** The highest phase rate reached before the first phase that failed its gates. */

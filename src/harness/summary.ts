@@ -7,7 +7,7 @@ import type { HistogramSnapshot, Percentiles } from "./histogram.ts";
 import type { HttpErrorKind, HttpLoadResult, HttpSecondRow } from "./http-load.ts";
 import type { LagResult, LagSecondRow } from "./lag.ts";
 import type { EndingCounts, WindowCounts } from "./outcome-log.ts";
-import type { ProcessSeries } from "./process-sampler.ts";
+import type { ProcessSeries, ProcessWindow } from "./process-sampler.ts";
 import type { Fault, Operation } from "./scenario.ts";
 import type { TelecomReport } from "./telecom.ts";
 
@@ -108,6 +108,8 @@ export interface PhaseSection extends EndingCounts {
   latency: HistogramSnapshot;
   /** Publish lag of the events received during the phase. */
   publishLag?: Percentiles;
+  /** CPU and RSS of each lab process (and the harness) during the phase. */
+  processes?: ProcessWindow[];
   /** The phase's own gates (a capacity search), and whether they held. */
   gates?: GateResult[];
   passed?: boolean;
@@ -295,8 +297,18 @@ function formatCalls({ calls, metrics = {} }: RunSummary): string[] {
   ];
 }
 
-function formatCapacity({ capacity, phases = [] }: RunSummary): string[] {
+/** The gateways' CPU and RSS during a phase: what the capacity costs. */
+function formatGatewayUse(phase: PhaseSection, gatewayNames: ReadonlySet<string>): string {
+  const gateways = (phase.processes ?? []).filter((p) => gatewayNames.has(p.name));
+  if (gateways.length === 0) return "";
+  const cpu = Math.max(...gateways.map((g) => g.cpuMean));
+  const rss = Math.max(...gateways.map((g) => g.rssMaxMb));
+  return `  gateway cpu ${(cpu * 100).toFixed(0)}% rss ${rss.toFixed(0)} MB`;
+}
+
+function formatCapacity({ capacity, phases = [], topology }: RunSummary): string[] {
   if (!capacity) return [];
+  const gatewayNames = new Set((topology?.gateways ?? []).map((g) => g.name));
   const verdict = (p: PhaseSection) =>
     p.skipped
       ? "stopped"
@@ -310,7 +322,7 @@ function formatCapacity({ capacity, phases = [] }: RunSummary): string[] {
     `capacity: ${capacity.cps === undefined ? "no step passed" : `${capacity.cps} calls/s`}, the highest step at which every gate held`,
     ...phases.map(
       (p) =>
-        `  ${p.name.padEnd(9)} sent ${String(p.sent).padStart(6)}  p95 ${p.latency.count ? `${p.latency.p95} ms` : "-"}  lag p95 ${p.publishLag?.count ? `${p.publishLag.p95} ms` : "-"}  ${verdict(p)}`,
+        `  ${p.name.padEnd(9)} sent ${String(p.sent).padStart(6)}  p95 ${p.latency.count ? `${p.latency.p95} ms` : "-"}  lag p95 ${p.publishLag?.count ? `${p.publishLag.p95} ms` : "-"}${formatGatewayUse(p, gatewayNames)}  ${verdict(p)}`,
     ),
   ];
 }

@@ -47,7 +47,9 @@ const scenario: Scenario = {
   ],
   faults: [{ at: 600, target: "esl", fault: { kind: "cut", mode: "rst" } }],
   gates: { "command_latency.p95": "<1000", hung_commands: "==0", "reconnect_ms.max": "<5000" },
-  capacity: { gates: { "command_latency.p95": "<1000", hung_requests: "==0" } },
+  capacity: {
+    gates: { "command_latency.p95": "<1000", hung_requests: "==0", "rss_mb.harness.max": "<100000" },
+  },
   drainMs: 800,
 };
 
@@ -79,6 +81,12 @@ describe("the scenario runner on a lab (real NATS, gateway and FreeSWITCH double
       ["40/s", 40, 1500, 2500],
     ]);
     expect(summary.phases?.every((p) => p.passed === true)).toBe(true);
+    // Each step's own CPU and RSS: a capacity step can be gated on memory.
+    for (const phase of summary.phases ?? []) {
+      const harness = phase.processes?.find((p) => p.name === "harness");
+      expect(harness?.rssMaxMb).toBeGreaterThan(10);
+      expect(phase.gates?.find((g) => g.metric === "rss_mb.harness.max")?.actual).toBe(harness?.rssMaxMb);
+    }
     expect(summary.capacity?.cps).toBe(40);
     expect(summary.metrics?.capacity_cps).toBe(40);
   });
