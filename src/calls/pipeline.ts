@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from "nats";
 import type { Logger } from "pino";
+import { JwtAuthenticator } from "../gateway/auth.ts";
 import { buildCallsApi } from "./api.ts";
 import { CallStore } from "./call-store.ts";
 import { CdrWriter } from "./cdr-writer.ts";
@@ -86,6 +87,7 @@ export async function startCallsPipeline(
       await ensureCallsStream(await jetStreamManager(nc));
       const app = await buildCallsApi({
         store,
+        auth: new JwtAuthenticator(config.auth),
         js: nc.jetstream(),
         log: log.child({ role: "api" }),
         natsConnected: () => natsUp && !nc.isClosed(),
