@@ -13,6 +13,8 @@ import { reportSipNumbers, SipMonitor } from "./sip-numbers.ts";
 export interface RunOptions extends Omit<HarnessRunOptions, "runId"> {
   /** Run on this lab (a lab that is up); without one, a lab of the scenario's topology is started for the run and stopped after it. */
   lab?: Lab;
+  /** A lab started for the run keeps its calls in this PostgreSQL server (`DATABASE_URL`), not PGlite. */
+  callsDatabaseUrl?: string;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       labId: runId,
       fakeswitchProfile: scenario.lab?.fakeswitch,
       gatewayEnv: scenario.lab?.gatewayEnv,
+      callsDatabaseUrl: options.callsDatabaseUrl,
       signal: options.signal,
     });
     log(`lab: up in ${lab.state.startupMs ?? "?"} ms (logs in ${lab.state.runDir})`);
