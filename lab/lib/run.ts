@@ -4,6 +4,7 @@ import {
   type RunOptions as HarnessRunOptions,
   runScenario as runOnLab,
   type ScenarioRunResult,
+  validateScenario,
 } from "../../src/harness/scenario-runner.ts";
 import { newRunId } from "../../src/harness/summary.ts";
 import { Lab } from "./lab.ts";
@@ -23,6 +24,7 @@ export interface RunOptions extends Omit<HarnessRunOptions, "runId"> {
  * scenario's topology started for the run (its logs in the run's folder) and always torn down after it.
  */
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<ScenarioRunResult> {
+  validateScenario(scenario); // before a lab is started for nothing
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const resultsDir = options.resultsDir ?? defaultResultsDir;
   const runId = newRunId(scenario.name);

@@ -41,6 +41,8 @@ export interface RequestOutcome {
   intendedAt: number;
   endedAt: number;
   status?: number;
+  /** The response body, as read (a created resource's id, an error's code). */
+  body?: ArrayBuffer;
   error?: HttpErrorKind;
 }
 
@@ -226,7 +228,7 @@ export class HttpLoad {
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: abort.signal,
       });
-      await response.body.arrayBuffer(); // read to the end: latency counts the whole response
+      const responseBody = await response.body.arrayBuffer(); // read to the end: latency counts it all
       const now = performance.now();
       const status = response.statusCode;
       this.statusCounts[status] = (this.statusCounts[status] ?? 0) + 1;
@@ -241,6 +243,7 @@ export class HttpLoad {
         intendedAt: arrival.intendedAt,
         endedAt: now,
         status,
+        body: responseBody,
       });
     } catch (error) {
       const kind = timedOut ? "timeout" : arrival.signal.aborted ? "aborted" : errorKind(error);
