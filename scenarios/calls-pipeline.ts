@@ -11,11 +11,11 @@ const ALL_PLACED: Thresholds = { "pipeline.unplaced": "==0", "pipeline.missing":
  * What each fault may cost, as gates: without one, every answered call has exactly one CDR, and sets up
  * within a second of the API accepting it. Late CDRs (written more than 5 s after the hangup) are counted
  * for every kind but gate none: on this 2-core machine they follow the other work on it (the CDR writer
- * and the API share PGlite's one thread), not the pipeline's faults. A gateway restart loses the hangups of the
- * calls that end while no gateway listens (FreeSWITCH keeps no events for a listener that is gone: ADR-0011's
- * "fs.events is not the billing source of truth"), and a NATS restart those published into it; neither may
- * leave a call unplaced. An orchestrator crash loses nothing: another orchestrator carries on, and what the
- * dead one held is redelivered after the consumer's ack wait.
+ * and the API share PGlite's one thread), not the pipeline's faults. A gateway restart loses the hangups
+ * of the calls that end while no gateway listens (FreeSWITCH keeps no events for a listener that is gone:
+ * ADR-0011's "fs.events is not the billing source of truth"), and a NATS restart those published into it;
+ * neither may leave a call unplaced. An orchestrator crash loses nothing: another orchestrator carries on,
+ * and what the dead one held is redelivered after the consumer's ack wait.
  */
 export const callsPipelineFaults: Readonly<Record<string, FaultKind>> = {
   none: {
