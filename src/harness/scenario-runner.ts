@@ -27,7 +27,7 @@ import { startProgress } from "./progress.ts";
 import { type MixedRequest, RequestMixer } from "./request-mix.ts";
 import { writeRunFiles } from "./results-files.ts";
 import { BASELINE_METRICS, type RunMetrics, runMetrics } from "./run-metrics.ts";
-import type { LoadPhase, LoadSettings, Scenario } from "./scenario.ts";
+import type { CallsLoad, LoadPhase, LoadSettings, Scenario } from "./scenario.ts";
 import {
   buildSummary,
   formatRun,
@@ -152,10 +152,10 @@ export async function runScenario(
   // The gateway's commands, each call followed by its uuid from the originate on; or new calls on the calls
   // API, which names them itself: those are audited in the pipeline's database afterwards instead.
   let traffic: { request(index: number): HttpRequestSpec; onOutcome(outcome: RequestOutcome): void };
-  let callsRequests: CallsApiRequests | undefined;
+  let callsRun: { requests: CallsApiRequests; databaseUrl: string; load: CallsLoad } | undefined;
   if (callsApi && settings.calls) {
     const requests = new CallsApiRequests(settings.calls, token, callsApi.apiUrl, t0);
-    callsRequests = requests;
+    callsRun = { requests, databaseUrl: callsApi.databaseUrl, load: settings.calls };
     traffic = {
       request: () => requests.request(),
       onOutcome: (outcome) => {
@@ -259,17 +259,17 @@ export async function runScenario(
     endedAt,
     requestsBetween: (from, to) => outcomes.between(from, to),
     // Calls on the calls API are not followed by their events: the audit below counts their CDRs instead.
-    ...(callsRequests
+    ...(callsRun
       ? {}
       : { eventsLostBetween: (from, to) => monitor.missingEventsBetween(from - OUTAGE_LOOKBACK_MS, to) }),
   });
 
   let pipeline: PipelineSection | undefined;
-  if (callsApi && callsRequests && settings.calls) {
-    log(`run: auditing ${callsRequests.accepted.length} calls in the pipeline's database`);
+  if (callsRun) {
+    log(`run: auditing ${callsRun.requests.accepted.length} calls in the pipeline's database`);
     pipeline = await auditCalls({
-      databaseUrl: callsApi.databaseUrl,
-      calls: callsRequests.accepted,
+      databaseUrl: callsRun.databaseUrl,
+      calls: callsRun.requests.accepted,
       placed,
       sentByPhase: outcomes.phases.map((p) => p.sent),
       faultsByPhase: placed.map((_, index) =>
@@ -277,7 +277,7 @@ export async function runScenario(
           .filter((f) => phaseIndexAt(placed, f.injectedAtMs ?? f.atMs) === index)
           .map((f) => f.label),
       ),
-      load: settings.calls,
+      load: callsRun.load,
       signal: options.signal,
     });
     if (!pipeline.settled)
@@ -328,7 +328,7 @@ export async function runScenario(
     ...(capacityGates
       ? { capacity: { cps: capacityOf(placed, phases), ...(stoppedAfter ? { stoppedAfter } : {}) } }
       : {}),
-    ...(callsRequests ? {} : { calls: tracker.report(endedAt) }),
+    ...(callsRun ? {} : { calls: tracker.report(endedAt) }),
     ...(pipeline ? { pipeline } : {}),
     gateways: gatewayResults,
     processes,
