@@ -13,7 +13,15 @@ describe("calls-pipeline through the scenario runner, on a single lab started fo
   it("posts calls to the lab's calls API, finds each one's CDR in the pipeline's database, writes the run's files, and leaves nothing behind", async () => {
     // 20 calls/s for 3 s, no warm-up: the scenario as `lab run calls-pipeline --rate 20 --duration 3` has it.
     const { scenario: scaled } = applyRunArgs(callsPipeline, { rate: "20", duration: "3" });
-    const scenario = { ...scaled, phases: scaled.phases.filter((p) => !p.warmup), drainMs: 1_500 };
+    // Every gate but the setup latency's: that one is the measurement's business, and with no warm-up on a
+    // shared 2-core machine a few slow first calls must not fail a test of the plumbing.
+    const { "pipeline_setup.p95": _latency, ...untimed } = scaled.gates;
+    const scenario = {
+      ...scaled,
+      gates: untimed,
+      phases: scaled.phases.filter((p) => !p.warmup),
+      drainMs: 1_500,
+    };
     const run = await runScenario(scenario, {
       resultsDir: scratch.resultsDir,
       log: () => {},
@@ -40,7 +48,13 @@ describe("calls-pipeline through the scenario runner, on a single lab started fo
     // The scenario's double answers after 100 ms and hangs up 1 s later.
     expect(pipeline?.total.setup.p50).toBeGreaterThanOrEqual(100);
     expect(pipeline?.total.setup.count).toBe(60);
-    expect(gates?.map((g) => [g.metric, g.pass])).toContainEqual(["cdr.completeness", true]);
+    expect(gates?.map((g) => [g.metric, g.pass])).toEqual([
+      ["pipeline.unplaced", true],
+      ["pipeline.missing", true],
+      ["pipeline.refused", true],
+      ["cdr.completeness", true],
+      ["pipeline.unfinished", true],
+    ]);
     expect(run.summary.calls).toBeUndefined(); // its calls are audited in the database, not followed on NATS
 
     for (const file of ["summary.json", "series.ndjson", "junit.xml", "report.html"])
