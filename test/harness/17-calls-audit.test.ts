@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CallOutcome } from "../../src/calls/call-store.ts";
 import { type AcceptedCall, CallsApiRequests, pipelineSection } from "../../src/harness/calls-api-load.ts";
+import { compareRuns } from "../../src/harness/compare.ts";
 import { renderReport, reportCharts } from "../../src/harness/report.ts";
 import { runMetrics } from "../../src/harness/run-metrics.ts";
 import { formatRun } from "../../src/harness/summary.ts";
@@ -133,6 +134,28 @@ describe("the calls pipeline's audit (each accepted call as its database recorde
       "pipeline.gateway-restart.refused": 1,
       "pipeline_setup.none.p95": expect.closeTo(140, 0),
     });
+  });
+
+  it("compares two runs' CDR figures the right way round: more completeness is better, more lost CDRs worse", () => {
+    // Without their recorded metrics, so that compareRuns computes them with the pipeline section.
+    const a = {
+      ...syntheticSummary("20260101T000000Z-synthetic-0004"),
+      pipeline: section(),
+      metrics: undefined,
+    };
+    const perfect = section();
+    perfect.total = { ...perfect.total, cdrCompleteness: 1, lostCdrs: 0 };
+    const b = {
+      ...syntheticSummary("20260101T000100Z-synthetic-0005"),
+      pipeline: perfect,
+      metrics: undefined,
+    };
+    const rows = compareRuns(a, b).rows;
+    const row = (metric: string) => rows.find((r) => r.metric === metric);
+    expect(row("cdr.completeness")).toMatchObject({ a: 0.6667, b: 1, better: true });
+    expect(row("cdr.lost")).toMatchObject({ a: 2, b: 0, better: true });
+    expect(row("cdr.gateway-restart.completeness")?.better).toBeUndefined(); // the same in both
+    expect(row("pipeline.sent")?.better).toBeUndefined();
   });
 
   it("is in summary.json's schema, the printed run and the report: a table of losses per phase and two charts", () => {
