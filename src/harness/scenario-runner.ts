@@ -204,6 +204,9 @@ export async function runScenario(
     maxInFlight: settings.maxInFlight,
     requestTimeoutMs: settings.requestTimeoutMs,
     signal: stopLoad.signal,
+    // Its schedule starts at t0, as the phases, the faults and every series do: the scrapers' first round
+    // trip after t0 must not shift requests into the next phase.
+    startMs: t0,
     request: (index) => traffic.request(index),
     onOutcome: (outcome) => traffic.onOutcome(outcome),
   });
