@@ -18,7 +18,7 @@ import type { CallsSpec } from "./topology.ts";
 
 const loopback = "127.0.0.1";
 
-export interface CallsPlanRequest {
+interface CallsPlanRequest {
   spec: CallsSpec;
   runDir: string;
   /** The bundles of src/calls/main.ts and src/calls/pglite-main.ts (lab/lib/build.ts). */
@@ -187,7 +187,7 @@ export async function pgliteTemplate(): Promise<string> {
 }
 
 /** `postgres://user@host:port/db`, for showing: a URL's password stays in the lab's secrets. */
-export function withoutPassword(url: string): string {
+function withoutPassword(url: string): string {
   try {
     const parsed = new URL(url);
     parsed.password = "";
