@@ -1,5 +1,6 @@
 import { backpressure } from "./backpressure.ts";
 import { callControl } from "./call-control.ts";
+import { callsPipeline } from "./calls-pipeline.ts";
 import { dispatcherFailover } from "./dispatcher-failover.ts";
 import { eventStorm } from "./event-storm.ts";
 import { natsOutage } from "./nats-outage.ts";
@@ -23,6 +24,7 @@ export const scenarios: Readonly<Record<string, Scenario>> = Object.fromEntries(
     callControl,
     sipOriginate,
     dispatcherFailover,
+    callsPipeline,
   ].map((s) => [s.name, s]),
 );
 

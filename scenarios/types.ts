@@ -1,6 +1,8 @@
 /** The typed scenario API: what a scenario file declares (src/harness/scenario.ts has the details). */
 export type {
+  CallsLoad,
   Fault,
+  FaultKind,
   FaultStep,
   LoadPhase,
   LoadSettings,

@@ -88,6 +88,7 @@ async function runAndReport(base: Scenario, values: RunArgValues, lab: Lab | und
     const result = await runScenario(prepared.scenario, {
       ...prepared.options,
       lab,
+      callsDatabaseUrl: process.env.DATABASE_URL || undefined,
       signal: controller.signal,
     });
     process.stdout.write(`${result.text}\n`);

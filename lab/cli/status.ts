@@ -13,9 +13,11 @@ Asks every component of the lab that is up whether it works (gateway /health, NA
 greeting, the fault proxies' control API) and prints a table of components and one of proxied links.
 Works from any shell: the lab is found through .lab/state.json (LAB_STATE_FILE to point elsewhere).
 
-  --json    the same as JSON, plus a bearer token signed with the lab's JWT secret (every scope, 12 h):
+  --json    the same as JSON, plus the gateways' and the calls API's URLs and a bearer token signed with
+            the lab's JWT secret (every scope: the gateway's fs:* and the calls API's calls:*; 12 h):
               TOKEN=$(npm run -s lab -- status --json | jq -r .token)
               curl -H "Authorization: Bearer $TOKEN" <gateway>/api/v1/fs/channels
+              curl -H "Authorization: Bearer $TOKEN" $(npm run -s lab -- status --json | jq -r .calls.apiUrl)/v1/calls/<id>
 
 Exit code: 0 when every component is up (ok or degraded), 1 when one is down or no lab is up.
 `,
@@ -42,7 +44,7 @@ Exit code: 0 when every component is up (ok or degraded), 1 when one is down or 
 
 export function formatStatus(report: LabStatus): string {
   const startup = report.startupMs === undefined ? "still starting" : `up in ${report.startupMs} ms`;
-  const header = `lab ${report.labId}  topology ${report.topology}  mode ${report.mode}  ${startup}  logs ${relative(repoRoot, report.runDir) || report.runDir}`;
+  const header = `lab ${report.labId}  topology ${report.topology}  mode ${report.mode}  ${startup}  logs ${relative(repoRoot, report.runDir) || report.runDir}${report.calls ? `\ncalls API ${report.calls.apiUrl}  database ${report.calls.database}` : ""}`;
   const components = formatTable([
     ["COMPONENT", "PID", "HEALTH", "PORTS", "URLS", "DETAIL"],
     ...report.components.map((c) => {

@@ -19,7 +19,9 @@ export const up: Command = {
                          [--esl-host <host> --esl-port <port> --esl-password-file <file> [--yes-i-mean-it]]
 
 Starts a lab and returns once every component answers; the processes keep running after this command
-exits (each in its own process group, logging to results/<lab-id>/<component>.log). The lab is recorded in
+exits (each in its own process group, logging to results/<lab-id>/<component>.log). A topology with a
+calls: section (single has one) also runs the calls pipeline: on PGlite in results/<lab-id>/calls-db/, or
+on the PostgreSQL server in DATABASE_URL when it is set. The lab is recorded in
 .lab/state.json (mode 0600: it holds the lab's secrets), so status, logs, fault, env and down work from any
 shell. Prints the start-up time and the status table. Ctrl-C while starting stops what was started.
 
@@ -68,7 +70,14 @@ examples:
     const removeHandlers = onInterrupt(() => controller.abort());
     let lab: Lab;
     try {
-      lab = await Lab.up({ topology: values.topology, mode, gateway, external, signal: controller.signal });
+      lab = await Lab.up({
+        topology: values.topology,
+        mode,
+        gateway,
+        external,
+        callsDatabaseUrl: process.env.DATABASE_URL || undefined,
+        signal: controller.signal,
+      });
     } catch (error) {
       if (!controller.signal.aborted) throw error;
       process.stderr.write("lab up: interrupted; what had started is stopped again\n");
@@ -85,8 +94,11 @@ examples:
         ? `start your gateway with the lab's environment: eval "$(npm run -s lab -- env)"`
         : `TOKEN=$(npm run -s lab -- status --json | jq -r .token)\n  curl -H "Authorization: Bearer $TOKEN" ${lab.gatewayUrl()}/api/v1/fs/channels`;
     const link = lab.state.links[0]?.name;
+    const calls = lab.state.calls
+      ? `  curl -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"to":"+14155550100","from":"+15105550100"}' ${lab.state.calls.apiUrl}/v1/calls\n`
+      : "";
     process.stdout.write(
-      `next:\n  ${hint}\n${link ? `  npm run lab -- fault ${link} cut\n` : ""}  npm run lab -- logs gateway\n  npm run lab -- down\n`,
+      `next:\n  ${hint}\n${calls}${link ? `  npm run lab -- fault ${link} cut\n` : ""}  npm run lab -- logs gateway\n  npm run lab -- down\n`,
     );
     return 0;
   },

@@ -1,183 +1,202 @@
 /**
- * How the lab starts the calls pipeline (src/calls): its processes, each configured by environment, on
- * loopback. Given NATS, the gateway, the JWT secret and a database, it starts
+ * The calls pipeline (src/calls) as lab components, on loopback, each configured by environment:
  *   calls-db              PGlite served over the PostgreSQL protocol (only without a DATABASE_URL),
  *   calls-cdr-writer      status tracking and CDRs from fs.events,
- *   calls-orchestrator-N  placing calls through the gateway (several share the JetStream consumer),
- *   calls-api             POST /v1/calls, GET /v1/calls/{id},
- * in that order, each once it printed its `ready` line; logs go to `<logDir>/<name>.log`.
+ *   calls-orchestrator-N  placing calls through the gateway's REST API (all share one JetStream consumer),
+ *   calls-api             POST /v1/calls, GET /v1/calls/{id}.
+ * calls-db starts with NATS and the doubles, the others once NATS, calls-db and the gateway answer
+ * (embedded.ts, `dependsOn`).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { callsStream, fsEventsStream } from "../../src/calls/jetstream.ts";
+import { distDir } from "./build.ts";
+import { repoRoot } from "./paths.ts";
+import type { CallsState, ComponentState, GatewayState, SecretName } from "./state.ts";
+import type { CallsSpec } from "./topology.ts";
 
-export interface CallsPipelineLaunch {
-  natsUrl: string;
-  gatewayUrl: string;
-  jwtSecret: string;
-  /** A PostgreSQL server (`postgres://…`), or a directory for an embedded PGlite database (served by calls-db). */
-  database: { url: string } | { pgliteDir: string };
-  logDir: string;
-  /** Port of the calls API (0: a free one). */
-  apiPort?: number;
-  orchestrators?: number;
-  /** Extra environment for every pipeline proc (src/calls/config.ts names them). */
-  env?: Record<string, string>;
+const loopback = "127.0.0.1";
+
+interface CallsPlanRequest {
+  spec: CallsSpec;
+  runDir: string;
+  /** The bundles of src/calls/main.ts and src/calls/pglite-main.ts (lab/lib/build.ts). */
+  bundles: { calls: string; "calls-db": string };
+  /** The NATS nodes' client URLs, direct (the pipeline is not behind the gateway's fault proxies). */
+  natsUrls: string[];
+  /** Their monitoring URLs, where `lab status` asks about the pipeline's consumers. */
+  natsMonitorUrls: string[];
+  /** The gateway the orchestrators originate through: its URL, and its token settings (issuer, audience). */
+  gateway: GatewayState;
+  /**
+   * The database: a PostgreSQL server (passed to the processes as a secret), or a migrated PGlite data
+   * directory (`pgliteTemplate()`) that calls-db copies into the lab's folder as it starts.
+   */
+  database: { url: string } | { pgliteTemplate: string };
+  /** A free loopback port. */
+  port(): number;
 }
 
-export interface CallsPipelineProcesses {
-  apiUrl: string;
-  databaseUrl: string;
-  /** Names and pids, asked again after a restart. */
-  processes(): Array<{ name: string; pid: number }>;
-  /** SIGKILL, as a crash: JetStream redelivers what it held once its ack wait runs out. */
-  kill(name: string): Promise<void>;
-  /** Starts a killed or stopped proc again with the same settings. */
-  start(name: string): Promise<void>;
-  stop(): Promise<void>;
-}
-
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const readyTimeoutMs = 30_000;
-const stopGraceMs = 10_000;
-
-/** A child process of the pipeline (or of a scenario's stack): how to start it, and its current run. */
-export interface ManagedProcess {
-  name: string;
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-  /** Recognises the line (stdout or stderr) that says it is ready; what it returns is kept as `ready`. */
-  ready: (line: string) => Record<string, unknown> | undefined;
-  child?: ChildProcess;
-  exited?: Promise<void>;
-  readyInfo?: Record<string, unknown>;
-}
-
-/** `node --import tsx <entry>` printing `{"ready":{…}}`: the pipeline's processes are not bundled (PGlite loads its WASM beside its module). */
-export function tsxProcess(name: string, entry: string, env: Record<string, string>): ManagedProcess {
-  return {
-    name,
-    command: process.execPath,
-    args: ["--import", "tsx", entry],
-    env,
-    ready: (line) =>
-      line.startsWith('{"ready"')
-        ? (JSON.parse(line) as { ready: Record<string, unknown> }).ready
-        : undefined,
+/** The pipeline's components (in start order) and where it answers. */
+export function planCallsPipeline(request: CallsPlanRequest): {
+  components: ComponentState[];
+  calls: CallsState;
+} {
+  const { spec, runDir, bundles } = request;
+  const logFile = (name: string) => join(runDir, `${name}.log`);
+  const components: ComponentState[] = [];
+  const secretEnv: Record<string, SecretName> = { JWT_SECRET: "jwtSecret" };
+  const env: Record<string, string> = {
+    NATS_URL: request.natsUrls.join(","),
+    GATEWAY_URL: request.gateway.url,
+    // Tokens for the gateway carry what it checks; the API checks its callers' the same way.
+    ...pick(request.gateway.env, ["JWT_ISSUER", "JWT_AUDIENCE", "NATS_SUBJECT"]),
+    LOG_LEVEL: "info",
   };
-}
 
-export async function startCallsPipelineProcesses(
-  launch: CallsPipelineLaunch,
-): Promise<CallsPipelineProcesses> {
-  const managed = new Map<string, ManagedProcess>();
-  const common = {
-    NATS_URL: launch.natsUrl,
-    GATEWAY_URL: launch.gatewayUrl,
-    JWT_SECRET: launch.jwtSecret,
-    ...launch.env,
-  };
-  const add = async (name: string, entry: string, env: Record<string, string>) => {
-    const proc = tsxProcess(name, entry, env);
-    managed.set(name, proc);
-    await runProcess(proc, launch.logDir);
-    return proc;
-  };
-  const stop = async () => {
-    // The reverse of the start order: the API stops taking calls first, the database goes last.
-    for (const proc of [...managed.values()].reverse()) await stopProcess(proc);
-  };
-  try {
-    let databaseUrl: string;
-    let migrate = "true";
-    if ("url" in launch.database) databaseUrl = launch.database.url;
-    else {
-      const db = await add("calls-db", "src/calls/pglite-main.ts", { PGLITE_DIR: launch.database.pgliteDir });
-      databaseUrl = String(db.readyInfo?.database_url);
-      // calls-db migrated its database; through pglite-socket a client's transaction is not isolated.
-      migrate = "false";
-    }
-    const withDb = { ...common, DATABASE_URL: databaseUrl, CALLS_MIGRATE: migrate };
-    await add("calls-cdr-writer", "src/calls/main.ts", { ...withDb, CALLS_ROLES: "cdr-writer" });
-    for (let i = 1; i <= (launch.orchestrators ?? 2); i++) {
-      await add(`calls-orchestrator-${i}`, "src/calls/main.ts", { ...withDb, CALLS_ROLES: "orchestrator" });
-    }
-    const api = await add("calls-api", "src/calls/main.ts", {
-      ...withDb,
-      CALLS_ROLES: "api",
-      CALLS_HTTP_PORT: String(launch.apiPort ?? 0),
-    });
-    const apiUrl = String(api.readyInfo?.http);
-    const named = (name: string) => {
-      const proc = managed.get(name);
-      if (!proc) throw new Error(`no calls pipeline process ${name} (${[...managed.keys()].join(", ")})`);
-      return proc;
-    };
-    return {
-      apiUrl,
-      databaseUrl,
-      processes: () =>
-        [...managed.values()].flatMap((p) => (p.child?.pid ? [{ name: p.name, pid: p.child.pid }] : [])),
-      async kill(name) {
-        const proc = named(name);
-        proc.child?.kill("SIGKILL");
-        await proc.exited;
+  let database: CallsState["database"];
+  if ("url" in request.database) {
+    secretEnv.DATABASE_URL = "callsDatabaseUrl";
+    database = { kind: "postgres", display: withoutPassword(request.database.url) };
+  } else {
+    const port = request.port();
+    const dir = join(runDir, "calls-db");
+    const url = `postgres://postgres@${loopback}:${port}/postgres`;
+    database = { kind: "pglite", url, dir };
+    components.push({
+      name: "calls-db",
+      kind: "calls-db",
+      launch: {
+        name: "calls-db",
+        command: process.execPath,
+        args: ["--enable-source-maps", bundles["calls-db"]],
+        env: {
+          PGLITE_DIR: dir,
+          PGLITE_TEMPLATE_DIR: request.database.pgliteTemplate,
+          PGLITE_HOST: loopback,
+          PGLITE_PORT: String(port),
+        },
+        secretEnv: {},
+        logFile: logFile("calls-db"),
+        ready: { port: { host: loopback, port } },
       },
-      start: (name) => runProcess(named(name), launch.logDir),
-      stop,
-    };
+      endpoints: { postgres: url },
+      ports: [port],
+      health: { kind: "calls-db", url },
+    });
+    // calls-db migrated its database; through pglite-socket a client's transaction is not isolated.
+    Object.assign(env, { DATABASE_URL: url, CALLS_MIGRATE: "false" });
+  }
+
+  const worker = (name: string, role: string, stream: string, consumer: string): ComponentState => ({
+    name,
+    kind: "calls-worker",
+    launch: {
+      name,
+      command: process.execPath,
+      args: ["--enable-source-maps", bundles.calls],
+      env: { ...env, ...spec.env, CALLS_ROLES: role },
+      secretEnv,
+      logFile: logFile(name),
+      // No port of its own: src/calls/main.ts prints {"ready":…} once its consumer is bound.
+      ready: { logLine: '{"ready"' },
+    },
+    endpoints: {},
+    ports: [],
+    health: { kind: "jetstream-consumer", monitorUrls: request.natsMonitorUrls, stream, consumer },
+  });
+  components.push(
+    worker("calls-cdr-writer", "cdr-writer", fsEventsStream.name, fsEventsStream.cdrWriterDurable),
+  );
+  for (let i = 1; i <= spec.orchestrators; i++)
+    components.push(
+      worker(`calls-orchestrator-${i}`, "orchestrator", callsStream.name, callsStream.orchestratorDurable),
+    );
+
+  const apiPort = request.port();
+  const apiUrl = `http://${loopback}:${apiPort}`;
+  components.push({
+    name: "calls-api",
+    kind: "calls-api",
+    launch: {
+      name: "calls-api",
+      command: process.execPath,
+      args: ["--enable-source-maps", bundles.calls],
+      env: {
+        ...env,
+        ...spec.env,
+        CALLS_ROLES: "api",
+        CALLS_HTTP_HOST: loopback,
+        CALLS_HTTP_PORT: String(apiPort),
+      },
+      secretEnv,
+      logFile: logFile("calls-api"),
+      ready: { http: `${apiUrl}/health` },
+    },
+    endpoints: { http: apiUrl },
+    ports: [apiPort],
+    health: { kind: "calls-api", url: apiUrl },
+  });
+  return { components, calls: { apiUrl, database } };
+}
+
+/** The free ports `planCallsPipeline` takes: the API's, and calls-db's unless a server is given. */
+export function callsPipelinePorts(databaseUrl: string | undefined): number {
+  return databaseUrl ? 1 : 2;
+}
+
+const templatesDir = join(distDir, "calls-db-templates");
+
+/**
+ * A migrated PGlite data directory for calls-db to copy as it starts (in parallel with the gateway's start):
+ * PGlite's initdb takes 4–5 s on a busy 2-core machine, copying and opening a copy under a second. Made
+ * once per migration set and PGlite version, in dist/calls-db-templates/<key>/ (written aside and renamed,
+ * so labs starting together never see half a template).
+ */
+export async function pgliteTemplate(): Promise<string> {
+  const migrations = join(repoRoot, "src/calls/migrations");
+  const hash = createHash("sha256");
+  hash.update(readFileSync(join(repoRoot, "node_modules/@electric-sql/pglite/package.json")));
+  for (const file of readdirSync(migrations).sort())
+    hash.update(file).update(readFileSync(join(migrations, file)));
+  const dir = join(templatesDir, hash.digest("hex").slice(0, 16));
+  if (existsSync(dir)) return dir;
+  const temporary = `${dir}.${process.pid}.tmp`;
+  rmSync(temporary, { recursive: true, force: true });
+  mkdirSync(templatesDir, { recursive: true });
+  // Loaded only here: the lab's other work has no use for PGlite's WASM.
+  const [{ openPglite }, { migrate }] = await Promise.all([
+    import("../../src/calls/pglite-client.ts"),
+    import("../../src/calls/migrate.ts"),
+  ]);
+  const db = await openPglite(temporary);
+  try {
+    await migrate(db);
+  } finally {
+    await db.close();
+  }
+  try {
+    renameSync(temporary, dir);
   } catch (error) {
-    await stop();
-    throw error;
+    // Another lab made it meanwhile: theirs is as good.
+    rmSync(temporary, { recursive: true, force: true });
+    if (!existsSync(dir)) throw error;
+  }
+  return dir;
+}
+
+/** `postgres://user@host:port/db`, for showing: a URL's password stays in the lab's secrets. */
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = "";
+    return parsed.toString();
+  } catch {
+    return "(a PostgreSQL URL)";
   }
 }
 
-/** Starts the process and resolves once it says it is ready; its output goes to `<logDir>/<name>.log`. */
-export async function runProcess(proc: ManagedProcess, logDir: string): Promise<void> {
-  const log = createWriteStream(join(logDir, `${proc.name}.log`), { flags: "a" });
-  const child = spawn(proc.command, proc.args, {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? "", ...proc.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  proc.child = child;
-  proc.exited = new Promise((resolve) => child.once("exit", () => resolve()));
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
-  void proc.exited.then(() => {
-    process.off("exit", killOnExit);
-    log.end();
-  });
-  proc.readyInfo = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${proc.name}: not ready in ${readyTimeoutMs} ms`)),
-      readyTimeoutMs,
-    );
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream as NodeJS.ReadableStream }).on("line", (line) => {
-        if (!log.writableEnded) log.write(`${line}\n`);
-        const info = proc.ready(line);
-        if (info === undefined) return;
-        clearTimeout(timer);
-        resolve(info);
-      });
-    }
-    void proc.exited?.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`${proc.name} exited before it was ready; see ${join(logDir, `${proc.name}.log`)}`));
-    });
-  });
-}
-
-/** SIGTERM, then SIGKILL after a grace period; resolves once it is gone. */
-export async function stopProcess(proc: ManagedProcess): Promise<void> {
-  const child = proc.child;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  const killer = setTimeout(() => child.kill("SIGKILL"), stopGraceMs);
-  await proc.exited;
-  clearTimeout(killer);
+function pick(env: Record<string, string>, names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name]]])));
 }

@@ -4,11 +4,13 @@ import { $ } from "zx";
 import { kamailioArgs } from "../kamailio/kamailio.ts";
 import { type SippOptions, sippArgs } from "../sipp/sipp.ts";
 import { buildServices } from "./build.ts";
+import { callsPipelinePorts, pgliteTemplate, planCallsPipeline } from "./calls-pipeline.ts";
 import type { Endpoint } from "./fault-proxy.ts";
 import { freePorts, freeUdpPort } from "./ports.ts";
 import type { ComponentFaultKind, LabRuntime } from "./runtime.ts";
 import { isRunning, signalProcess, startProcess, stopProcess } from "./service.ts";
 import {
+  type ComponentKind,
   type ComponentState,
   type GatewayState,
   type LabSecrets,
@@ -61,9 +63,11 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
       `external mode points the lab at one FreeSWITCH; topology ${topology.name} has ${topology.freeswitch.length}`,
     );
   mkdirSync(runDir, { recursive: true });
-  const [bins, built] = await Promise.all([
+  const callsDatabaseUrl = request.secrets.callsDatabaseUrl;
+  const [bins, built, template] = await Promise.all([
     ensureSystemDependencies(topology.sip ? [natsServer, kamailio, sipp] : [natsServer]),
     buildServices(),
+    topology.calls && !callsDatabaseUrl ? pgliteTemplate() : undefined,
   ]);
   const cluster = topology.nats.nodes.length > 1;
   const ports = await freePorts(
@@ -72,7 +76,8 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
       topology.nats.nodes.length * (cluster ? 3 : 2) +
       (external ? 0 : topology.freeswitch.length * 2) +
       topology.gateways.length +
-      (topology.sip ? 1 : 0),
+      (topology.sip ? 1 : 0) +
+      (topology.calls ? callsPipelinePorts(callsDatabaseUrl) : 0),
   );
   const take = () => ports.shift() as number;
   const node = (file: string) => ({ command: process.execPath, args: ["--enable-source-maps", file] });
@@ -256,6 +261,21 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
   for (const gateway of gateways)
     components.push(gatewayComponent(gateway, request.gateway, built.gateway, logFile));
 
+  // The calls pipeline, talking to NATS directly and to its gateway over the REST API.
+  const pipeline = topology.calls
+    ? planCallsPipeline({
+        spec: topology.calls,
+        runDir,
+        bundles: built,
+        natsUrls: nats.map((n) => `nats://${loopback}:${n.client}`),
+        natsMonitorUrls: nats.map((n) => `http://${loopback}:${n.monitor}`),
+        gateway: gateways.find((g) => g.name === topology.calls?.gateway) as GatewayState,
+        database: callsDatabaseUrl ? { url: callsDatabaseUrl } : { pgliteTemplate: template as string },
+        port: take,
+      })
+    : undefined;
+  components.push(...(pipeline?.components ?? []));
+
   return {
     version: 1,
     labId: request.labId,
@@ -269,6 +289,7 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
     links,
     faultControlUrl,
     gateways,
+    ...(pipeline && { calls: pipeline.calls }),
   };
 }
 
@@ -460,27 +481,57 @@ function sippComponent(
   };
 }
 
-/** Dependencies before dependants: proxies, NATS, FreeSWITCH, Kamailio and SIPp together, then the gateways. */
-const tiers = [["fault-proxy", "nats", "fakeswitch", "kamailio", "sipp"], ["gateway"]] as const;
+/**
+ * What each kind of component waits for: it starts once every component of these kinds is ready. Proxies,
+ * NATS, FreeSWITCH, Kamailio, SIPp and the calls database start at once; the gateways once the first five
+ * answer; the calls pipeline's processes once NATS, their database and the gateway answer. PGlite opening
+ * (half a second or more) thus overlaps the gateway's start instead of delaying it.
+ */
+const dependsOn: Readonly<Record<ComponentKind, readonly ComponentKind[]>> = {
+  "fault-proxy": [],
+  nats: [],
+  fakeswitch: [],
+  freeswitch: [],
+  kamailio: [],
+  sipp: [],
+  "calls-db": [],
+  gateway: ["fault-proxy", "nats", "fakeswitch", "kamailio", "sipp"],
+  "calls-worker": ["nats", "calls-db", "gateway"],
+  "calls-api": ["nats", "calls-db", "gateway"],
+};
+
+/** How many steps of dependencies a kind is from one that waits for nothing: dependants stop first. */
+const depth = (kind: ComponentKind): number =>
+  Math.max(0, ...dependsOn[kind].map((dependency) => depth(dependency) + 1));
 
 /**
- * Starts every component that has a launch spec, tier by tier, each tier in parallel; `persist` records
- * each process as soon as it runs. If anything fails, whatever started is stopped and the first error
- * (naming the component, where it should answer, and its last log lines) is thrown.
+ * Starts every component that has a launch spec, each as soon as what it depends on is ready; `persist`
+ * records each process as soon as it runs. If anything fails, whatever started is stopped and the first
+ * error (naming the component, where it should answer, and its last log lines) is thrown.
  */
 export async function startEmbedded(
   state: LabState,
   persist: () => void,
   signal?: AbortSignal,
 ): Promise<void> {
-  for (const kinds of tiers) {
-    const tier = state.components.filter((c) => c.launch && (kinds as readonly string[]).includes(c.kind));
-    const results = await Promise.allSettled(tier.map((c) => startComponent(state, c, persist, signal)));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) {
-      await stopEmbedded(state);
-      throw failed.reason;
+  const launched = state.components.filter((c) => c.launch);
+  const ready = new Map<ComponentState, Promise<void>>();
+  const start = (component: ComponentState): Promise<void> => {
+    let started = ready.get(component);
+    if (!started) {
+      const dependencies = launched.filter((c) => dependsOn[component.kind].includes(c.kind));
+      started = Promise.all(dependencies.map(start)).then(() =>
+        startComponent(state, component, persist, signal),
+      );
+      ready.set(component, started);
     }
+    return started;
+  };
+  const results = await Promise.allSettled(launched.map(start));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    await stopEmbedded(state);
+    throw failed.reason;
   }
 }
 
@@ -499,8 +550,9 @@ export async function startComponent(
 /** Stops every process, dependants first; returns the names of any whose process group would not go. */
 export async function stopEmbedded(state: LabState): Promise<string[]> {
   const leftovers: string[] = [];
-  for (const kinds of [...tiers].reverse()) {
-    const tier = state.components.filter((c) => c.process && (kinds as readonly string[]).includes(c.kind));
+  const depths = [...new Set(state.components.map((c) => depth(c.kind)))].sort((a, b) => b - a);
+  for (const level of depths) {
+    const tier = state.components.filter((c) => c.process && depth(c.kind) === level);
     await Promise.all(
       tier.map(async (c) => {
         if (c.process && !(await stopProcess(c.process))) leftovers.push(`${c.name} (pid ${c.process.pid})`);

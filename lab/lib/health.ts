@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
+import pg from "pg";
 import { $ } from "zx";
 import { dispatcherTargets } from "../kamailio/kamailio.ts";
 import { readSippStats } from "../sipp/stats.ts";
@@ -56,6 +57,20 @@ export async function probeHealth(check: HealthCheck, state: LabState): Promise<
           detail: `dispatcher: ${active} of ${targets.length} FreeSWITCH active`,
         };
       }
+      case "calls-db":
+        return await probeCallsDb(check.url);
+      case "calls-api": {
+        const response = await get(`${check.url}/health`);
+        const body = (await response.json()) as { status?: string; nats?: boolean };
+        return response.ok
+          ? { health: "ok", detail: "POST /v1/calls, GET /v1/calls/{id}; NATS connected" }
+          : {
+              health: "down",
+              detail: `HTTP ${response.status}: ${body.status ?? "?"}, NATS ${body.nats ? "connected" : "down"}`,
+            };
+      }
+      case "jetstream-consumer":
+        return await probeConsumer(check.monitorUrls, check.stream, check.consumer);
     }
   } catch (error) {
     return { health: "down", detail: (error as Error).message };
@@ -107,6 +122,53 @@ function probeEsl(endpoint: Endpoint): Promise<HealthReport> {
       done({ health: "down", detail: error.code ?? error.message }),
     );
   });
+}
+
+/** The calls database answers a query: how many calls and CDRs it holds. */
+async function probeCallsDb(url: string): Promise<HealthReport> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: probeTimeoutMs });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ calls: number; cdrs: number }>(
+      "SELECT (SELECT count(*) FROM calls)::int AS calls, (SELECT count(*) FROM cdrs)::int AS cdrs",
+    );
+    return { health: "ok", detail: `${rows[0]?.calls} calls, ${rows[0]?.cdrs} CDRs` };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+interface JszConsumer {
+  name: string;
+  num_pending: number;
+  num_ack_pending: number;
+  num_redelivered: number;
+  num_waiting: number;
+}
+
+/**
+ * A pipeline worker as its shared JetStream consumer shows it (nats-server's /jsz): messages not yet
+ * delivered, delivered but not acked, and pull requests waiting (one or more per bound process).
+ */
+async function probeConsumer(monitorUrls: string[], stream: string, consumer: string): Promise<HealthReport> {
+  for (const monitorUrl of monitorUrls) {
+    const response = await get(`${monitorUrl}/jsz?consumers=true`).catch(() => undefined);
+    if (!response?.ok) continue;
+    const body = (await response.json()) as {
+      account_details?: Array<{ stream_detail?: Array<{ name: string; consumer_detail?: JszConsumer[] }> }>;
+    };
+    const found = (body.account_details ?? [])
+      .flatMap((account) => account.stream_detail ?? [])
+      .filter((s) => s.name === stream)
+      .flatMap((s) => s.consumer_detail ?? [])
+      .find((c) => c.name === consumer);
+    if (found)
+      return {
+        health: "ok",
+        detail: `consumer ${stream}/${consumer}: ${found.num_pending} pending, ${found.num_ack_pending} unacked, ${found.num_redelivered} redelivered, ${found.num_waiting} pulls waiting`,
+      };
+  }
+  return { health: "degraded", detail: `consumer ${stream}/${consumer} not found on any NATS node` };
 }
 
 async function probeContainer(project: string, service: string): Promise<HealthReport> {

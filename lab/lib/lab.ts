@@ -36,6 +36,11 @@ export interface UpOptions {
   external?: ExternalFreeswitch;
   fakeswitchProfile?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
+  /**
+   * A PostgreSQL server for the calls pipeline (the CLI passes `DATABASE_URL`); unset: PGlite in the lab's
+   * folder. Kept with the lab's secrets: it may hold a password.
+   */
+  callsDatabaseUrl?: string;
   /** Where to record the lab for other shells (default .lab/state.json); null: nowhere, the lab lives in this process. */
   stateFile?: string | null;
   resultsDir?: string;
@@ -67,6 +72,8 @@ export interface LabStatus {
   phase: LabState["phase"];
   startupMs: number | undefined;
   runDir: string;
+  /** The calls pipeline's API, and its database (a PostgreSQL URL without its password). */
+  calls?: { apiUrl: string; database: string };
   components: ComponentStatus[];
   links: LinkStatus[];
 }
@@ -121,7 +128,7 @@ export class Lab {
       topology,
       labId,
       runDir: join(options.resultsDir ?? defaultResultsDir, labId),
-      secrets: newSecrets(),
+      secrets: newSecrets(options.callsDatabaseUrl),
       gateway: options.gateway ?? { kind: "ours" as const },
     };
     const state =
@@ -225,12 +232,23 @@ export class Lab {
     return { sip: { host: hostname, port: Number(port) }, ctl: component.endpoints.ctl as string };
   }
 
+  /** The calls pipeline's API and database, when the lab runs one. */
+  calls(): { apiUrl: string; databaseUrl: string } | undefined {
+    const calls = this.state.calls;
+    if (!calls) return undefined;
+    const databaseUrl = calls.database.kind === "pglite" ? calls.database.url : this.secrets.callsDatabaseUrl;
+    if (!databaseUrl) throw new Error("the lab's record lost the calls pipeline's DATABASE_URL");
+    return { apiUrl: calls.apiUrl, databaseUrl };
+  }
+
   /** This lab as the harness's scenario runner sees it. */
   handle(): LabHandle {
+    const calls = this.calls();
     return {
       topology: this.state.topology.name,
       mode: this.state.mode,
       gateways: this.state.gateways.map(({ name, url }) => ({ name, url })),
+      ...(calls && { calls }),
       natsUrls: this.natsUrls(),
       jwtSecret: this.secrets.jwtSecret,
       processes: () => this.processes(),
@@ -245,7 +263,7 @@ export class Lab {
     return this.state.components.flatMap((c) => (c.process ? [{ name: c.name, pid: c.process.pid }] : []));
   }
 
-  /** A bearer token the lab's gateways accept (signed with the lab's JWT secret); every scope by default. */
+  /** A bearer token the lab's gateways and calls API accept (signed with the lab's JWT secret); every scope by default. */
   token(scopes?: Scope[], ttlSec = 12 * 3600): Promise<string> {
     return mintToken(new TextEncoder().encode(this.secrets.jwtSecret), { scopes, ttlSec });
   }
@@ -279,6 +297,15 @@ export class Lab {
       phase: this.state.phase,
       startupMs: this.state.startupMs,
       runDir: this.state.runDir,
+      ...(this.state.calls && {
+        calls: {
+          apiUrl: this.state.calls.apiUrl,
+          database:
+            this.state.calls.database.kind === "pglite"
+              ? `${this.state.calls.database.url} (PGlite in ${this.state.calls.database.dir})`
+              : this.state.calls.database.display,
+        },
+      }),
       components,
       links: this.state.links.map((link) => {
         const proxy = proxies.find((p) => p.name === link.name);
@@ -392,10 +419,11 @@ function describeFault(fault: LinkFault): string {
   }
 }
 
-function newSecrets(): LabSecrets {
+function newSecrets(callsDatabaseUrl: string | undefined): LabSecrets {
   return {
     eslPassword: randomBytes(18).toString("base64url"),
     jwtSecret: randomBytes(32).toString("base64url"),
     controlToken: randomBytes(18).toString("base64url"),
+    ...(callsDatabaseUrl ? { callsDatabaseUrl } : {}),
   };
 }

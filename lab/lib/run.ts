@@ -4,6 +4,7 @@ import {
   type RunOptions as HarnessRunOptions,
   runScenario as runOnLab,
   type ScenarioRunResult,
+  validateScenario,
 } from "../../src/harness/scenario-runner.ts";
 import { newRunId } from "../../src/harness/summary.ts";
 import { Lab } from "./lab.ts";
@@ -13,6 +14,8 @@ import { reportSipNumbers, SipMonitor } from "./sip-numbers.ts";
 export interface RunOptions extends Omit<HarnessRunOptions, "runId"> {
   /** Run on this lab (a lab that is up); without one, a lab of the scenario's topology is started for the run and stopped after it. */
   lab?: Lab;
+  /** A lab started for the run keeps its calls in this PostgreSQL server (`DATABASE_URL`), not PGlite. */
+  callsDatabaseUrl?: string;
 }
 
 /**
@@ -21,6 +24,7 @@ export interface RunOptions extends Omit<HarnessRunOptions, "runId"> {
  * scenario's topology started for the run (its logs in the run's folder) and always torn down after it.
  */
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<ScenarioRunResult> {
+  validateScenario(scenario); // before a lab is started for nothing
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const resultsDir = options.resultsDir ?? defaultResultsDir;
   const runId = newRunId(scenario.name);
@@ -43,6 +47,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       labId: runId,
       fakeswitchProfile: scenario.lab?.fakeswitch,
       gatewayEnv: scenario.lab?.gatewayEnv,
+      callsDatabaseUrl: options.callsDatabaseUrl,
       signal: options.signal,
     });
     log(`lab: up in ${lab.state.startupMs ?? "?"} ms (logs in ${lab.state.runDir})`);

@@ -1,10 +1,13 @@
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import type { Endpoint } from "./fault-proxy.ts";
 import { waitForPort } from "./ports.ts";
 
-/** When a lab process counts as ready: its port accepts, an HTTP GET answers 200, or it wrote a file (UDP-only SIPp). */
-export type ReadyCheck = { port: Endpoint } | { http: string } | { file: string };
+/**
+ * When a lab process counts as ready: its port accepts, an HTTP GET answers 200, it wrote a file (UDP-only
+ * SIPp), or its log has a line starting with `logLine` since this start (a worker with no port of its own).
+ */
+export type ReadyCheck = { port: Endpoint } | { http: string } | { file: string } | { logLine: string };
 
 /** How to start a lab process. Recorded in the lab's state so `lab fault <x> start` can start it again. */
 export interface LaunchSpec {
@@ -53,6 +56,8 @@ export async function startProcess(
     log,
     `--- ${new Date().toISOString()} lab: starting ${spec.name}: ${spec.command} ${spec.args.join(" ")}\n`,
   );
+  // Where this start's output begins: an earlier run's ready line must not count.
+  const logFrom = fstatSync(log).size;
   const base = Object.fromEntries(inherited.flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])));
   const child = spawn(spec.command, spec.args, {
     env: { ...base, ...spec.env, ...secretEnv },
@@ -77,7 +82,7 @@ export async function startProcess(
     logFile: spec.logFile,
   };
   try {
-    await waitReady(ref, spec, exited, signal);
+    await waitReady(ref, spec, exited, logFrom, signal);
   } catch (error) {
     await stopProcess(ref);
     throw error;
@@ -89,6 +94,7 @@ async function waitReady(
   ref: ProcessRef,
   spec: LaunchSpec,
   exited: Promise<string>,
+  logFrom: number,
   signal: AbortSignal | undefined,
 ): Promise<void> {
   const timeoutMs = spec.readyTimeoutMs ?? 10_000;
@@ -98,7 +104,9 @@ async function waitReady(
       ? `${spec.ready.port.host}:${spec.ready.port.port}`
       : "file" in spec.ready
         ? spec.ready.file
-        : spec.ready.http;
+        : "logLine" in spec.ready
+          ? `${spec.logFile} (a line starting ${spec.ready.logLine})`
+          : spec.ready.http;
   let last = "";
   for (;;) {
     if (signal?.aborted) throw new ServiceError(`${spec.name}: start-up interrupted`);
@@ -107,7 +115,7 @@ async function waitReady(
       const how = await Promise.race([exited, sleep(200).then(() => "")]);
       throw new ServiceError(`${spec.name} exited before it was ready${how}\n${logTail(ref.logFile)}`);
     }
-    last = await probe(spec.ready);
+    last = await probe(spec.ready, spec.logFile, logFrom);
     if (last === "") return;
     if (Date.now() > deadline)
       throw new ServiceError(
@@ -118,8 +126,12 @@ async function waitReady(
 }
 
 /** "" when ready, else what was seen. */
-async function probe(ready: ReadyCheck): Promise<string> {
+async function probe(ready: ReadyCheck, logFile: string, logFrom: number): Promise<string> {
   if ("file" in ready) return existsSync(ready.file) ? "" : "not written yet";
+  if ("logLine" in ready) {
+    const lines = readFileSync(logFile).subarray(logFrom).toString("utf8").split("\n");
+    return lines.some((line) => line.startsWith(ready.logLine)) ? "" : "no ready line yet";
+  }
   if ("port" in ready) {
     return waitForPort(ready.port.host, ready.port.port, 0).then(
       () => "",

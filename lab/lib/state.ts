@@ -13,6 +13,8 @@ export interface LabSecrets {
   jwtSecret: string;
   /** Bearer token of the lab's control APIs: the fault proxies' and the FreeSWITCH doubles'. */
   controlToken: string;
+  /** The calls pipeline's PostgreSQL server (`DATABASE_URL` at `lab up`): it may hold a password. */
+  callsDatabaseUrl?: string;
 }
 export type SecretName = keyof LabSecrets;
 
@@ -24,7 +26,12 @@ export type HealthCheck =
   | { kind: "fault-proxy"; controlUrl: string }
   | { kind: "container"; service: string }
   | { kind: "kamailio"; ctl: string }
-  | { kind: "sipp"; statsFile: string };
+  | { kind: "sipp"; statsFile: string }
+  /** The calls pipeline's embedded database (PGlite served over the PostgreSQL protocol). */
+  | { kind: "calls-db"; url: string }
+  | { kind: "calls-api"; url: string }
+  /** A worker of the calls pipeline, by the JetStream consumer it shares (asked of any node's /jsz). */
+  | { kind: "jetstream-consumer"; monitorUrls: string[]; stream: string; consumer: string };
 
 export type ComponentKind =
   | "nats"
@@ -33,7 +40,10 @@ export type ComponentKind =
   | "gateway"
   | "fault-proxy"
   | "kamailio"
-  | "sipp";
+  | "sipp"
+  | "calls-db"
+  | "calls-api"
+  | "calls-worker";
 
 export interface ComponentState {
   name: string;
@@ -68,6 +78,13 @@ export interface GatewayState {
   secretEnv: Record<string, SecretName>;
 }
 
+/** Where the calls pipeline answers, and which database it keeps its calls in. */
+export interface CallsState {
+  apiUrl: string;
+  /** `pglite`: calls-db's (its URL holds no secret); `postgres`: the server in `secrets.callsDatabaseUrl`. */
+  database: { kind: "pglite"; url: string; dir: string } | { kind: "postgres"; display: string };
+}
+
 export interface LabState {
   version: 1;
   labId: string;
@@ -84,6 +101,8 @@ export interface LabState {
   links: LinkState[];
   faultControlUrl?: string;
   gateways: GatewayState[];
+  /** The calls pipeline, when the topology has one (not in compose mode). */
+  calls?: CallsState;
   /** compose mode: the compose project name. */
   composeProject?: string;
 }
@@ -136,5 +155,11 @@ export function secretValues(
   secretEnv: Record<string, SecretName>,
   secrets: LabSecrets,
 ): Record<string, string> {
-  return Object.fromEntries(Object.entries(secretEnv).map(([name, secret]) => [name, secrets[secret]]));
+  return Object.fromEntries(
+    Object.entries(secretEnv).map(([name, secret]) => {
+      const value = secrets[secret];
+      if (value === undefined) throw new Error(`the lab has no secret ${secret} for ${name}`);
+      return [name, value];
+    }),
+  );
 }

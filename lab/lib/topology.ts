@@ -15,6 +15,17 @@ export interface Topology {
   links: LinkSpec[];
   /** Real SIP (off unless the file has `sip:`): Kamailio in front, each double with a SIP side. */
   sip?: SipSpec;
+  /** The calls pipeline (src/calls; off unless the file has `calls:`): calls API, orchestrators, CDR writer. */
+  calls?: CallsSpec;
+}
+
+export interface CallsSpec {
+  /** Orchestrator processes sharing the JetStream consumer: one can crash while the others carry on. */
+  orchestrators: number;
+  /** The gateway whose REST API the orchestrators originate through (default the first). */
+  gateway: string;
+  /** Extra environment for every pipeline process (src/calls/config.ts), over the lab's defaults. */
+  env: Record<string, string>;
 }
 
 export interface SipSpec {
@@ -64,10 +75,16 @@ export const labFakeswitchProfile: Readonly<Record<string, string>> = {
 
 export const topologiesDir = resolve(fileURLToPath(new URL("../topologies", import.meta.url)));
 
-/** Names the lab gives its own components; a topology cannot use them. */
+/** Names the lab gives its own components; a topology cannot use them (nor `calls-…`, the pipeline's). */
 const reservedNames = ["fault-proxy"];
+const reservedPrefix = "calls-";
 /** Gateway variables the lab owns: a topology setting them would point the gateway elsewhere. */
 const labOwnedEnv = /^(FS_ESL_|NATS_URL$|JWT_SECRET|HTTP_HOST$|HTTP_PORT$|HTTP_INTERFACE$)/;
+/** Pipeline variables the lab owns: where NATS, the gateway, the database and each process's role are. */
+const labOwnedCallsEnv =
+  /^(NATS_URL$|GATEWAY_URL$|JWT_SECRET|DATABASE_URL$|CALLS_ROLES$|CALLS_HTTP_|CALLS_MIGRATE$|PGLITE_)/;
+/** Orchestrator processes a topology may ask for: each is a process on a 2-core lab machine. */
+const maxOrchestrators = 8;
 const namePattern = /^[a-z][a-z0-9-]{0,30}$/;
 
 export class TopologyError extends Error {
@@ -118,6 +135,7 @@ export function parseTopology(text: string, source: string): Topology {
     "gateways",
     "links",
     "sip",
+    "calls",
   ]);
   const description = check.string(root.description, "description") ?? "";
 
@@ -189,6 +207,29 @@ export function parseTopology(text: string, source: string): Topology {
       problems.push(`${what} name "${name}" is used twice`);
   for (const name of components.filter((n) => reservedNames.includes(n)))
     problems.push(`name "${name}" is reserved for the lab's own component`);
+  for (const name of components.filter((n) => n.startsWith(reservedPrefix)))
+    problems.push(`name "${name}": names starting with "${reservedPrefix}" are the calls pipeline's`);
+
+  let calls: CallsSpec | undefined;
+  if (root.calls !== undefined) {
+    const spec = check.object(root.calls ?? {}, "calls", ["orchestrators", "gateway", "env"]);
+    const orchestrators = spec.orchestrators === undefined ? 2 : Number(spec.orchestrators);
+    if (!Number.isInteger(orchestrators) || orchestrators < 1 || orchestrators > maxOrchestrators)
+      problems.push(`calls.orchestrators: expected an integer from 1 to ${maxOrchestrators}`);
+    const gatewayNames = gateways.map((g) => g.name);
+    const gateway =
+      spec.gateway === undefined
+        ? (gatewayNames[0] ?? "")
+        : (check.string(spec.gateway, "calls.gateway") ?? "");
+    if (spec.gateway !== undefined && gateway && !gatewayNames.includes(gateway))
+      problems.push(
+        `calls.gateway: "${gateway}" is not a gateway of this topology (${gatewayNames.join(", ")})`,
+      );
+    const env = check.stringMap(spec.env, "calls.env");
+    for (const key of Object.keys(env).filter((k) => labOwnedCallsEnv.test(k)))
+      problems.push(`calls.env.${key}: the lab sets this variable itself`);
+    calls = { orchestrators, gateway, env };
+  }
 
   let sip: SipSpec | undefined;
   if (root.sip !== undefined) {
@@ -227,6 +268,7 @@ export function parseTopology(text: string, source: string): Topology {
     gateways,
     links,
     ...(sip && { sip }),
+    ...(calls && { calls }),
   };
 }
 

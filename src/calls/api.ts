@@ -1,13 +1,22 @@
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyError, type FastifyInstance, LogController } from "fastify";
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
 import type { JetStreamClient } from "nats";
 import type { Logger } from "pino";
+import type { CallsScope, JwtAuthenticator } from "../gateway/auth.ts";
+import { ApiError } from "../gateway/errors.ts";
 import { encodeCallRequest } from "./call-request.ts";
 import type { CallOptions, CallRecord, CallStore, CdrRecord } from "./call-store.ts";
 import { callsStream } from "./jetstream.ts";
 
 export interface CallsApiDeps {
   store: CallStore;
+  /** Bearer JWTs as the gateway checks them (HS256, exp, iss, aud): `calls:write` to post, `calls:read` to look up. */
+  auth: JwtAuthenticator;
   js: JetStreamClient;
   log: Logger;
   /** Whether NATS is connected, for /health. */
@@ -50,20 +59,12 @@ const callIdParams = {
   properties: { id: { type: "string", format: "uuid" } },
 } as const;
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly retryAfterSec?: number,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * The calls API: `POST /v1/calls` records a call and queues it on the `calls` stream (answering 202 with its
- * id once JetStream has stored the request), `GET /v1/calls/{id}` reports where it is and its CDR.
+ * id once JetStream has stored the request), `GET /v1/calls/{id}` reports where it is and its CDR. Both
+ * want a bearer token with their scope, checked before the request is read; errors are the gateway's
+ * `{error:{code,message}}` with the same codes (401 `unauthenticated` / `invalid_token`, 403
+ * `insufficient_scope`...).
  */
 export async function buildCallsApi(deps: CallsApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -76,19 +77,19 @@ export async function buildCallsApi(deps: CallsApiDeps): Promise<FastifyInstance
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known =
-      error instanceof HttpError
+      error instanceof ApiError
         ? error
         : error.validation
-          ? new HttpError(400, "bad_request", error.message)
+          ? new ApiError(400, "bad_request", error.message)
           : error.code === "FST_ERR_CTP_BODY_TOO_LARGE"
-            ? new HttpError(413, "payload_too_large", "request body over 16 KiB")
+            ? new ApiError(413, "payload_too_large", "request body over 16 KiB")
             : error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
-              ? new HttpError(415, "unsupported_media_type", "send application/json")
+              ? new ApiError(415, "unsupported_media_type", "send application/json")
               : error.statusCode === 400 || error.code?.startsWith("FST_ERR_CTP")
-                ? new HttpError(400, "bad_request", error.message)
+                ? new ApiError(400, "bad_request", error.message)
                 : undefined;
     if (!known) request.log.error({ err: error.message }, "unhandled error");
-    const reported = known ?? new HttpError(500, "internal", "internal error");
+    const reported = known ?? new ApiError(500, "internal", "internal error");
     if (reported.retryAfterSec !== undefined)
       void reply.header("retry-after", String(reported.retryAfterSec));
     void reply.code(reported.status).send({ error: { code: reported.code, message: reported.message } });
@@ -99,9 +100,14 @@ export async function buildCallsApi(deps: CallsApiDeps): Promise<FastifyInstance
       .send({ error: { code: "not_found", message: `no route ${request.method} ${request.url}` } });
   });
 
+  // onRequest: before the body is read or validated, so a caller without the right token learns nothing more.
+  const guard = (scope: CallsScope) => async (request: FastifyRequest) => {
+    await deps.auth.authenticate(request.headers.authorization, scope);
+  };
+
   app.post<{ Body: { to: string; from: string; options?: CallOptions } }>(
     "/v1/calls",
-    { schema: { body: createCallBody } },
+    { onRequest: guard("calls:write"), schema: { body: createCallBody } },
     async (request, reply) => {
       const id = randomUUID();
       const acceptedAt = new Date();
@@ -110,7 +116,7 @@ export async function buildCallsApi(deps: CallsApiDeps): Promise<FastifyInstance
         await deps.store.insertCall({ id, to, from, options, acceptedAt });
       } catch (error) {
         request.log.error({ err: (error as Error).message }, "call not recorded");
-        throw new HttpError(503, "database_unavailable", "the call could not be recorded; try again", 1);
+        throw new ApiError(503, "database_unavailable", "the call could not be recorded; try again", 1);
       }
       try {
         await deps.js.publish(
@@ -122,7 +128,7 @@ export async function buildCallsApi(deps: CallsApiDeps): Promise<FastifyInstance
         // Maybe stored after all: the orchestrator only places calls still queued, so failing it is safe.
         await deps.store.failQueued(id, "QUEUE_UNAVAILABLE", new Date()).catch(() => {});
         request.log.error({ err: (error as Error).message, call_id: id }, "call not queued");
-        throw new HttpError(503, "queue_unavailable", "the call could not be queued; try again", 1);
+        throw new ApiError(503, "queue_unavailable", "the call could not be queued; try again", 1);
       }
       return reply
         .code(202)
@@ -133,10 +139,10 @@ export async function buildCallsApi(deps: CallsApiDeps): Promise<FastifyInstance
 
   app.get<{ Params: { id: string } }>(
     "/v1/calls/:id",
-    { schema: { params: callIdParams } },
+    { onRequest: guard("calls:read"), schema: { params: callIdParams } },
     async (request) => {
       const call = await deps.store.getCall(request.params.id);
-      if (!call) throw new HttpError(404, "not_found", `no call ${request.params.id}`);
+      if (!call) throw new ApiError(404, "not_found", `no call ${request.params.id}`);
       const cdr = call.endedAt ? await deps.store.getCdr(call.id) : undefined;
       return callView(call, cdr);
     },

@@ -197,86 +197,72 @@ export class CallStore {
     return rows.map((row) => row.call_id);
   }
 
-  /** Totals over calls accepted in [from, to): by status, with and without a CDR, and CDRs per call. */
-  async tally(from: Date, to: Date): Promise<CallTally> {
-    const [row] = await this.db.query<CallTally>(
-      `SELECT count(*)::int AS calls,
-              count(*) FILTER (WHERE c.status = 'queued')::int AS queued,
-              count(*) FILTER (WHERE c.status = 'ringing')::int AS ringing,
-              count(*) FILTER (WHERE c.status = 'in-progress')::int AS in_progress,
-              count(*) FILTER (WHERE c.status = 'completed')::int AS completed,
-              count(*) FILTER (WHERE c.status = 'failed')::int AS failed,
-              count(*) FILTER (WHERE c.answered_at IS NOT NULL)::int AS answered,
-              count(*) FILTER (WHERE c.answered_at IS NOT NULL AND d.call_id IS NOT NULL)::int
-                AS answered_with_cdr,
-              count(d.call_id)::int AS cdrs
+  /**
+   * How each of these calls ended up (an audit of a load run): its status and times, and its CDR's hangup and
+   * write times. Calls the table does not have are left out.
+   */
+  async outcomesOf(ids: readonly string[]): Promise<CallOutcome[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.query<CallOutcomeRow>(
+      `SELECT c.id, c.status, c.failure_reason, c.originate_attempts, c.accepted_at, c.ringing_at,
+              c.answered_at, c.ended_at, d.ended_at AS cdr_ended_at, d.recorded_at AS cdr_recorded_at
          FROM calls c LEFT JOIN cdrs d ON d.call_id = c.id
-        WHERE c.accepted_at >= $1 AND c.accepted_at < $2`,
-      [from, to],
+        WHERE c.id = ANY($1::uuid[])`,
+      [ids],
     );
-    return row as CallTally;
+    return rows.map((row) => ({
+      id: row.id,
+      status: row.status,
+      failureReason: row.failure_reason,
+      originateAttempts: row.originate_attempts,
+      acceptedAt: row.accepted_at,
+      ringingAt: row.ringing_at,
+      answeredAt: row.answered_at,
+      endedAt: row.ended_at,
+      cdr:
+        row.cdr_ended_at && row.cdr_recorded_at
+          ? { endedAt: row.cdr_ended_at, recordedAt: row.cdr_recorded_at }
+          : null,
+    }));
   }
 
-  /** CDRs of calls accepted in [from, to) written more than `ms` after their hangup. */
-  async cdrsLaterThan(from: Date, to: Date, ms: number): Promise<number> {
+  /** How many of these calls are still on their way: queued, ringing or in progress. */
+  async unfinishedAmong(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
     const [row] = await this.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM cdrs d JOIN calls c ON c.id = d.call_id
-        WHERE c.accepted_at >= $1 AND c.accepted_at < $2 AND d.recorded_at - d.ended_at > $3 * interval '1 millisecond'`,
-      [from, to, ms],
+      `SELECT count(*)::int AS n FROM calls
+        WHERE id = ANY($1::uuid[]) AND status IN ('queued', 'ringing', 'in-progress')`,
+      [ids],
     );
     return row?.n ?? 0;
   }
-
-  /** Latency figures over calls accepted in [from, to). */
-  async timings(from: Date, to: Date): Promise<CallTimings> {
-    const percentiles = (expression: string) => `json_build_object(
-        'count', count(${expression})::int,
-        'p50', percentile_cont(0.5) WITHIN GROUP (ORDER BY ${expression}),
-        'p95', percentile_cont(0.95) WITHIN GROUP (ORDER BY ${expression}),
-        'p99', percentile_cont(0.99) WITHIN GROUP (ORDER BY ${expression}),
-        'max', max(${expression}))`;
-    const ms = (later: string, earlier: string) => `(extract(epoch FROM ${later} - ${earlier}) * 1000)`;
-    const [row] = await this.db.query<{ a: TimingPercentiles; r: TimingPercentiles; c: TimingPercentiles }>(
-      `SELECT ${percentiles(ms("c.answered_at", "c.accepted_at"))} AS a,
-              ${percentiles(ms("c.ringing_at", "c.accepted_at"))} AS r,
-              ${percentiles(ms("d.recorded_at", "d.ended_at"))} AS c
-         FROM calls c LEFT JOIN cdrs d ON d.call_id = c.id
-        WHERE c.accepted_at >= $1 AND c.accepted_at < $2`,
-      [from, to],
-    );
-    if (!row) throw new Error("timings query returned no row");
-    return { acceptToAnswer: row.a, acceptToRinging: row.r, hangupToCdr: row.c };
-  }
 }
 
-/** Percentiles in ms; null when no call had the measured pair of times. */
-export interface TimingPercentiles {
-  count: number;
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-  max: number | null;
+/** A call as an audit sees it: where it got to, when, and its CDR's times. */
+export interface CallOutcome {
+  id: string;
+  status: CallStatus;
+  failureReason: string | null;
+  originateAttempts: number;
+  acceptedAt: Date;
+  ringingAt: Date | null;
+  answeredAt: Date | null;
+  endedAt: Date | null;
+  /** FreeSWITCH's hangup time in the CDR, and when the CDR writer wrote it. */
+  cdr: { endedAt: Date; recordedAt: Date } | null;
 }
 
-export interface CallTimings {
-  /** API accept to FreeSWITCH's answer: the end-to-end setup latency. */
-  acceptToAnswer: TimingPercentiles;
-  /** API accept to the channel's creation: the pipeline's own share of it (no far-end ring time). */
-  acceptToRinging: TimingPercentiles;
-  /** FreeSWITCH's hangup to the CDR row: how late CDRs are. */
-  hangupToCdr: TimingPercentiles;
-}
-
-export interface CallTally {
-  calls: number;
-  queued: number;
-  ringing: number;
-  in_progress: number;
-  completed: number;
-  failed: number;
-  answered: number;
-  answered_with_cdr: number;
-  cdrs: number;
+interface CallOutcomeRow {
+  id: string;
+  status: CallStatus;
+  failure_reason: string | null;
+  originate_attempts: number;
+  accepted_at: Date;
+  ringing_at: Date | null;
+  answered_at: Date | null;
+  ended_at: Date | null;
+  cdr_ended_at: Date | null;
+  cdr_recorded_at: Date | null;
 }
 
 function toCall(row: CallRow): CallRecord {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { AuthOptions } from "../gateway/auth.ts";
 
 export type CallsRole = "api" | "orchestrator" | "cdr-writer";
 export const allRoles: readonly CallsRole[] = ["api", "orchestrator", "cdr-writer"];
@@ -13,6 +14,8 @@ export interface CallsConfig {
   database: DatabaseChoice;
   natsServers: string[];
   http: { host: string; port: number };
+  /** How the calls API verifies its callers' tokens: the gateway's HS256 secret, issuer and audience. */
+  auth: AuthOptions;
   gateway: {
     url: string;
     jwtSecret: Uint8Array;
@@ -49,7 +52,8 @@ type Env = Record<string, string | undefined>;
 
 /**
  * The pipeline's configuration from the environment, every problem reported at once by variable name.
- * Secrets (JWT_SECRET, or JWT_SECRET_FILE) are never echoed, and only the orchestrator needs one.
+ * Secrets (JWT_SECRET, or JWT_SECRET_FILE) are never echoed. The API verifies its callers' tokens with it,
+ * the orchestrator signs its own for the gateway: both need it; the CDR writer does not.
  */
 export function loadCallsConfig(env: Env = process.env): CallsConfig {
   const problems: string[] = [];
@@ -90,11 +94,15 @@ export function loadCallsConfig(env: Env = process.env): CallsConfig {
     : { kind: "pglite", dir: env.PGLITE_DIR?.trim() || undefined };
 
   const secret = readSecret(env, "JWT_SECRET", problems);
-  if (roles.includes("orchestrator")) {
+  const needSecret = roles.filter((role) => role === "api" || role === "orchestrator");
+  if (needSecret.length > 0) {
     if (secret === undefined)
-      problems.push("JWT_SECRET (or JWT_SECRET_FILE) is required by the orchestrator");
+      problems.push(`JWT_SECRET (or JWT_SECRET_FILE) is required by the ${needSecret.join(" and the ")}`);
     else if (Buffer.byteLength(secret) < 32) problems.push("JWT_SECRET must be at least 32 bytes");
   }
+  const jwtSecret = new TextEncoder().encode(secret ?? "");
+  const jwtIssuer = env.JWT_ISSUER?.trim() || undefined;
+  const jwtAudience = env.JWT_AUDIENCE?.trim() || undefined;
 
   const dialString = text("CALLS_DIAL_STRING", "sofia/internal/{to}@127.0.0.1");
   if (!dialString.includes("{to}")) problems.push("CALLS_DIAL_STRING must contain {to}");
@@ -106,11 +114,17 @@ export function loadCallsConfig(env: Env = process.env): CallsConfig {
       .split(",")
       .map((s) => s.trim()),
     http: { host: text("CALLS_HTTP_HOST", "127.0.0.1"), port: int("CALLS_HTTP_PORT", 8090, 0, 65_535) },
+    auth: {
+      secret: jwtSecret,
+      issuer: jwtIssuer,
+      audience: jwtAudience,
+      clockToleranceSec: int("JWT_CLOCK_TOLERANCE_SEC", 5, 0, 300),
+    },
     gateway: {
       url: text("GATEWAY_URL", "http://127.0.0.1:8080"),
-      jwtSecret: new TextEncoder().encode(secret ?? ""),
-      jwtIssuer: env.JWT_ISSUER?.trim() || undefined,
-      jwtAudience: env.JWT_AUDIENCE?.trim() || undefined,
+      jwtSecret,
+      jwtIssuer,
+      jwtAudience,
       connections: int("GATEWAY_CONNECTIONS", 16, 1, 1024),
       requestTimeoutMs: int("GATEWAY_TIMEOUT_MS", 5_000, 100, 120_000),
     },

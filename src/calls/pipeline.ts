@@ -1,14 +1,12 @@
 import { connect, type NatsConnection } from "nats";
 import type { Logger } from "pino";
-import { buildCallsApi } from "./api.ts";
 import { CallStore } from "./call-store.ts";
-import { CdrWriter } from "./cdr-writer.ts";
+import type { CdrWriter } from "./cdr-writer.ts";
 import type { CallsConfig } from "./config.ts";
 import { openDatabase } from "./database.ts";
-import { GatewayClient } from "./gateway-client.ts";
 import { ensureCallsStream, jetStreamManager } from "./jetstream.ts";
 import { migrate } from "./migrate.ts";
-import { Orchestrator } from "./orchestrator.ts";
+import type { Orchestrator } from "./orchestrator.ts";
 import type { SqlClient } from "./sql.ts";
 
 export interface CallsPipeline {
@@ -23,7 +21,9 @@ export interface CallsPipeline {
 /**
  * Starts the configured roles in this process: the CDR writer first (its stream must exist before the
  * gateway's events are worth keeping), then the orchestrator, then the API that feeds them. `db` hands in
- * an open database (tests share one PGlite); otherwise the configured one is opened and owned.
+ * an open database (tests share one PGlite); otherwise the configured one is opened and owned. Each role's
+ * code (and its libraries: fastify and jose for the API, undici for the orchestrator) is loaded only by a
+ * process that runs it: a lab starts four of these processes at once on two cores.
  */
 export async function startCallsPipeline(
   config: CallsConfig,
@@ -63,12 +63,17 @@ export async function startCallsPipeline(
     const pipeline: CallsPipeline = { store, stop };
 
     if (config.roles.includes("cdr-writer")) {
+      const { CdrWriter } = await import("./cdr-writer.ts");
       const cdrWriter = new CdrWriter(nc, store, config.cdrWriter, log.child({ role: "cdr-writer" }));
       await cdrWriter.start();
       stops.push(() => cdrWriter.stop());
       pipeline.cdrWriter = cdrWriter;
     }
     if (config.roles.includes("orchestrator")) {
+      const [{ GatewayClient }, { Orchestrator }] = await Promise.all([
+        import("./gateway-client.ts"),
+        import("./orchestrator.ts"),
+      ]);
       const gateway = new GatewayClient({ baseUrl: config.gateway.url, ...config.gateway });
       stops.push(() => gateway.close());
       const orchestrator = new Orchestrator(
@@ -83,9 +88,14 @@ export async function startCallsPipeline(
       pipeline.orchestrator = orchestrator;
     }
     if (config.roles.includes("api")) {
+      const [{ buildCallsApi }, { JwtAuthenticator }] = await Promise.all([
+        import("./api.ts"),
+        import("../gateway/auth.ts"),
+      ]);
       await ensureCallsStream(await jetStreamManager(nc));
       const app = await buildCallsApi({
         store,
+        auth: new JwtAuthenticator(config.auth),
         js: nc.jetstream(),
         log: log.child({ role: "api" }),
         natsConnected: () => natsUp && !nc.isClosed(),

@@ -1,9 +1,23 @@
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import { ApiError } from "./errors.ts";
 
-/** Scope claims per command family: the answer to ADR-0011's open question on the authorization matrix. */
-export type Scope = "fs:originate" | "fs:hangup" | "fs:play" | "fs:transfer" | "fs:read";
-export const allScopes: readonly Scope[] = ["fs:originate", "fs:hangup", "fs:play", "fs:transfer", "fs:read"];
+/**
+ * Scope claims per command family: the answer to ADR-0011's open question on the authorization matrix.
+ * One vocabulary for every service that shares the backend's HS256 secret: the gateway's `fs:*`, the calls
+ * API's `calls:*` (src/calls/api.ts: `calls:write` to place a call, `calls:read` to look one up).
+ */
+export type GatewayScope = "fs:originate" | "fs:hangup" | "fs:play" | "fs:transfer" | "fs:read";
+export type CallsScope = "calls:write" | "calls:read";
+export type Scope = GatewayScope | CallsScope;
+export const gatewayScopes: readonly GatewayScope[] = [
+  "fs:originate",
+  "fs:hangup",
+  "fs:play",
+  "fs:transfer",
+  "fs:read",
+];
+export const callsScopes: readonly CallsScope[] = ["calls:write", "calls:read"];
+export const allScopes: readonly Scope[] = [...gatewayScopes, ...callsScopes];
 
 export interface AuthOptions {
   secret: Uint8Array;
@@ -114,7 +128,7 @@ function describeJwtError(error: unknown): string {
   return "token rejected";
 }
 
-/** Mint a token the gateway accepts: for the lab, the harness and tests (the backend mints its own). */
+/** Mint a token the gateway and the calls API accept: for the lab, the harness and tests (the backend mints its own). */
 export async function mintToken(
   secret: Uint8Array,
   claims: {

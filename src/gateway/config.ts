@@ -128,6 +128,13 @@ export function loadConfig(environment: Env = process.env): GatewayConfig {
   }
   if (!/^[A-Za-z0-9_.>*-]+$/.test(config.nats.subject))
     problems.push("NATS_SUBJECT is not a valid NATS subject");
+  // The channel table (GET /channels, 409 for a live uuid, the session count between heartbeats) is built
+  // from these two: without CHANNEL_DESTROY it only grows, until admission refuses every originate.
+  const missing = ["CHANNEL_CREATE", "CHANNEL_DESTROY"].filter((name) => !config.events.names.includes(name));
+  if (missing.length > 0)
+    problems.push(
+      `FS_EVENTS must include ${missing.join(" and ")}: the gateway's channel table is built from them`,
+    );
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

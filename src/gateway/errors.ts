@@ -24,4 +24,7 @@ export type ApiErrorCode =
   | "freeswitch_error"
   | "payload_too_large"
   | "unsupported_media_type"
+  /** The calls API (src/calls/api.ts): the call could not be recorded, or not queued. */
+  | "database_unavailable"
+  | "queue_unavailable"
   | "internal";

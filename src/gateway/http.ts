@@ -7,7 +7,7 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { Logger } from "pino";
-import type { JwtAuthenticator, Scope } from "./auth.ts";
+import type { GatewayScope, JwtAuthenticator } from "./auth.ts";
 import type { ChannelTable } from "./channels.ts";
 import { ApiError } from "./errors.ts";
 import type { FsControl, Leg, OriginateInput } from "./fs-control.ts";
@@ -192,7 +192,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       .send({ error: { code: "not_found", message: `no route ${request.method} ${request.url}` } });
   });
 
-  const guard = (scope: Scope) => async (request: FastifyRequest) => {
+  const guard = (scope: GatewayScope) => async (request: FastifyRequest) => {
     await deps.auth.authenticate(request.headers.authorization, scope);
   };
 

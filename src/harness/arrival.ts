@@ -185,6 +185,11 @@ export interface ArrivalRunOptions {
   /** Stops the schedule and aborts in-flight iterations. */
   signal?: AbortSignal;
   clock?: Clock;
+  /**
+   * The schedule's time zero on the clock; default: when the run starts. A zero already past (a caller that
+   * times everything else from it) makes the arrivals due meanwhile start at once, and late.
+   */
+  startMs?: number;
 }
 
 export interface ArrivalRunResult {
@@ -255,7 +260,7 @@ export async function runArrivals(options: ArrivalRunOptions): Promise<ArrivalRu
     settled();
   };
 
-  const t0 = clock.now();
+  const t0 = options.startMs ?? clock.now();
   const offsets = intendedOffsets(schedule);
   let index = 0;
   let batch = 0;

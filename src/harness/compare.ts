@@ -55,9 +55,10 @@ const HEADLINE = [
 
 /** Metrics where a larger figure is better; for every other one (latency, errors, memory) smaller is. */
 const HIGHER_IS_BETTER =
-  /^(capacity_cps|rate\.achieved|asr|erlangs|requests\.(sent|ok)|calls\.(answered|seizures))$/;
+  /^(capacity_cps|rate\.achieved|asr|erlangs|requests\.(sent|ok)|calls\.(answered|seizures)|cdr\.([^.]+\.)?completeness|pipeline\.([^.]+\.)?(accepted|answered))$/;
 /** Counts of things that happened, not a quality: no better or worse. */
-const NEUTRAL = /^(http\.|events\.received|requests\.sent|calls\.attempts|.*\.count$|rate\.target)/;
+const NEUTRAL =
+  /^(http\.|events\.received|requests\.sent|calls\.attempts|.*\.count$|rate\.target|pipeline\.([^.]+\.)?sent$)/;
 
 /** Two runs side by side, B against A: every metric either has, with deltas, headline figures first. */
 export function compareRuns(a: RunSummary, b: RunSummary): RunComparison {

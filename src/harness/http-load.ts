@@ -32,6 +32,8 @@ export interface HttpLoadOptions {
   /** Told how each sent request ended, as it ends. */
   onOutcome?(outcome: RequestOutcome): void;
   signal?: AbortSignal;
+  /** The schedule's time zero (`performance.now()` ms), when the caller times other things from it; default: the run's start. */
+  startMs?: number;
 }
 
 /** How one request ended: a response (any status), or a failure without one. */
@@ -41,6 +43,8 @@ export interface RequestOutcome {
   intendedAt: number;
   endedAt: number;
   status?: number;
+  /** The response body, as read (a created resource's id, an error's code). */
+  body?: ArrayBuffer;
   error?: HttpErrorKind;
 }
 
@@ -154,7 +158,7 @@ export class HttpLoad {
   /** Runs the schedule once, then closes the pools. */
   async run(): Promise<HttpLoadResult> {
     if (this.series) throw new Error("an HttpLoad runs once");
-    this.startMs = performance.now();
+    this.startMs = this.options.startMs ?? performance.now();
     const series = new SecondSeries(COUNTERS, ["latency"], this.startMs);
     this.series = series;
     const { schedule, connections, maxInFlight, signal } = this.options;
@@ -170,6 +174,7 @@ export class HttpLoad {
         maxInFlight,
         gracefulStopMs: this.options.gracefulStopMs ?? requestTimeoutMs,
         signal,
+        startMs: this.startMs,
         start: (arrival) => this.send(series, pools, arrival, requestTimeoutMs),
         onDrop: (_arrival, atMs) => series.count(atMs, "dropped"),
       });
@@ -226,7 +231,7 @@ export class HttpLoad {
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: abort.signal,
       });
-      await response.body.arrayBuffer(); // read to the end: latency counts the whole response
+      const responseBody = await response.body.arrayBuffer(); // read to the end: latency counts it all
       const now = performance.now();
       const status = response.statusCode;
       this.statusCounts[status] = (this.statusCounts[status] ?? 0) + 1;
@@ -241,6 +246,7 @@ export class HttpLoad {
         intendedAt: arrival.intendedAt,
         endedAt: now,
         status,
+        body: responseBody,
       });
     } catch (error) {
       const kind = timedOut ? "timeout" : arrival.signal.aborted ? "aborted" : errorKind(error);

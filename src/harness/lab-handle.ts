@@ -15,6 +15,11 @@ export interface LabHandle {
    * made its call; every one is scraped and, while faults run, watched.
    */
   gateways: ReadonlyArray<{ name: string; url: string }>;
+  /**
+   * The calls pipeline, when the lab runs one: its API (the load of a scenario with `load.calls`), and its
+   * database, where the run checks each call it placed for its status and its CDR.
+   */
+  calls?: { apiUrl: string; databaseUrl: string };
   /** NATS client URLs; the harness subscribes through them. */
   natsUrls: readonly string[];
   /** The HS256 secret the gateways verify tokens with. */

@@ -16,8 +16,8 @@ export interface OutageContext {
   endedAt: number;
   /** Requests intended between two moments, by ending. */
   requestsBetween(fromMs: number, toMs: number): WindowCounts;
-  /** Lifecycle events never received, of the calls made between two moments. */
-  eventsLostBetween(fromMs: number, toMs: number): number;
+  /** Lifecycle events never received, of the calls made between two moments; absent when the run follows none. */
+  eventsLostBetween?(fromMs: number, toMs: number): number;
 }
 
 /**
@@ -67,7 +67,9 @@ export function outageRecords(
       ...(timeline.detectedAtMs !== undefined ? { detectedAtMs: rel(timeline.detectedAtMs) } : {}),
       ...(timeline.recoveredAtMs !== undefined ? { recoveredAtMs: rel(timeline.recoveredAtMs) } : {}),
       commands: context.requestsBetween(entry.requestedAt, countedUntil),
-      eventsLost: context.eventsLostBetween(entry.requestedAt, countedUntil),
+      ...(context.eventsLostBetween
+        ? { eventsLost: context.eventsLostBetween(entry.requestedAt, countedUntil) }
+        : {}),
     };
     return record;
   });

@@ -65,7 +65,8 @@ export class OutcomeLog {
     }));
   }
 
-  add(outcome: RequestOutcome, operation: Operation): void {
+  /** One request's outcome; `operation` is the gateway command it was (none for a call on the calls API). */
+  add(outcome: RequestOutcome, operation?: Operation): void {
     const ending = this.endingOf(outcome);
     this.push(outcome.intendedAt, outcome.endedAt - outcome.intendedAt, ending);
     const phase = this.phases[phaseIndexAt(this.placed, outcome.intendedAt - this.startMs)]!;
@@ -76,12 +77,14 @@ export class OutcomeLog {
     if (outcome.status === undefined) return;
     const latency = outcome.endedAt - outcome.intendedAt;
     phase.latency.record(latency);
-    let histogram = this.byOperation.get(operation);
-    if (!histogram) {
-      histogram = LatencyHistogram.create();
-      this.byOperation.set(operation, histogram);
+    if (operation !== undefined) {
+      let histogram = this.byOperation.get(operation);
+      if (!histogram) {
+        histogram = LatencyHistogram.create();
+        this.byOperation.set(operation, histogram);
+      }
+      histogram.record(latency);
     }
-    histogram.record(latency);
     if (SHEDDING.has(outcome.status)) this.shed.record(latency);
     else if (outcome.status >= 200 && outcome.status < 300) this.accepted.record(latency);
   }

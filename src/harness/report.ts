@@ -20,6 +20,7 @@ export function renderReport(summary: RunSummary): string {
     figuresSection(summary),
     phasesSection(summary),
     faultsSection(summary),
+    pipelineSection(summary),
   ];
   const charts = reportCharts(summary).map(renderLineChart);
   return `<!doctype html>
@@ -64,6 +65,36 @@ export function reportCharts(summary: RunSummary): LineChart[] {
   });
   const whenCounted = <T extends { count: number }>(p: T, value: number) => (p.count > 0 ? value : undefined);
   const processes = summary.processes ?? [];
+  const pipeline = summary.pipeline?.series ?? [];
+  const pipelineCharts: LineChart[] = summary.pipeline
+    ? [
+        {
+          id: "chart-pipeline-cdrs",
+          title:
+            "Calls pipeline: answered calls without a CDR, late CDRs, calls never ended (by second sent)",
+          yLabel: "calls",
+          series: [
+            line("answered, no CDR (lost)", pipeline, (r) => r.lostCdrs),
+            line(`CDR later than ${summary.pipeline.lateCdrMs / 1000} s`, pipeline, (r) => r.lateCdrs),
+            line("not ended (queued, ringing, up)", pipeline, (r) => r.unfinished, true),
+          ],
+          markers,
+          gridX,
+        },
+        {
+          id: "chart-pipeline-setup",
+          title: "Calls pipeline: setup latency, API accept → answer (ms, by second sent)",
+          yLabel: "ms",
+          series: [
+            line("p50", pipeline, (r) => whenCounted(r.setup, r.setup.p50)),
+            line("p95", pipeline, (r) => whenCounted(r.setup, r.setup.p95)),
+            line("max", pipeline, (r) => whenCounted(r.setup, r.setup.max), true),
+          ],
+          markers,
+          gridX,
+        },
+      ]
+    : [];
   return [
     {
       id: "chart-rate",
@@ -133,6 +164,7 @@ export function reportCharts(summary: RunSummary): LineChart[] {
       markers,
       gridX,
     },
+    ...pipelineCharts,
     {
       id: "chart-cpu",
       title: "CPU per process (% of one core)",
@@ -298,10 +330,43 @@ function faultsSection(summary: RunSummary): string {
     f.outage
       ? `${f.outage.commands.sent} / ${f.outage.commands.failed} (≤ ${f.outage.commands.slowestFailureMs} ms) / ${f.outage.commands.hung}`
       : "-",
-    f.outage ? String(f.outage.eventsLost) : "-",
+    f.outage?.eventsLost === undefined ? "-" : String(f.outage.eventsLost),
     f.error ?? (f.outage?.unseen ? "reconnected between two /health polls" : ""),
   ]);
   return `<section><h2>Faults</h2>${table(["fault", "injected", "detected after", "reconnected in", "outage", "commands sent / failed (slowest) / hung", "events lost", "note"], rows)}</section>`;
+}
+
+/** The calls pipeline's audit: one row per phase (with `--fault each`, per fault kind), then the total. */
+function pipelineSection(summary: RunSummary): string {
+  const pipeline = summary.pipeline;
+  if (!pipeline) return "";
+  const rows = (
+    pipeline.segments.length > 1 ? [...pipeline.segments, pipeline.total] : pipeline.segments
+  ).map((r) => [
+    r.name,
+    r.faults.join(", ") || "-",
+    String(r.accepted),
+    String(r.refused),
+    String(r.answered),
+    String(r.answeredWithCdr),
+    r.cdrCompleteness === undefined ? "-" : `${(r.cdrCompleteness * 100).toFixed(2)} %`,
+    String(r.lostCdrs),
+    String(r.lateCdrs),
+    String(r.unfinished.queued + r.unfinished.ringing + r.unfinished.inProgress),
+    String(r.unplaced),
+    r.setup.count === 0
+      ? "-"
+      : `${Math.round(r.setup.p50)} / ${Math.round(r.setup.p95)} / ${Math.round(r.setup.p99)}`,
+    r.cdrLag.count === 0
+      ? "-"
+      : `${Math.round(r.cdrLag.p50)} / ${Math.round(r.cdrLag.p99)} / ${Math.round(r.cdrLag.max)}`,
+  ]);
+  const settled = pipeline.settled
+    ? `every call had ended ${(pipeline.settledAfterMs / 1000).toFixed(1)} s after the drain`
+    : `${(pipeline.settledAfterMs / 1000).toFixed(1)} s after the drain some calls had still not ended`;
+  return `<section><h2>Calls pipeline: CDRs per fault</h2>
+<p class="note">Each call the calls API accepted, read back from the pipeline's database (${escapeHtml(settled)}). Lost: answered without a CDR. Late: a CDR written more than ${pipeline.lateCdrMs / 1000} s after the hangup. Not ended: still queued, ringing or up. Never placed: still queued or dead-lettered.</p>
+${table(["phase", "faults", "accepted", "refused", "answered", "with CDR", "completeness", "lost", "late", "not ended", "never placed", "setup ms p50 / p95 / p99", "CDR lag ms p50 / p99 / max"], rows)}</section>`;
 }
 
 function table(headings: readonly string[], rows: ReadonlyArray<readonly string[]>, showHead = true): string {

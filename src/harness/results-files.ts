@@ -63,6 +63,7 @@ function mergedSeries(summary: RunSummary): Array<Record<string, unknown>> {
   for (const { second, ...rest } of summary.load?.series ?? []) put(second, "load", rest);
   for (const { second, ...rest } of summary.lag?.series ?? []) put(second, "lag", rest);
   for (const { second, ...rest } of summary.calls?.series ?? []) put(second, "calls", rest);
+  for (const { second, ...rest } of summary.pipeline?.series ?? []) put(second, "pipeline", rest);
   for (const gateway of summary.gateways ?? []) {
     for (const { second, ...rest } of gateway.series) {
       const row = at(second);

@@ -1,3 +1,4 @@
+import type { PipelineSegment } from "./calls-api-load.ts";
 import type { BucketQuantiles } from "./gateway-scraper.ts";
 import type { Percentiles } from "./histogram.ts";
 import type { RunSummary } from "./summary.ts";
@@ -11,6 +12,7 @@ export const BASELINE_METRICS: readonly string[] = [
   "esl_command_latency.p95",
   "publish_lag.p95",
   "call_setup.p95",
+  "pipeline_setup.p95",
 ];
 
 /** Every figure of a summary that a gate can name, flat; a figure the run did not measure is absent. */
@@ -110,9 +112,48 @@ export function runMetrics(summary: RunSummary): RunMetrics {
     m["outages.unrecovered"] = outages.filter((o) => o.recoveredAtMs === undefined).length;
     m.hung_commands = outages.reduce((sum, o) => sum + o.commands.hung, 0);
     m.failed_commands = outages.reduce((sum, o) => sum + o.commands.failed, 0);
-    m["outage.events_lost"] = outages.reduce((sum, o) => sum + o.eventsLost, 0);
+    if (outages.some((o) => o.eventsLost !== undefined))
+      m["outage.events_lost"] = outages.reduce((sum, o) => sum + (o.eventsLost ?? 0), 0);
   }
   if (summary.capacity?.cps !== undefined) m.capacity_cps = summary.capacity.cps;
+  if (summary.pipeline) {
+    const { segments, total } = summary.pipeline;
+    Object.assign(m, pipelineMetrics(total));
+    // Each phase's own figures too (with `--fault each`, each fault kind's): `cdr.<phase>.lost`…
+    if (segments.length > 1)
+      for (const segment of segments)
+        for (const [name, value] of Object.entries(pipelineMetrics(segment)))
+          m[segmentMetric(name, segment.name)] = value;
+  }
+  return m;
+}
+
+/** A metric of one segment of the run (a phase): its name with the segment's after the first part. */
+export function segmentMetric(metric: string, segment: string): string {
+  const dot = metric.indexOf(".");
+  return dot === -1 ? `${metric}.${segment}` : `${metric.slice(0, dot)}.${segment}${metric.slice(dot)}`;
+}
+
+/** The calls pipeline's figures of a segment (or the whole run), as gates name them. */
+function pipelineMetrics(segment: PipelineSegment): RunMetrics {
+  const m: RunMetrics = {
+    "pipeline.sent": segment.sent,
+    "pipeline.accepted": segment.accepted,
+    "pipeline.refused": segment.refused,
+    "pipeline.missing": segment.missing,
+    "pipeline.answered": segment.answered,
+    "pipeline.failed": segment.failed,
+    "pipeline.unfinished":
+      segment.unfinished.queued + segment.unfinished.ringing + segment.unfinished.inProgress,
+    "pipeline.unplaced": segment.unplaced,
+    "pipeline.retried": segment.retried,
+    "cdr.lost": segment.lostCdrs,
+    "cdr.late": segment.lateCdrs,
+  };
+  if (segment.cdrCompleteness !== undefined) m["cdr.completeness"] = segment.cdrCompleteness;
+  percentiles(m, "pipeline_setup", segment.setup);
+  percentiles(m, "pipeline_placing", segment.placing);
+  percentiles(m, "cdr_lag", segment.cdrLag);
   return m;
 }
 

@@ -1,9 +1,10 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ArrivalSchedule } from "./arrival.ts";
-import { type Gate, parseGateExpression } from "./gates.ts";
+import { type Gate, parseGateExpression, type Thresholds } from "./gates.ts";
 import { joinPhases } from "./phases.ts";
-import type { Scenario } from "./scenario.ts";
+import { segmentMetric } from "./run-metrics.ts";
+import type { FaultStep, Scenario } from "./scenario.ts";
 import type { RunOptions } from "./scenario-runner.ts";
 import type { RunSummary } from "./summary.ts";
 
@@ -14,6 +15,7 @@ export const RUN_ARG_OPTIONS = {
   "max-regression": { type: "string" },
   rate: { type: "string" },
   duration: { type: "string" },
+  fault: { type: "string" },
   topology: { type: "string" },
 } as const;
 
@@ -23,6 +25,9 @@ export const RUN_ARGS_HELP = `  --gate <metric><op><n>   a gate, replacing the s
   --max-regression <pct>   how much it may grow over the baseline's, % (default 10)
   --rate <cps>             scale the scenario's rates so that its highest measured rate is <cps>
   --duration <s>           scale its measured phases (and fault times) to last <s> seconds
+  --fault <kind>|each      a scenario with fault kinds (calls-pipeline: none, gateway-restart, nats-restart,
+                           orchestrator-crash): run with that one, or with each in turn (one phase each,
+                           each kind's gates on its own phase's figures)
   --topology <name>        the topology of a lab started for the run (default the scenario's, else single)
 Exit code: 0 passed, 99 a gate failed (as k6), 1 the run did not go as written (a fault refused), 2 usage.`;
 
@@ -32,6 +37,7 @@ export interface RunArgValues {
   "max-regression"?: string;
   rate?: string;
   duration?: string;
+  fault?: string;
   topology?: string;
 }
 
@@ -49,6 +55,7 @@ export function applyRunArgs(
   if (values.rate !== undefined) scenario = withPeakRate(scenario, positive(values.rate, "--rate"));
   if (values.duration !== undefined)
     scenario = withDuration(scenario, positive(values.duration, "--duration") * 1000);
+  if (values.fault !== undefined) scenario = applyFaultKind(scenario, values.fault);
   if (values.topology !== undefined) scenario = { ...scenario, topology: values.topology };
   const gates: Gate[] = (values.gate ?? []).map((text) => {
     try {
@@ -72,6 +79,37 @@ export function applyRunArgs(
   return { scenario, options: { gates, ...(baseline ? { baseline } : {}) } };
 }
 
+/**
+ * The scenario with one of its fault kinds (its faults and gates instead of the scenario's; its one
+ * measured phase named after it; the kinds themselves gone, as chosen), or with `each` of them in turn: the measured phase once per kind, named
+ * after it, each with its faults shifted to its turn and its gates renamed to its phase's own figures
+ * (`cdr.lost` → `cdr.<kind>.lost`, see `segmentMetric`).
+ */
+export function applyFaultKind(scenario: Scenario, choice: string): Scenario {
+  const kinds = Object.entries(scenario.faultKinds ?? {});
+  if (kinds.length === 0) throw new RunArgError(`--fault: ${scenario.name} has no fault kinds`);
+  const names = kinds.map(([name]) => name);
+  if (choice !== "each" && !names.includes(choice))
+    throw new RunArgError(
+      `--fault: ${scenario.name} has fault kinds ${names.join(", ")} (or each), not ${choice}`,
+    );
+  const warmup = scenario.phases.filter((p) => p.warmup);
+  const measured = scenario.phases.find((p) => !p.warmup);
+  if (!measured || scenario.phases.length !== warmup.length + 1)
+    throw new RunArgError(`--fault: ${scenario.name} must have one measured phase`);
+  const turns = choice === "each" ? kinds : kinds.filter(([name]) => name === choice);
+  const turnMs = joinPhases([measured]).placed[0]!.endMs;
+  const faults: FaultStep[] = [];
+  const gates: Record<string, string | readonly string[]> = {};
+  turns.forEach(([name, kind], index) => {
+    for (const step of kind.faults) faults.push({ ...step, at: step.at + index * turnMs });
+    for (const [metric, condition] of Object.entries(kind.gates as Thresholds))
+      gates[turns.length > 1 ? segmentMetric(metric, name) : metric] = condition;
+  });
+  const { faultKinds: _chosen, ...rest } = scenario;
+  return { ...rest, phases: [...warmup, ...turns.map(([name]) => ({ ...measured, name }))], faults, gates };
+}
+
 /** Every measured rate times the factor that makes the highest one `rate` (a ramp keeps its shape). */
 function withPeakRate(scenario: Scenario, rate: number): Scenario {
   const measured = scenario.phases.filter((p) => !p.warmup);
@@ -93,12 +131,24 @@ function withDuration(scenario: Scenario, durationMs: number): Scenario {
     phases: scenario.phases.map((p) =>
       p.warmup ? p : { ...p, schedule: scaleDurations(p.schedule, scale) },
     ),
-    faults: scenario.faults?.map((f) => ({
-      ...f,
-      at: scale(f.at),
-      ...(f.durationMs !== undefined ? { durationMs: scale(f.durationMs) } : {}),
-    })),
+    faults: scenario.faults?.map(scaleStep),
+    ...(scenario.faultKinds && {
+      faultKinds: Object.fromEntries(
+        Object.entries(scenario.faultKinds).map(([name, kind]) => [
+          name,
+          { ...kind, faults: kind.faults.map(scaleStep) },
+        ]),
+      ),
+    }),
   };
+
+  function scaleStep(step: FaultStep): FaultStep {
+    return {
+      ...step,
+      at: scale(step.at),
+      ...(step.durationMs !== undefined ? { durationMs: scale(step.durationMs) } : {}),
+    };
+  }
 }
 
 function peakRate(schedule: ArrivalSchedule): number {

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { mintToken } from "../gateway/auth.ts";
+import { auditCalls, CallsApiRequests, type PipelineSection } from "./calls-api-load.ts";
 import { FaultSchedule } from "./fault-schedule.ts";
 import {
   baselineGates,
@@ -15,18 +16,18 @@ import {
 } from "./gates.ts";
 import { GatewayScraper } from "./gateway-scraper.ts";
 import { HealthWatcher } from "./health-watcher.ts";
-import { HttpLoad } from "./http-load.ts";
+import { HttpLoad, type HttpRequestSpec, type RequestOutcome } from "./http-load.ts";
 import type { LabHandle } from "./lab-handle.ts";
 import { LagMonitor } from "./lag.ts";
 import { outageRecords } from "./outage-records.ts";
 import { OutcomeLog } from "./outcome-log.ts";
-import { joinPhases, type PlacedPhase } from "./phases.ts";
+import { joinPhases, type PlacedPhase, phaseIndexAt } from "./phases.ts";
 import { ProcessSampler, type ProcessWindow } from "./process-sampler.ts";
 import { startProgress } from "./progress.ts";
 import { type MixedRequest, RequestMixer } from "./request-mix.ts";
 import { writeRunFiles } from "./results-files.ts";
 import { BASELINE_METRICS, type RunMetrics, runMetrics } from "./run-metrics.ts";
-import type { LoadPhase, Scenario } from "./scenario.ts";
+import type { CallsLoad, LoadPhase, LoadSettings, Scenario } from "./scenario.ts";
 import {
   buildSummary,
   formatRun,
@@ -73,7 +74,8 @@ const OUTAGE_LOOKBACK_MS = 2_000;
  * Runs a scenario on a running lab: warm-up, then the measured phases as one open-loop load with the
  * faults at their times, while NATS events, the gateway's /metrics and /health, and every lab process are
  * followed each second. Then drains, computes every figure, judges the gates, and writes results/<run-id>/
- * (summary.json, series.ndjson, junit.xml, report.html, harness.log).
+ * (summary.json, series.ndjson, junit.xml, report.html, harness.log). A load on the calls API (`load.calls`)
+ * is then audited in the pipeline's database: how each accepted call ended, and whether it got its CDR.
  */
 export async function runScenario(
   scenario: Scenario,
@@ -82,7 +84,12 @@ export async function runScenario(
 ): Promise<ScenarioRunResult> {
   validateScenario(scenario);
   if (lab.gateways.length === 0) throw new Error("the lab has no gateway to send load to");
-  const origins = lab.gateways.map((g) => g.url);
+  const callsApi = scenario.load.calls ? lab.calls : undefined;
+  if (scenario.load.calls && !callsApi)
+    throw new Error(
+      `scenario ${scenario.name} places calls through the calls API, and this lab runs no calls pipeline (its topology has no calls: section; single has one)`,
+    );
+  const origins = callsApi ? [callsApi.apiUrl] : lab.gateways.map((g) => g.url);
   const gatewayNames = new Set(lab.gateways.map((g) => g.name));
   const runId = options.runId ?? newRunId(scenario.name);
   const dir = join(options.resultsDir ?? "results", runId);
@@ -101,14 +108,14 @@ export async function runScenario(
   const warmup: WarmupSection[] = [];
   for (const phase of scenario.phases.filter((p) => p.warmup)) {
     log(`run: warm-up ${phase.name} (not gated)`);
-    const mixer = new RequestMixer(settings.mix, token, new CallTracker(performance.now()), origins);
+    const request = warmupRequests(settings, token, origins);
     const result = await new HttpLoad({
       origin: origins,
       schedule: phase.schedule,
       connections: settings.connections,
       maxInFlight: settings.maxInFlight,
       requestTimeoutMs: settings.requestTimeoutMs,
-      request: () => mixer.next().spec,
+      request,
       signal: options.signal,
     }).run();
     warmup.push({ name: phase.name, counts: result.counts, latency: result.latency.snapshot() });
@@ -138,11 +145,58 @@ export async function runScenario(
     ? lab.gateways.map((g) => ({ name: g.name, watcher: new HealthWatcher(g.url) }))
     : [];
   const outcomes = new OutcomeLog(t0, placed);
-  const mixer = new RequestMixer(settings.mix, token, tracker, origins);
   const inFlight = new Map<number, MixedRequest>();
   let mixFallbacks = 0;
   const stopLoad = new AbortController();
   options.signal?.addEventListener("abort", () => stopLoad.abort(), { once: true });
+
+  // The gateway's commands, each call followed by its uuid from the originate on; or new calls on the calls
+  // API, which names them itself: those are audited in the pipeline's database afterwards instead.
+  let traffic: { request(index: number): HttpRequestSpec; onOutcome(outcome: RequestOutcome): void };
+  let callsRun: { requests: CallsApiRequests; databaseUrl: string; load: CallsLoad } | undefined;
+  if (callsApi && settings.calls) {
+    const requests = new CallsApiRequests(settings.calls, token, callsApi.apiUrl, t0);
+    callsRun = { requests, databaseUrl: callsApi.databaseUrl, load: settings.calls };
+    traffic = {
+      request: () => requests.request(),
+      onOutcome: (outcome) => {
+        outcomes.add(outcome);
+        requests.outcome(outcome);
+      },
+    };
+  } else {
+    const mixer = new RequestMixer(mixOf(settings), token, tracker, origins);
+    traffic = {
+      request: (index) => {
+        const request = mixer.next();
+        inFlight.set(index, request);
+        if (request.fallback) mixFallbacks++;
+        if (request.operation === "originate") {
+          tracker.attempt(request.callUuid, request.origin);
+          monitor.expectCall(request.callUuid, undefined, performance.now());
+        }
+        return request.spec;
+      },
+      onOutcome: (outcome) => {
+        const request = inFlight.get(outcome.index);
+        if (!request) return;
+        inFlight.delete(outcome.index);
+        outcomes.add(outcome, request.operation);
+        if (request.operation !== "originate") return;
+        if (outcome.status === 202) {
+          tracker.accepted(request.callUuid, outcome.endedAt);
+          return;
+        }
+        tracker.notAccepted(
+          request.callUuid,
+          outcome.status === undefined ? (outcome.error ?? "other") : String(outcome.status),
+        );
+        // Only accepted calls are followed for completeness; a call an unanswered originate made after all
+        // shows up in its events and is followed from there.
+        monitor.withdrawCall(request.callUuid);
+      },
+    };
+  }
 
   const load = new HttpLoad({
     origin: origins,
@@ -151,34 +205,11 @@ export async function runScenario(
     maxInFlight: settings.maxInFlight,
     requestTimeoutMs: settings.requestTimeoutMs,
     signal: stopLoad.signal,
-    request: (index) => {
-      const request = mixer.next();
-      inFlight.set(index, request);
-      if (request.fallback) mixFallbacks++;
-      if (request.operation === "originate") {
-        tracker.attempt(request.callUuid, request.origin);
-        monitor.expectCall(request.callUuid, undefined, performance.now());
-      }
-      return request.spec;
-    },
-    onOutcome: (outcome) => {
-      const request = inFlight.get(outcome.index);
-      if (!request) return;
-      inFlight.delete(outcome.index);
-      outcomes.add(outcome, request.operation);
-      if (request.operation !== "originate") return;
-      if (outcome.status === 202) {
-        tracker.accepted(request.callUuid, outcome.endedAt);
-        return;
-      }
-      tracker.notAccepted(
-        request.callUuid,
-        outcome.status === undefined ? (outcome.error ?? "other") : String(outcome.status),
-      );
-      // Only accepted calls are followed for completeness; a call an unanswered originate made after all
-      // shows up in its events and is followed from there.
-      monitor.withdrawCall(request.callUuid);
-    },
+    // Its schedule starts at t0, as the phases, the faults and every series do: the scrapers' first round
+    // trip after t0 must not shift requests into the next phase.
+    startMs: t0,
+    request: (index) => traffic.request(index),
+    onOutcome: (outcome) => traffic.onOutcome(outcome),
   });
 
   let stoppedAfter: string | undefined;
@@ -231,8 +262,33 @@ export async function runScenario(
     loadEndedAt,
     endedAt,
     requestsBetween: (from, to) => outcomes.between(from, to),
-    eventsLostBetween: (from, to) => monitor.missingEventsBetween(from - OUTAGE_LOOKBACK_MS, to),
+    // Calls on the calls API are not followed by their events: the audit below counts their CDRs instead.
+    ...(callsRun
+      ? {}
+      : { eventsLostBetween: (from, to) => monitor.missingEventsBetween(from - OUTAGE_LOOKBACK_MS, to) }),
   });
+
+  let pipeline: PipelineSection | undefined;
+  if (callsRun) {
+    log(`run: auditing ${callsRun.requests.accepted.length} calls in the pipeline's database`);
+    pipeline = await auditCalls({
+      databaseUrl: callsRun.databaseUrl,
+      calls: callsRun.requests.accepted,
+      placed,
+      sentByPhase: outcomes.phases.map((p) => p.sent),
+      faultsByPhase: placed.map((_, index) =>
+        faultRecords
+          .filter((f) => phaseIndexAt(placed, f.injectedAtMs ?? f.atMs) === index)
+          .map((f) => f.label),
+      ),
+      load: callsRun.load,
+      signal: options.signal,
+    });
+    if (!pipeline.settled)
+      log(
+        `run: ${pipeline.total.unfinished.queued + pipeline.total.unfinished.ringing + pipeline.total.unfinished.inProgress} calls still on their way after ${pipeline.settledAfterMs} ms`,
+      );
+  }
 
   const phases: PhaseSection[] = placed.map((phase, index) => {
     const counts = outcomes.phases[index]!;
@@ -277,7 +333,8 @@ export async function runScenario(
     ...(capacityGates
       ? { capacity: { cps: capacityOf(placed, phases), ...(stoppedAfter ? { stoppedAfter } : {}) } }
       : {}),
-    calls: tracker.report(endedAt),
+    ...(callsRun ? {} : { calls: tracker.report(endedAt) }),
+    ...(pipeline ? { pipeline } : {}),
     gateways: gatewayResults,
     processes,
     faults: faultRecords,
@@ -353,6 +410,22 @@ function processMetrics(processes: readonly ProcessWindow[], gatewayNames: Reado
   return metrics;
 }
 
+/** The gateway commands of a load without `calls` (validateScenario makes sure it has a mix). */
+function mixOf(settings: LoadSettings) {
+  if (!settings.mix) throw new Error("a load on the gateway needs a request mix");
+  return settings.mix;
+}
+
+/** Warm-up requests: the measured load's kind, followed by nothing. */
+function warmupRequests(settings: LoadSettings, token: string, origins: string[]): () => HttpRequestSpec {
+  if (settings.calls) {
+    const requests = new CallsApiRequests(settings.calls, token, origins[0]!, performance.now());
+    return () => requests.request();
+  }
+  const mixer = new RequestMixer(mixOf(settings), token, new CallTracker(performance.now()), origins);
+  return () => mixer.next().spec;
+}
+
 /** The highest phase rate reached before the first phase that failed its gates. */
 function capacityOf(placed: readonly PlacedPhase[], phases: readonly PhaseSection[]): number | undefined {
   let best: number | undefined;
@@ -372,21 +445,33 @@ export function validateScenario(scenario: Scenario): void {
     problems.push("warm-up phases must come first");
   const names = scenario.phases.map((p) => p.name);
   if (new Set(names).size !== names.length) problems.push("phase names must be unique");
+  if ((scenario.load.mix === undefined) === (scenario.load.calls === undefined))
+    problems.push(
+      "its load needs either a request mix for the gateway (mix) or calls for the calls API (calls)",
+    );
+  const kinds = Object.entries(scenario.faultKinds ?? {});
+  if (kinds.length > 0 && scenario.phases.filter((p) => !p.warmup).length !== 1)
+    problems.push("a scenario with fault kinds has one measured phase (each kind's turn is one phase)");
   let measuredMs = 0;
   if (firstMeasured !== -1)
     measuredMs = joinPhases(scenario.phases.filter((p) => !p.warmup)).placed.at(-1)!.endMs;
-  for (const step of scenario.faults ?? []) {
+  const steps = [
+    ...(scenario.faults ?? []).map((step) => ({ step, of: "" })),
+    ...kinds.flatMap(([name, kind]) => kind.faults.map((step) => ({ step, of: ` (fault kind ${name})` }))),
+  ];
+  for (const { step, of } of steps) {
     const end = step.at + (step.durationMs ?? 0);
     if (!(step.at >= 0) || end > measuredMs)
       problems.push(
-        `fault on ${step.target} at ${step.at} ms (until ${end} ms) is outside the ${measuredMs} ms of measured load`,
+        `fault on ${step.target}${of} at ${step.at} ms (until ${end} ms) is outside the ${measuredMs} ms of measured load`,
       );
   }
-  try {
-    gatesFromThresholds(scenario.gates);
-    if (scenario.capacity) gatesFromThresholds(scenario.capacity.gates);
-  } catch (error) {
-    problems.push((error as Error).message);
+  for (const thresholds of [scenario.gates, scenario.capacity?.gates, ...kinds.map(([, k]) => k.gates)]) {
+    try {
+      if (thresholds) gatesFromThresholds(thresholds);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
   }
   if (problems.length > 0) throw new Error(`scenario ${scenario.name}: ${problems.join("; ")}`);
 }

@@ -23,6 +23,13 @@ export interface Scenario {
   /** Gates on the whole measured run (k6 thresholds): `{ "command_latency.p95": "<50" }`. */
   gates: Thresholds;
   /**
+   * Faults a run chooses among by name (`--fault <name>`): its faults and gates replace the scenario's, and
+   * its one measured phase takes its name. `--fault each` runs that phase once per kind, back to back, each
+   * with its faults (timed from the start of its turn) and its gates on its own figures (see
+   * `applyFaultKind`). The scenario's own `faults` and `gates` are what runs without `--fault`.
+   */
+  faultKinds?: Readonly<Record<string, FaultKind>>;
+  /**
    * A capacity search: each measured phase is gated on its own by these, the highest passing phase's rate is
    * reported as `capacity_cps`, and the run stops after the first failing phase.
    */
@@ -31,14 +38,38 @@ export interface Scenario {
   drainMs: number;
 }
 
+/** One of a scenario's named faults: what is injected, and what must hold when it is. */
+export interface FaultKind {
+  faults: readonly FaultStep[];
+  gates: Thresholds;
+}
+
+/** The load: the gateway's commands in a mix (`mix`), or new calls on the calls pipeline's API (`calls`). */
 export interface LoadSettings {
-  /** Keep-alive HTTP connections to the gateway. */
+  /** Keep-alive HTTP connections to the gateway (or to the calls API). */
   connections: number;
   /** Requests outstanding at most; a due request beyond it is dropped and counted, never delayed. */
   maxInFlight: number;
   /** Whole-request limit; a request without a response by then counts as hung. Default 5 s. */
   requestTimeoutMs?: number;
-  mix: RequestMix;
+  mix?: RequestMix;
+  calls?: CallsLoad;
+}
+
+/**
+ * `POST /v1/calls` on the lab's calls API (`calls:write` token), one new call per request. The run keeps
+ * each accepted call's id, and after the load asks the pipeline's database how each one ended: statuses,
+ * setup latency, and whether each answered call got its CDR (the summary's `pipeline` section).
+ */
+export interface CallsLoad {
+  to: string;
+  from: string;
+  /** Channel variables of every call (the FreeSWITCH double reads `fakeswitch_*` ones). */
+  variables?: Readonly<Record<string, string | number | boolean>>;
+  /** After the drain, how long calls still on their way (queued, ringing, up) get to end before the audit. */
+  settleMs: number;
+  /** A CDR written more than this after its call's hangup counts as late. */
+  lateCdrMs: number;
 }
 
 export type Operation = "originate" | "play" | "transfer" | "hangup";

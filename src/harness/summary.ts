@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { CompletenessReport } from "./call-completeness.ts";
+import type { PipelineSection } from "./calls-api-load.ts";
 import { formatGateTable, type GateResult } from "./gates.ts";
 import type { GatewayScrapeResult } from "./gateway-scraper.ts";
 import type { OutageTimeline } from "./health-watcher.ts";
@@ -43,6 +44,8 @@ export interface RunSummary {
   /** A capacity search's answer: the highest phase rate at which every capacity gate held. */
   capacity?: { cps: number | undefined; stoppedAfter?: string };
   calls?: TelecomReport;
+  /** A load on the calls API: each accepted call as the pipeline's database recorded it, by phase. */
+  pipeline?: PipelineSection;
   /** Each gateway's own /metrics, every second. */
   gateways?: GatewayScrapeResult[];
   /** CPU and RSS of every lab process (and the harness), every second. */
@@ -132,8 +135,11 @@ export interface FaultRecord {
     gateway?: string;
     /** Requests intended from injection to recovery, by ending (hung must be 0), and the slowest failure. */
     commands: WindowCounts;
-    /** Lifecycle events never received, of the calls made from shortly before the fault to its recovery. */
-    eventsLost: number;
+    /**
+     * Lifecycle events never received, of the calls made from shortly before the fault to its recovery;
+     * absent in a run whose calls are not followed by their events (a load on the calls API: see `pipeline`).
+     */
+    eventsLost?: number;
   };
 }
 
@@ -277,6 +283,7 @@ export function formatSummary(summary: RunSummary): string {
   }
   lines.push(
     ...formatCalls(summary),
+    ...formatPipeline(summary),
     ...formatCapacity(summary),
     ...formatFaults(summary),
     ...formatProcesses(summary),
@@ -304,6 +311,56 @@ function formatGatewayUse(phase: PhaseSection, gatewayNames: ReadonlySet<string>
   const cpu = Math.max(...gateways.map((g) => g.cpuMean));
   const rss = Math.max(...gateways.map((g) => g.rssMaxMb));
   return `  gateway cpu ${(cpu * 100).toFixed(0)}% rss ${rss.toFixed(0)} MB`;
+}
+
+/** The calls pipeline's audit: one row per phase (with `--fault each`, per fault kind), then the total. */
+function formatPipeline({ pipeline }: RunSummary): string[] {
+  if (!pipeline) return [];
+  const rows = pipeline.segments.length > 1 ? [...pipeline.segments, pipeline.total] : pipeline.segments;
+  const n = (v: number) => v.toLocaleString("en-US");
+  const ms = (p: { count: number; p50: number; p95: number; p99: number }) =>
+    p.count === 0 ? "-" : `${Math.round(p.p50)} / ${Math.round(p.p95)} / ${Math.round(p.p99)}`;
+  const table = [
+    [
+      "phase",
+      "accepted",
+      "refused",
+      "answered",
+      "with CDR",
+      "completeness",
+      "lost CDRs",
+      `late (>${pipeline.lateCdrMs / 1000} s)`,
+      "unfinished",
+      "setup ms p50/p95/p99",
+      "CDR lag ms p50/p95/p99",
+    ],
+    ...rows.map((r) => [
+      r.name,
+      n(r.accepted),
+      n(r.refused),
+      n(r.answered),
+      n(r.answeredWithCdr),
+      r.cdrCompleteness === undefined ? "-" : `${(r.cdrCompleteness * 100).toFixed(2)} %`,
+      n(r.lostCdrs),
+      n(r.lateCdrs),
+      n(r.unfinished.queued + r.unfinished.ringing + r.unfinished.inProgress),
+      ms(r.setup),
+      ms(r.cdrLag),
+    ]),
+  ];
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));
+  const { total } = pipeline;
+  const reasons = Object.entries(total.failedByReason).map(([reason, count]) => `${reason} ${count}`);
+  return [
+    `calls pipeline (its database, ${pipeline.settled ? `every call ended ${(pipeline.settledAfterMs / 1000).toFixed(1)} s after the drain` : `${(pipeline.settledAfterMs / 1000).toFixed(1)} s after the drain some calls had not ended`}):`,
+    ...table.map(
+      (cells) =>
+        `  ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[0]!) : cell.padStart(widths[column]!))).join("  ")}`,
+    ),
+    ...(reasons.length > 0 ? [`  failed calls by reason: ${reasons.join(", ")}`] : []),
+    ...(total.unplaced > 0 ? [`  never placed: ${total.unplaced}`] : []),
+    ...(total.missing > 0 ? [`  accepted but not in the database: ${total.missing}`] : []),
+  ];
 }
 
 function formatCapacity({ capacity, phases = [], topology }: RunSummary): string[] {
@@ -334,17 +391,18 @@ function formatFaults({ faults = [] }: RunSummary): string[] {
     const o = f.outage;
     if (!o) return `fault ${f.label} ${at}`;
     const ms = (v: number | undefined) => (v === undefined ? "-" : `${v} ms`);
-    return `fault ${f.label} ${at}: detected after ${ms(o.detectMs)}, reconnected in ${ms(o.reconnectMs)}, outage ${ms(o.outageMs)}${o.unseen ? " (between two polls)" : ""}; commands ${o.commands.sent} sent, ${o.commands.failed} failed (the slowest after ${o.commands.slowestFailureMs} ms), ${o.commands.hung} hung; ${o.eventsLost} events lost`;
+    return `fault ${f.label} ${at}: detected after ${ms(o.detectMs)}, reconnected in ${ms(o.reconnectMs)}, outage ${ms(o.outageMs)}${o.unseen ? " (between two polls)" : ""}; commands ${o.commands.sent} sent, ${o.commands.failed} failed (the slowest after ${o.commands.slowestFailureMs} ms), ${o.commands.hung} hung${o.eventsLost === undefined ? "" : `; ${o.eventsLost} events lost`}`;
   });
 }
 
 function formatProcesses({ processes = [] }: RunSummary): string[] {
   if (processes.length === 0) return [];
+  const width = Math.max(12, ...processes.map((p) => p.name.length));
   return [
     "processes (cpu: share of one core)",
     ...processes.map(
       (p) =>
-        `  ${p.name.padEnd(12)} cpu mean ${(p.cpuMean * 100).toFixed(0).padStart(3)}%  max ${(p.cpuMax * 100).toFixed(0).padStart(3)}%  rss max ${p.rssMaxMb.toFixed(0)} MB`,
+        `  ${p.name.padEnd(width)} cpu mean ${(p.cpuMean * 100).toFixed(0).padStart(3)}%  max ${(p.cpuMax * 100).toFixed(0).padStart(3)}%  rss max ${p.rssMaxMb.toFixed(0)} MB`,
     ),
   ];
 }

@@ -214,22 +214,25 @@ describe.each(backends)("call store on $name", (backend) => {
     });
   });
 
-  it.skipIf(backend.skip)("tallies the calls of a time window", async () => {
-    const at = new Date("2030-05-05T00:00:00.000Z");
-    const answered = await newCall(at);
-    await newCall(at);
-    await progress(answered, "in-progress", t(3));
-    await hangUp(answered, hangup());
-    expect(await store.tally(at, new Date(at.getTime() + 1000))).toEqual({
-      calls: 2,
-      queued: 1,
-      ringing: 0,
-      in_progress: 0,
-      completed: 1,
-      failed: 0,
-      answered: 1,
-      answered_with_cdr: 1,
-      cdrs: 1,
+  it.skipIf(backend.skip)("reports how given calls ended, and how many are still on their way", async () => {
+    const completed = await newCall();
+    const ringing = await newCall();
+    const queued = await newCall();
+    await progress(completed, "in-progress", t(3));
+    await hangUp(completed, hangup());
+    await progress(ringing, "ringing", t(1));
+    const unknown = randomUUID();
+    const outcomes = await store.outcomesOf([completed, ringing, unknown]);
+    expect(outcomes.map((o) => o.id).sort()).toEqual([completed, ringing].sort());
+    expect(outcomes.find((o) => o.id === completed)).toMatchObject({
+      status: "completed",
+      originateAttempts: 0,
+      answeredAt: t(3),
+      endedAt: hangup().at,
+      cdr: { endedAt: hangup().at, recordedAt: expect.any(Date) },
     });
+    expect(outcomes.find((o) => o.id === ringing)).toMatchObject({ status: "ringing", cdr: null });
+    expect(await store.unfinishedAmong([completed, ringing, queued, unknown])).toBe(2);
+    expect(await store.outcomesOf([])).toEqual([]);
   });
 });

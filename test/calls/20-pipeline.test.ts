@@ -3,29 +3,35 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CallStore } from "../../src/calls/call-store.ts";
 import { CdrWriter } from "../../src/calls/cdr-writer.ts";
 import { callsStream, fsEventsStream } from "../../src/calls/jetstream.ts";
-import { until } from "../helpers/gateway.ts";
+import { mintToken } from "../../src/gateway/auth.ts";
+import { testJwtSecret, until } from "../helpers/gateway.ts";
 import { type CallsStack, startCallsStack, startGatewayProcess } from "./calls-stack.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are read field by field in assertions
 type Json = any;
 
 let stack: CallsStack;
+/** A caller's token for the calls API: the gateway's secret, calls:write and calls:read. */
+let authorization: string;
 beforeAll(async () => {
   stack = await startCallsStack();
+  authorization = `Bearer ${await mintToken(new TextEncoder().encode(testJwtSecret), {
+    scopes: ["calls:write", "calls:read"],
+  })}`;
 }, 60_000);
 afterAll(async () => stack?.stop());
 
-async function postCall(body: unknown, headers: Record<string, string> = {}) {
+async function postCall(body: unknown) {
   const response = await fetch(`${stack.api}/v1/calls`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
+    headers: { "content-type": "application/json", authorization },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as Json, headers: response.headers };
 }
 
 async function getCall(id: string): Promise<Json> {
-  return (await fetch(`${stack.api}/v1/calls/${id}`)).json();
+  return (await fetch(`${stack.api}/v1/calls/${id}`, { headers: { authorization } })).json();
 }
 
 const callBody = (holdMs: number, answerDelayMs = 50) => ({
@@ -80,7 +86,7 @@ describe("calls pipeline end to end (nats-server JetStream, the double, the gate
     const bad = async (body: string, contentType = "application/json") => {
       const response = await fetch(`${stack.api}/v1/calls`, {
         method: "POST",
-        headers: { "content-type": contentType },
+        headers: { "content-type": contentType, authorization },
         body,
       });
       return { status: response.status, body: (await response.json()) as Json };
@@ -101,9 +107,11 @@ describe("calls pipeline end to end (nats-server JetStream, the double, the gate
       body: { error: { code: "payload_too_large" } },
     });
     expect((await bad("to=1", "application/x-www-form-urlencoded")).status).toBe(415);
-    const notFound = await fetch(`${stack.api}/v1/calls/6f1c1d7e-0000-4000-8000-000000000000`);
+    const notFound = await fetch(`${stack.api}/v1/calls/6f1c1d7e-0000-4000-8000-000000000000`, {
+      headers: { authorization },
+    });
     expect(notFound.status).toBe(404);
-    const notUuid = await fetch(`${stack.api}/v1/calls/123`);
+    const notUuid = await fetch(`${stack.api}/v1/calls/123`, { headers: { authorization } });
     expect(notUuid.status).toBe(400);
   });
 

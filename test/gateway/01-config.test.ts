@@ -34,6 +34,15 @@ describe("gateway configuration", () => {
     expect(problems.join("\n")).toMatch(/JWT_SECRET must be at least 32 bytes/);
   });
 
+  it("wants the events its channel table is built from", () => {
+    expect(problemsOf({ ...base, FS_EVENTS: "CHANNEL_CREATE CHANNEL_ANSWER HEARTBEAT" })).toEqual([
+      "FS_EVENTS must include CHANNEL_DESTROY: the gateway's channel table is built from them",
+    ]);
+    expect(problemsOf({ ...base, FS_EVENTS: "HEARTBEAT" })).toEqual([
+      "FS_EVENTS must include CHANNEL_CREATE and CHANNEL_DESTROY: the gateway's channel table is built from them",
+    ]);
+  });
+
   it("never echoes a secret in its errors", () => {
     const problems = problemsOf({
       FS_ESL_PASSWORD: "hunter2-secret",

@@ -34,6 +34,31 @@ describe("arrival runner on a virtual clock", () => {
     expect(result.lateness.count).toBe(100);
   });
 
+  it("times the schedule from a given zero: arrivals due before the run started go at once, late", async () => {
+    const clock = new VirtualClock();
+    clock.block(25); // the caller's set-up took 25 ms after its zero
+    const starts: Start[] = [];
+    const result = await clock.run(
+      runArrivals({
+        schedule: hundredPerSecond,
+        maxInFlight: 1000,
+        clock,
+        startMs: 0,
+        start: async ({ index, intendedAt }) => {
+          starts.push({ index, intendedAt, at: clock.now() });
+        },
+      }),
+    );
+    expect(result).toMatchObject({ planned: 100, started: 100 });
+    expect(starts.slice(0, 4)).toEqual([
+      { index: 0, intendedAt: 0, at: 25 },
+      { index: 1, intendedAt: 10, at: 25 },
+      { index: 2, intendedAt: 20, at: 25 },
+      { index: 3, intendedAt: 30, at: 30 },
+    ]);
+    expect(starts.at(-1)).toEqual({ index: 99, intendedAt: 990, at: 990 });
+  });
+
   it("drops arrivals that find maxInFlight iterations running, and delays none", async () => {
     const clock = new VirtualClock();
     const starts: Start[] = [];

@@ -69,6 +69,7 @@ describe("command-line options of a run", () => {
       "call-control",
       "sip-originate",
       "dispatcher-failover",
+      "calls-pipeline",
     ]);
   });
 
@@ -85,6 +86,46 @@ describe("command-line options of a run", () => {
     expect(scenario.faults?.[0]?.at).toBe(20_000);
     expect(applyRunArgs(smoke, { topology: "sharded-2" }).scenario.topology).toBe("sharded-2");
     expect(() => validateScenario(scenario)).not.toThrow();
+  });
+
+  it("runs a scenario's fault kind, or each kind in turn with its gates on its own phase", () => {
+    const pipeline = scenarios["calls-pipeline"]!;
+    expect(pipeline.phases.map((p) => p.name)).toEqual(["warm-up", "none"]);
+    const one = applyRunArgs(pipeline, { fault: "gateway-restart", duration: "30" }).scenario;
+    expect(one.phases.map((p) => p.name)).toEqual(["warm-up", "gateway-restart"]);
+    expect(one.faults).toEqual([
+      { at: 10_000, target: "gateway", fault: { kind: "restart" }, label: "gateway-restart" },
+    ]);
+    expect(one.gates).toEqual(pipeline.faultKinds?.["gateway-restart"]?.gates);
+    expect(one.faultKinds).toBeUndefined();
+
+    const each = applyRunArgs(pipeline, { fault: "each", rate: "50", duration: "6" }).scenario;
+    expect(each.phases.map((p) => [p.name, p.schedule])).toEqual([
+      ["warm-up", pipeline.phases[0]?.schedule],
+      ...["none", "gateway-restart", "nats-restart", "orchestrator-crash"].map((name) => [
+        name,
+        { executor: "constant-arrival-rate", rate: 50, durationMs: 6_000 },
+      ]),
+    ]);
+    // Each kind's fault 20/60 of the way into its own turn; the crashed orchestrator down 5/60 of a turn.
+    expect(each.faults?.map((f) => [f.label, f.at, f.durationMs])).toEqual([
+      ["gateway-restart", 8_000, undefined],
+      ["nats-restart", 14_000, undefined],
+      ["orchestrator-crash", 20_000, 500],
+    ]);
+    expect(each.gates).toMatchObject({
+      "cdr.none.completeness": "==1",
+      "pipeline_setup.none.p95": "<1000",
+      "pipeline.gateway-restart.unplaced": "==0",
+      "cdr.orchestrator-crash.lost": "==0",
+    });
+    expect(Object.keys(each.gates)).not.toContain("cdr.completeness");
+    expect(() => validateScenario(each)).not.toThrow();
+
+    expect(() => applyRunArgs(pipeline, { fault: "meteor" })).toThrow(
+      "--fault: calls-pipeline has fault kinds none, gateway-restart, nats-restart, orchestrator-crash (or each), not meteor",
+    );
+    expect(() => applyRunArgs(smoke, { fault: "each" })).toThrow("--fault: smoke has no fault kinds");
   });
 
   it("reads gates and a baseline, and refuses bad values by name", () => {

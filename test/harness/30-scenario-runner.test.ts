@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseGateExpression } from "../../src/harness/gates.ts";
 import type { Scenario } from "../../src/harness/scenario.ts";
-import { runScenario } from "../../src/harness/scenario-runner.ts";
+import { runScenario, validateScenario } from "../../src/harness/scenario-runner.ts";
 import type { RunSummary } from "../../src/harness/summary.ts";
 import { type InProcessLab, startInProcessLab } from "./in-process-lab.ts";
 import { summarySchemaErrors } from "./summary-schema.ts";
@@ -143,5 +143,26 @@ describe("the scenario runner on a lab (real NATS, gateway and FreeSWITCH double
     expect(series.length).toBeGreaterThanOrEqual(3);
     expect(series[0]).toHaveProperty("load");
     expect(readFileSync(join(dir, "report.html"), "utf8")).toContain("esl cut RST");
+  });
+
+  it("refuses a load on the calls API on a lab that runs no calls pipeline, and a load of both kinds or neither", async () => {
+    const calls = { to: "+1", from: "+2", settleMs: 1_000, lateCdrMs: 5_000 };
+    const onCalls: Scenario = {
+      ...scenario,
+      capacity: undefined,
+      faults: [],
+      load: { ...scenario.load, mix: undefined, calls },
+    };
+    await expect(
+      runScenario(onCalls, lab.handle, { resultsDir, progress: false, log: () => {} }),
+    ).rejects.toThrow(
+      "scenario runner-test places calls through the calls API, and this lab runs no calls pipeline",
+    );
+    expect(() => validateScenario({ ...onCalls, load: { ...onCalls.load, mix: scenario.load.mix } })).toThrow(
+      "its load needs either a request mix for the gateway (mix) or calls for the calls API (calls)",
+    );
+    expect(() => validateScenario({ ...onCalls, load: { ...onCalls.load, calls: undefined } })).toThrow(
+      /either a request mix/,
+    );
   });
 });

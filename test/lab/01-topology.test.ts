@@ -40,6 +40,49 @@ describe("topologies", () => {
     expect(loadTopology("nats-cluster").nats.nodes).toEqual(["nats-1", "nats-2", "nats-3"]);
   });
 
+  it("runs the calls pipeline in single only: two orchestrators through its gateway", () => {
+    expect(loadTopology("single").calls).toEqual({ orchestrators: 2, gateway: "gateway", env: {} });
+    for (const name of topologyNames().filter((n) => n !== "single"))
+      expect(loadTopology(name).calls, name).toBeUndefined();
+    const minimal = parseTopology(
+      `description: x
+nats: { nodes: [nats] }
+freeswitch: [{ name: fs }, { name: fs-2 }]
+gateways: [{ name: gw, freeswitch: fs }, { name: gw-2, freeswitch: fs-2 }]
+calls: { gateway: gw-2, env: { ORCHESTRATOR_ACK_WAIT_MS: 3000 } }
+`,
+      "calls.yaml",
+    );
+    expect(minimal.calls).toEqual({
+      orchestrators: 2,
+      gateway: "gw-2",
+      env: { ORCHESTRATOR_ACK_WAIT_MS: "3000" },
+    });
+  });
+
+  it("refuses a calls section that names no gateway of its own, sets the lab's variables, or takes its names", () => {
+    expect(
+      problemsOf(`description: x
+nats: { nodes: [nats] }
+freeswitch: [{ name: fs }]
+gateways: [{ name: calls-gw, freeswitch: fs }]
+calls:
+  orchestrators: 0
+  gateway: nope
+  env: { DATABASE_URL: "postgres://x", CALLS_ROLES: api, NATS_URL: "nats://x", LOG_LEVEL: debug }
+  database: pglite
+`),
+    ).toEqual([
+      'name "calls-gw": names starting with "calls-" are the calls pipeline\'s',
+      'calls: unknown key "database" (known: orchestrators, gateway, env)',
+      "calls.orchestrators: expected an integer from 1 to 8",
+      'calls.gateway: "nope" is not a gateway of this topology (calls-gw)',
+      "calls.env.DATABASE_URL: the lab sets this variable itself",
+      "calls.env.CALLS_ROLES: the lab sets this variable itself",
+      "calls.env.NATS_URL: the lab sets this variable itself",
+    ]);
+  });
+
   it("takes per-FreeSWITCH profile overrides and gateway env, numbers written as YAML shows them", () => {
     const topology = parseTopology(
       `description: x
@@ -70,7 +113,7 @@ links:
 extra: 1
 `),
     ).toEqual([
-      '(top level): unknown key "extra" (known: description, nats, freeswitch, gateways, links, sip)',
+      '(top level): unknown key "extra" (known: description, nats, freeswitch, gateways, links, sip, calls)',
       "description: expected a non-empty string",
       "nats.nodes: give 1 node (a single server) or 3 or more (a JetStream cluster; 2 cannot keep a quorum)",
       'freeswitch[1].name: "Bad_Name" must be lower-case letters, digits and dashes, starting with a letter',

@@ -49,6 +49,11 @@ describe("the thin end-to-end path (real nats-server, FreeSWITCH double, gateway
     expect(written.schemaVersion).toBe(2);
     expect(written.topology).toMatchObject({ name: "single", mode: "embedded" });
     expect(processes?.map((p) => p.name).sort()).toEqual([
+      "calls-api",
+      "calls-cdr-writer",
+      "calls-db",
+      "calls-orchestrator-1",
+      "calls-orchestrator-2",
       "fakeswitch",
       "fault-proxy",
       "gateway",

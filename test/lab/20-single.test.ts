@@ -1,7 +1,9 @@
 import { existsSync, statSync } from "node:fs";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab } from "../../lab/lib/lab.ts";
 import { readState } from "../../lab/lib/state.ts";
+import { until } from "../helpers/gateway.ts";
 import {
   downAndCheckNothingLeft,
   originate,
@@ -22,7 +24,7 @@ afterAll(async () => {
   scratch.remove();
 });
 
-describe("the single topology, embedded (nats-server, FreeSWITCH double, fault proxies, gateway as processes)", () => {
+describe("the single topology, embedded (nats-server, FreeSWITCH double, fault proxies, gateway, calls pipeline as processes)", () => {
   it("comes up healthy, recorded in a private state file another shell can attach to", async () => {
     expect(lab.state.startupMs).toBeGreaterThan(0);
     const status = await lab.status();
@@ -31,13 +33,24 @@ describe("the single topology, embedded (nats-server, FreeSWITCH double, fault p
       ["fakeswitch", "ok"],
       ["fault-proxy", "ok"],
       ["gateway", "ok"],
+      ["calls-db", "ok"],
+      ["calls-cdr-writer", "ok"],
+      ["calls-orchestrator-1", "ok"],
+      ["calls-orchestrator-2", "ok"],
+      ["calls-api", "ok"],
     ]);
+    expect(status.calls).toEqual({
+      apiUrl: lab.state.calls?.apiUrl,
+      database: expect.stringMatching(
+        /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres \(PGlite in .*\/calls-db\)$/,
+      ),
+    });
     expect(status.links.map((l) => [l.name, l.proxy?.connections])).toEqual([
       ["esl", 1],
       ["nats", 1],
     ]);
     expect(statSync(scratch.stateFile).mode & 0o777).toBe(0o600);
-    expect(processesUsing(lab.state.runDir)).toHaveLength(4); // each process holds its log open
+    expect(processesUsing(lab.state.runDir)).toHaveLength(9); // each process holds its log open
     const attached = await Lab.attach(scratch.stateFile);
     expect(attached.state.labId).toBe(lab.state.labId);
     // Secrets are in the state file and the environment, never in a process's arguments.
@@ -61,6 +74,39 @@ describe("the single topology, embedded (nats-server, FreeSWITCH double, fault p
       });
     } finally {
       await events.close();
+    }
+  });
+
+  it("takes a call on the calls API: placed through the gateway, answered, hung up, one CDR", async () => {
+    const calls = lab.calls();
+    if (!calls) throw new Error("single runs the calls pipeline");
+    const authorization = `Bearer ${await lab.token(["calls:write", "calls:read"])}`;
+    const posted = await fetch(`${calls.apiUrl}/v1/calls`, {
+      method: "POST",
+      headers: { authorization, "content-type": "application/json" },
+      body: JSON.stringify({ to: "+14155550100", from: "+15105550100" }),
+    });
+    expect(posted.status).toBe(202);
+    const { id } = (await posted.json()) as { id: string };
+    // The lab's double answers after 20 ms and hangs up after 500 ms.
+    const call = await until("the call's CDR", async () => {
+      const response = await fetch(`${calls.apiUrl}/v1/calls/${id}`, { headers: { authorization } });
+      const body = (await response.json()) as { status: string; cdr: unknown };
+      return body.cdr ? body : undefined;
+    });
+    expect(call).toMatchObject({
+      status: "completed",
+      originate_attempts: 1,
+      cdr: { hangup_cause: "NORMAL_CLEARING", source_host: "fakeswitch" },
+    });
+    // The CDR is in the lab's database, once.
+    const db = new pg.Client({ connectionString: calls.databaseUrl });
+    await db.connect();
+    try {
+      const { rows } = await db.query("SELECT count(*)::int AS n FROM cdrs WHERE call_id = $1", [id]);
+      expect(rows).toEqual([{ n: 1 }]);
+    } finally {
+      await db.end();
     }
   });
 

@@ -54,16 +54,19 @@ describe("npm run lab -- <command>, each from its own process", () => {
     expect(again.stderr).toMatch(/is already up; stop it first: npm run lab -- down/);
   });
 
-  it("status prints the table; status --json carries a token the gateway accepts", async () => {
+  it("status prints the table; status --json carries a token the gateway and the calls API accept", async () => {
     const table = lab("status");
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^COMPONENT\s+PID\s+HEALTH\s+PORTS\s+URLS/m);
     expect(table.stdout).toMatch(
       /^esl\s+gateway → fakeswitch\s+127\.0\.0\.1:\d+\s+127\.0\.0\.1:\d+\s+1\s+-$/m,
     );
+    expect(table.stdout).toMatch(/^calls API http:\/\/127\.0\.0\.1:\d+ {2}database postgres:\/\//m);
+    expect(table.stdout).toMatch(/^calls-orchestrator-2\s+\d+\s+ok\s+-\s+consumer calls\/orchestrator: /m);
     const json = JSON.parse(lab("status", "--json").stdout) as {
       token: string;
       gateways: { url: string }[];
+      calls: { apiUrl: string };
       components: { name: string; health: string }[];
     };
     expect(json.components.every((c) => c.health === "ok")).toBe(true);
@@ -71,6 +74,10 @@ describe("npm run lab -- <command>, each from its own process", () => {
       headers: { authorization: `Bearer ${json.token}` },
     });
     expect(response.status).toBe(200);
+    const unknownCall = await fetch(`${json.calls.apiUrl}/v1/calls/6f1c1d7e-0000-4000-8000-000000000000`, {
+      headers: { authorization: `Bearer ${json.token}` },
+    });
+    expect(unknownCall.status).toBe(404);
   });
 
   it("fault: cuts a link, switches a link fault on and off, refuses wrong targets with a clear message", () => {
@@ -80,24 +87,26 @@ describe("npm run lab -- <command>, each from its own process", () => {
     expect(lab("fault", "esl", "kill")).toMatchObject({
       code: 1,
       stderr:
-        "lab fault: esl is a link, not a component; components: nats, fakeswitch, fault-proxy, gateway\n",
+        "lab fault: esl is a link, not a component; components: nats, fakeswitch, fault-proxy, gateway, calls-db, calls-cdr-writer, calls-orchestrator-1, calls-orchestrator-2, calls-api\n",
     });
   });
 
-  it("logs shows a component's log; env prints the gateway's environment", () => {
+  it("logs shows a component's log; env prints the gateway's environment and the calls API's URL", () => {
     const logs = lab("logs", "gateway", "-n", "50");
     expect(logs.code).toBe(0);
     expect(logs.stdout).toMatch(/ESL connection lost/);
+    expect(lab("logs", "calls-api").stdout).toMatch(/^\{"ready":\{"roles":\["api"\]/m);
     const env = lab("env").stdout;
     expect(env).toMatch(/^export FS_ESL_PORT='\d+'$/m);
     expect(env).toContain(`export JWT_SECRET='${state().secrets.jwtSecret}'`);
+    expect(env).toContain(`export CALLS_API_URL='${state().calls?.apiUrl}'\n`);
   });
 
   it("down stops everything, frees every port, removes the record; a second down has nothing to do", () => {
     const pids = state().components.map((c) => c.process?.pid ?? 0);
     const down = lab("down");
     expect(down.code).toBe(0);
-    expect(down.stdout).toMatch(/^lab \S+ is down in \d+ ms: 4 components stopped, 8 ports free$/m);
+    expect(down.stdout).toMatch(/^lab \S+ is down in \d+ ms: 9 components stopped, 10 ports free$/m);
     expect(existsSync(scratch.stateFile)).toBe(false);
     for (const pid of pids) expect(groupMembers(pid)).toEqual([]);
     expect(lab("down")).toMatchObject({

@@ -32,6 +32,12 @@ describe("external mode: the lab's gateway pointed at a FreeSWITCH it does not r
         ["fakeswitch", "freeswitch", true, "ok"],
         ["fault-proxy", "fault-proxy", false, "ok"],
         ["gateway", "gateway", false, "ok"],
+        // single's calls pipeline places its calls through the lab's gateway, whatever FreeSWITCH is behind it.
+        ["calls-db", "calls-db", false, "ok"],
+        ["calls-cdr-writer", "calls-worker", false, "ok"],
+        ["calls-orchestrator-1", "calls-worker", false, "ok"],
+        ["calls-orchestrator-2", "calls-worker", false, "ok"],
+        ["calls-api", "calls-api", false, "ok"],
       ]);
       expect(lab.state.gateways[0]?.env.FS_ESL_PASSWORD_FILE).toBe(passwordFile);
       expect(JSON.stringify(lab.state)).not.toContain(password);
