@@ -41,9 +41,15 @@ export function joinPhases(phases: readonly LoadPhase[]): {
   return { schedule: { executor: "ramping-arrival-rate", startRate: first, stages }, placed };
 }
 
+/**
+ * Offsets come back as (t0 + offset) - t0 on the `performance.now()` clock, which floating point can leave a
+ * few ulps short of a boundary: an arrival intended exactly at a phase's end belongs to the next phase.
+ */
+const BOUNDARY_SLACK_MS = 1e-6;
+
 /** The phase whose time span holds `offsetMs` (the last one for anything after the end). */
 export function phaseIndexAt(placed: readonly PlacedPhase[], offsetMs: number): number {
-  const index = placed.findIndex((phase) => offsetMs < phase.endMs);
+  const index = placed.findIndex((phase) => offsetMs < phase.endMs - BOUNDARY_SLACK_MS);
   return index === -1 ? placed.length - 1 : index;
 }
 

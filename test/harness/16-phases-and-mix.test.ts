@@ -18,6 +18,10 @@ describe("phases joined into one schedule", () => {
     expect(offsets[11]).toBeCloseTo(1_025, 6);
     expect(phaseIndexAt(placed, 999.9)).toBe(0);
     expect(phaseIndexAt(placed, 1_000)).toBe(1);
+    // As the runner computes it: (t0 + 1000) - t0 can be a hair short of 1000.
+    const t0 = 1_234.5678;
+    expect(t0 + 1_000 - t0).toBeLessThan(1_000);
+    expect(phaseIndexAt(placed, t0 + 1_000 - t0)).toBe(1);
     expect(phaseIndexAt(placed, 5_000)).toBe(1);
     expect(() => stepPhases([100, 50], 1_000)).toThrow(/rising/);
   });
