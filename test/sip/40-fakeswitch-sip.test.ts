@@ -78,6 +78,22 @@ describe.skipIf(missing("kamailio", "kamcmd", "sipp"))(
       expect(await carrier!.exited).toBe(0);
     });
 
+    it("a leg of another sofia profile stays off the wire: the double's own profile answers it", async () => {
+      const s = sessions[0]!;
+      const reply = await s.command(
+        "api originate {fakeswitch_answer_delay_ms=0,fakeswitch_hold_ms=0}sofia/internal/1000@127.0.0.1:9 &park()",
+      );
+      const uuid = /^\+OK (\S+)/.exec(String(reply.body))?.[1];
+      expect(uuid).toBeDefined();
+      await until(() => eventsOf(s, uuid!).some((e) => e.name === "CHANNEL_HANGUP_COMPLETE"));
+      // Over SIP, port 9 would never have answered.
+      const names = eventsOf(s, uuid!).map((e) => e.name);
+      expect(names).toContain("CHANNEL_ANSWER");
+      expect(eventsOf(s, uuid!).find((e) => e.name === "CHANNEL_HANGUP_COMPLETE")?.hangupCause).toBe(
+        "NORMAL_CLEARING",
+      );
+    });
+
     it("a 486 from SIPp fails the originate USER_BUSY", async () => {
       const port = await startCarrier("carrier-busy");
       const reply = await sessions[0]!.command(`api originate sofia/external/1000@127.0.0.1:${port} &park()`);
