@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { $ } from "zx";
 import { dispatcherTargets } from "../kamailio/kamailio.ts";
-import { readSippStats } from "../sipp/stats.ts";
+import { readSippRows, sippTotals } from "../sipp/stats.ts";
 import { FaultControlClient } from "./fault-control.ts";
 import type { Endpoint } from "./fault-proxy.ts";
 import type { HealthCheck, LabState } from "./state.ts";
@@ -38,15 +38,13 @@ export async function probeHealth(check: HealthCheck, state: LabState): Promise<
       case "container":
         return await probeContainer(state.composeProject ?? "", check.service);
       case "sipp": {
-        const stats = existsSync(check.statsFile)
-          ? readSippStats(readFileSync(check.statsFile, "utf8"))
-          : undefined;
-        return stats
-          ? {
-              health: "ok",
-              detail: `${stats.successfulCalls} calls ok, ${stats.failedCalls} failed, ${stats.currentCalls} up`,
-            }
-          : { health: "degraded", detail: "no statistics yet" };
+        const rows = existsSync(check.statsFile) ? readSippRows(readFileSync(check.statsFile, "utf8")) : [];
+        if (rows.length === 0) return { health: "degraded", detail: "no statistics yet" };
+        const calls = sippTotals(rows);
+        return {
+          health: "ok",
+          detail: `${calls.successful} calls ok, ${calls.failed} failed, ${calls.current} up`,
+        };
       }
       case "kamailio": {
         const targets = await dispatcherTargets(check.ctl);
