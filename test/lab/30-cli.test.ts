@@ -12,7 +12,7 @@ import { status } from "../../lab/cli/status.ts";
 import { up } from "../../lab/cli/up.ts";
 import { isLoopbackHost } from "../../lab/lib/loopback.ts";
 import { repoRoot } from "../../lab/lib/paths.ts";
-import { groupMembers } from "../../lab/lib/service.ts";
+import { groupMembers } from "../../lab/lib/proc-stats.ts";
 import type { LabState } from "../../lab/lib/state.ts";
 import { scratchDir } from "./lab-helpers.ts";
 
