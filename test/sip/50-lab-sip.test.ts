@@ -16,12 +16,12 @@ import { until } from "./helpers.ts";
 const scratch = scratchDir();
 
 describe.skipIf(missing("kamailio", "kamcmd", "sipp", "nats-server"))(
-  "the sip-2 lab: Kamailio, two doubles, a gateway each",
+  "the sharded-2 lab's SIP side: Kamailio in front of two doubles, a gateway each, the SIPp carrier",
   () => {
     let lab: Lab;
     let kamailio: NonNullable<ReturnType<Lab["kamailio"]>>;
     beforeAll(async () => {
-      lab = await Lab.up({ topology: "sip-2", stateFile: null, resultsDir: scratch.resultsDir });
+      lab = await Lab.up({ topology: "sharded-2", stateFile: null, resultsDir: scratch.resultsDir });
       kamailio = lab.kamailio()!;
       await until(
         async () => (await dispatcherTargets(kamailio.ctl)).every((t) => t.active),
@@ -67,7 +67,7 @@ describe.skipIf(missing("kamailio", "kamcmd", "sipp", "nats-server"))(
     it("a gateway originate goes out over SIP through Kamailio to the SIPp carrier: answered, then NORMAL_CLEARING at its BYE", async () => {
       const events = await subscribeEvents(lab.natsUrls()[0] as string);
       try {
-        const uuid = await originate(lab);
+        const uuid = await originate(lab, lab.gatewayUrl(), "sofia/external/1000@carrier");
         await events.waitFor((e) => e.call_uuid === uuid && e.event_type === "CHANNEL_ANSWER");
         const done = (await events.waitFor(
           (e) => e.call_uuid === uuid && e.event_type === "CHANNEL_HANGUP_COMPLETE",
