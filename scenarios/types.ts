@@ -2,6 +2,7 @@
 export type {
   Fault,
   FaultStep,
+  InboundCalls,
   LoadPhase,
   LoadSettings,
   Operation,
