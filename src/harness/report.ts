@@ -434,7 +434,7 @@ function table(headings: readonly string[], rows: ReadonlyArray<readonly string[
 
 const CSS = `
 body{font:14px/1.4 system-ui,sans-serif;margin:24px auto;max-width:920px;color:#222}
-h1{font-size:20px}h2{font-size:16px;margin-top:28px}
+h1{font-size:20px}h2{font-size:16px;margin-top:28px}h3{font-size:14px;margin:16px 0 4px}
 table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 10px;border-bottom:1px solid #e4e4e4;text-align:left}
 section.failed h2{color:#b00}
 .chart{margin:18px 0}.chart svg{max-width:100%;height:auto}

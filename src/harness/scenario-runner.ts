@@ -252,7 +252,11 @@ export async function runScenario(
   const loadEndedAt = performance.now();
   progress?.stop();
   for (const timer of phaseTimers) clearTimeout(timer);
-  await setInboundRate(0);
+  if (caller) {
+    // The HTTP load ends with its last request; the last phase's inbound calls run to its end.
+    await sleep(placed.at(-1)!.endMs - (performance.now() - t0), stopLoad.signal);
+    await setInboundRate(0);
+  }
   await faults.stop();
   if (!options.signal?.aborted) await sleep(scenario.drainMs);
   await caller?.stop();
