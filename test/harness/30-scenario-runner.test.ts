@@ -145,7 +145,10 @@ function recordingSip() {
   const calls: { options?: CallerOptions; stopped: boolean } = { stopped: false };
   let invites = 0;
   const handle: SipHandle = {
-    kamailioStatistics: async () => ({ "core:rcv_requests_invite": (invites += 7) }),
+    kamailioStatistics: async () => {
+      invites += 7;
+      return { "core:rcv_requests_invite": invites };
+    },
     dispatcher: async () => [
       { uri: "sip:127.0.0.1:5071", flags: "AP", active: true, component: "fakeswitch" },
     ],

@@ -80,7 +80,7 @@ describe("npm run lab -- <command>, each from its own process", () => {
     expect(lab("fault", "esl", "kill")).toMatchObject({
       code: 1,
       stderr:
-        "lab fault: esl is a link, not a component; components: nats, fakeswitch, fault-proxy, gateway\n",
+        "lab fault: esl is a link, not a component; components: nats, fakeswitch, kamailio, carrier, fault-proxy, gateway\n",
     });
   });
 
@@ -97,7 +97,7 @@ describe("npm run lab -- <command>, each from its own process", () => {
     const pids = state().components.map((c) => c.process?.pid ?? 0);
     const down = lab("down");
     expect(down.code).toBe(0);
-    expect(down.stdout).toMatch(/^lab \S+ is down in \d+ ms: 4 components stopped, 8 ports free$/m);
+    expect(down.stdout).toMatch(/^lab \S+ is down in \d+ ms: 6 components stopped, 9 ports free$/m);
     expect(existsSync(scratch.stateFile)).toBe(false);
     for (const pid of pids) expect(groupMembers(pid)).toEqual([]);
     expect(lab("down")).toMatchObject({
