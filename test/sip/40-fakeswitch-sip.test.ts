@@ -139,11 +139,14 @@ describe.skipIf(missing("kamailio", "kamcmd", "sipp"))(
       expect(await inbound(4)).toBe(0);
       expect(parks(sessions[0]!)).toBe(2);
       expect(parks(sessions[1]!)).toBe(2);
-      // Unanswered and CANCELled by the caller: ORIGINATOR_CANCEL, as FreeSWITCH.
-      const hangups = sessions[0]!
-        .events()
-        .filter((e) => e.name === "CHANNEL_HANGUP_COMPLETE" && e.callDirection === "inbound");
-      expect(hangups.map((e) => e.hangupCause)).toEqual(["ORIGINATOR_CANCEL", "ORIGINATOR_CANCEL"]);
+      // Unanswered and CANCELled by the caller: ORIGINATOR_CANCEL, as FreeSWITCH. SIPp is done once the 487s
+      // came; the double's hangup events may still be on their way.
+      const hangups = () =>
+        sessions[0]!
+          .events()
+          .filter((e) => e.name === "CHANNEL_HANGUP_COMPLETE" && e.callDirection === "inbound");
+      await until(() => hangups().length === 2, 5000, "both hangups");
+      expect(hangups().map((e) => e.hangupCause)).toEqual(["ORIGINATOR_CANCEL", "ORIGINATOR_CANCEL"]);
 
       await switches[1]!.close();
       expect(await inbound(4)).toBe(0);
