@@ -49,7 +49,7 @@ export async function planCompose(request: {
     number,
     number,
   ];
-  const kamailioSipPort = await freeUdpPort();
+  const [kamailioSipPort, kamailioRpcPort] = [await freeUdpPort(), await freeUdpPort()];
   const gatewayUrl = `http://${loopback}:${gatewayPort}`;
   const controlUrl = `http://${loopback}:${controlPort}`;
   const monitorUrl = `http://${loopback}:${monitorPort}`;
@@ -88,7 +88,11 @@ export async function planCompose(request: {
       container(
         "kamailio",
         "kamailio",
-        { sip: `udp://${loopback}:${kamailioSipPort}`, ctl: `tcp:${loopback}:${kamailioCtlPort}` },
+        {
+          sip: `udp://${loopback}:${kamailioSipPort}`,
+          ctl: `tcp:${loopback}:${kamailioCtlPort}`,
+          rpc: `udp:${loopback}:${kamailioRpcPort}`,
+        },
         [kamailioCtlPort],
       ),
       {
@@ -135,8 +139,9 @@ async function dockerCompose(
     LAB_NATS_PORT: port("nats", "client"),
     LAB_NATS_MONITOR_PORT: port("nats", "monitor"),
     LAB_KAMAILIO_SIP_PORT: port("kamailio", "sip"),
-    // kamcmd's address is `tcp:127.0.0.1:<port>`, not a URL.
+    // kamcmd's and JSON-RPC's addresses are `tcp:127.0.0.1:<port>` and `udp:…`, not URLs.
     LAB_KAMAILIO_CTL_PORT: endpoint("kamailio", "ctl").split(":").at(-1) ?? "",
+    LAB_KAMAILIO_RPC_PORT: endpoint("kamailio", "rpc").split(":").at(-1) ?? "",
     LAB_SECRETS_DIR: secretsDir(state),
   };
   const result = await $({

@@ -140,7 +140,7 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
     });
   }
 
-  // SIP: Kamailio's UDP port and its kamcmd port, each double's SIP side, the carrier.
+  // SIP: Kamailio's UDP ports (SIP, JSON-RPC) and its kamcmd port, each double's SIP side, the carrier.
   const sip = sipSpec ? await planSip(topology, sipSpec, runDir, take()) : undefined;
 
   // FreeSWITCH: the doubles, or the one external FreeSWITCH.
@@ -347,6 +347,8 @@ interface SipPlan {
   carrier: { port: number; answerMs: number; holdMs: number };
   port: number;
   ctlPort: number;
+  /** JSON-RPC's UDP port. */
+  rpcPort: number;
   dir: string;
   frTimerMs: number;
   /** Each double's SIP port. */
@@ -362,6 +364,7 @@ async function planSip(topology: Topology, spec: SipSpec, runDir: string, ctlPor
   return {
     port: await freeUdpPort(),
     ctlPort,
+    rpcPort: await freeUdpPort(),
     dir,
     frTimerMs: spec.frTimerMs,
     freeswitch,
@@ -369,9 +372,13 @@ async function planSip(topology: Topology, spec: SipSpec, runDir: string, ctlPor
   };
 }
 
-/** Kamailio in front of the doubles (lab/kamailio/kamailio.cfg); kamcmd over TCP on loopback. */
+/**
+ * Kamailio in front of the doubles (lab/kamailio/kamailio.cfg): kamcmd over TCP on loopback (for people, and
+ * its readiness), JSON-RPC over UDP on loopback (what the lab reads).
+ */
 function kamailioComponent(sip: SipPlan, command: string, logFile: string): ComponentState {
   const ctl = `tcp:${loopback}:${sip.ctlPort}`;
+  const rpc = `udp:${loopback}:${sip.rpcPort}`;
   const freeswitch = [...sip.freeswitch.values()].map((port) => ({ host: loopback, port }));
   return {
     name: "kamailio",
@@ -383,6 +390,7 @@ function kamailioComponent(sip: SipPlan, command: string, logFile: string): Comp
         port: sip.port,
         dir: sip.dir,
         ctl,
+        rpc,
         freeswitch,
         frTimerMs: sip.frTimerMs,
         carrier: { host: loopback, port: sip.carrier.port },
@@ -393,9 +401,9 @@ function kamailioComponent(sip: SipPlan, command: string, logFile: string): Comp
       // The ctl socket opens once the configuration is loaded and the workers run.
       ready: { port: { host: loopback, port: sip.ctlPort } },
     },
-    endpoints: { sip: `udp://${loopback}:${sip.port}`, ctl },
+    endpoints: { sip: `udp://${loopback}:${sip.port}`, ctl, rpc },
     ports: [sip.ctlPort],
-    health: { kind: "kamailio", ctl },
+    health: { kind: "kamailio", rpc },
   };
 }
 

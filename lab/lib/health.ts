@@ -47,7 +47,7 @@ export async function probeHealth(check: HealthCheck, state: LabState): Promise<
         };
       }
       case "kamailio": {
-        const targets = await dispatcherTargets(check.ctl);
+        const targets = await dispatcherTargets(check.rpc);
         const active = targets.filter((t) => t.active).length;
         return {
           health: active > 0 ? "ok" : "degraded",

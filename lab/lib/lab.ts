@@ -218,13 +218,13 @@ export class Lab {
     return this.state.components.filter((c) => c.kind === "nats").map((c) => c.endpoints.client as string);
   }
 
-  /** Kamailio's SIP address and kamcmd socket, unless the lab has no SIP (`sip: false`, external mode). */
-  kamailio(): { sip: { host: string; port: number }; ctl: string } | undefined {
+  /** Kamailio's SIP address and JSON-RPC address, unless the lab has no SIP (`sip: false`, external mode). */
+  kamailio(): { sip: { host: string; port: number }; rpc: string } | undefined {
     const component = this.state.components.find((c) => c.kind === "kamailio");
     const url = component?.endpoints.sip;
     if (!component || !url) return undefined;
     const { hostname, port } = new URL(url);
-    return { sip: { host: hostname, port: Number(port) }, ctl: component.endpoints.ctl as string };
+    return { sip: { host: hostname, port: Number(port) }, rpc: component.endpoints.rpc as string };
   }
 
   /** This lab as the harness's scenario runner sees it. */

@@ -11,14 +11,14 @@ const CALLER_READY_MS = 5_000;
 
 /**
  * A lab's SIP side for the scenario runner (`LabHandle.sip`): Kamailio's statistics and dispatcher through
- * kamcmd, the carrier's SIPp files, and inbound callers started on demand. Undefined for a lab without
+ * its JSON-RPC, the carrier's SIPp files, and inbound callers started on demand. Undefined for a lab without
  * Kamailio (a topology with `sip: false`, or external mode).
  */
 export function labSipHandle(state: LabState): SipHandle | undefined {
   const kamailio = state.components.find((c) => c.kind === "kamailio");
-  const ctl = kamailio?.endpoints.ctl;
+  const rpc = kamailio?.endpoints.rpc;
   const sip = kamailio?.endpoints.sip;
-  if (!ctl || !sip) return undefined;
+  if (!rpc || !sip) return undefined;
   const front = new URL(sip);
   // A FreeSWITCH's SIP address (`udp://127.0.0.1:5071`) as the dispatcher names it (`sip:127.0.0.1:5071`).
   const components = new Map(
@@ -27,9 +27,9 @@ export function labSipHandle(state: LabState): SipHandle | undefined {
     ),
   );
   return {
-    kamailioStatistics: () => kamailioStatistics(ctl),
+    kamailioStatistics: () => kamailioStatistics(rpc),
     dispatcher: async () =>
-      (await dispatcherTargets(ctl)).map((t) => {
+      (await dispatcherTargets(rpc)).map((t) => {
         const component = components.get(t.uri);
         return component ? { ...t, component } : t;
       }),

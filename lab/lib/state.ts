@@ -23,7 +23,7 @@ export type HealthCheck =
   | { kind: "esl"; endpoint: Endpoint }
   | { kind: "fault-proxy"; controlUrl: string }
   | { kind: "container"; service: string }
-  | { kind: "kamailio"; ctl: string }
+  | { kind: "kamailio"; rpc: string }
   | { kind: "sipp"; statsFile: string };
 
 export type ComponentKind =

@@ -397,7 +397,7 @@ function sipSection({ sip, faults = [] }: RunSummary): string {
     ];
   });
   return `<section id="sip"><h2>SIP</h2>
-<h3>Kamailio (kamcmd stats.get_statistics, over the run)</h3>${table(["", ""], kamailioRows, false)}
+<h3>Kamailio (its statistics over JSON-RPC, the run's increase)</h3>${table(["", ""], kamailioRows, false)}
 ${
   changes.length > 0
     ? `<h3>Dispatcher changes</h3>${table(

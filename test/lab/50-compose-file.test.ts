@@ -128,9 +128,10 @@ describe("compose/compose.yaml", () => {
     expect(dockerfile).toContain("COPY lab/kamailio/kamailio.cfg /etc/kamailio-lab/kamailio.cfg");
     const entrypoint = readFileSync(join(repoRoot, "compose/kamailio-entrypoint.sh"), "utf8");
     expect(entrypoint).toContain("-f /etc/kamailio-lab/kamailio.cfg");
-    // SIP, kamcmd and the dispatcher's target on the namespace's own address: never a wildcard.
+    // SIP, kamcmd, JSON-RPC and the dispatcher's target on the namespace's own address: never a wildcard.
     expect(entrypoint).not.toMatch(/0\.0\.0\.0|udp:\*|tcp:\*/);
-    for (const port of [kamailio.environment?.KAMAILIO_SIP_PORT, kamailio.environment?.KAMAILIO_CTL_PORT])
+    const { KAMAILIO_SIP_PORT, KAMAILIO_CTL_PORT, KAMAILIO_RPC_PORT } = kamailio.environment ?? {};
+    for (const port of [KAMAILIO_SIP_PORT, KAMAILIO_CTL_PORT, KAMAILIO_RPC_PORT])
       expect(
         services.freeswitch?.ports?.some((p) => p.endsWith(`:${port}`) || p.endsWith(`:${port}/udp`)),
       ).toBe(true);

@@ -47,6 +47,7 @@ describe("compose/compose.yaml on a Docker engine (testcontainers)", () => {
       number,
       number,
     ];
+    const kamailioRpcPort = await freeUdpPort();
     environment = await new DockerComposeEnvironment(dirname(composeFile), "compose.yaml")
       .withEnvironment({
         LAB_SECRETS_DIR: secretsDir,
@@ -56,6 +57,7 @@ describe("compose/compose.yaml on a Docker engine (testcontainers)", () => {
         LAB_NATS_MONITOR_PORT: String(monitorPort),
         LAB_KAMAILIO_SIP_PORT: String(await freeUdpPort()),
         LAB_KAMAILIO_CTL_PORT: String(kamcmdPort),
+        LAB_KAMAILIO_RPC_PORT: String(kamailioRpcPort),
       })
       .withBuild()
       .withWaitStrategy("gateway-1", Wait.forHealthCheck())
@@ -68,8 +70,8 @@ describe("compose/compose.yaml on a Docker engine (testcontainers)", () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ esl: { authenticated: true }, nats: { state: "connected" } });
 
-    // Kamailio's dispatcher has FreeSWITCH's SIP profile as its one destination, readable through kamcmd.
-    expect(await dispatcherTargets(`tcp:127.0.0.1:${kamcmdPort}`)).toHaveLength(1);
+    // Kamailio's dispatcher has FreeSWITCH's SIP profile as its one destination, read over JSON-RPC.
+    expect(await dispatcherTargets(`udp:127.0.0.1:${kamailioRpcPort}`)).toHaveLength(1);
 
     const watch = watchHealth(gatewayUrl);
     const control = new FaultControlClient(`http://127.0.0.1:${controlPort}`, secrets.controlToken);

@@ -9,7 +9,7 @@ import { until } from "./helpers.ts";
 
 const T1 = 50;
 
-describe.skipIf(missing("kamailio", "kamcmd", "sipp"))(
+describe.skipIf(missing("kamailio", "sipp"))(
   "the FreeSWITCH double's SIP side through Kamailio",
   () => {
     let kamailio: Kamailio;

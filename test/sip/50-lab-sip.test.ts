@@ -15,7 +15,7 @@ import { until } from "./helpers.ts";
 
 const scratch = scratchDir();
 
-describe.skipIf(missing("kamailio", "kamcmd", "sipp", "nats-server"))(
+describe.skipIf(missing("kamailio", "sipp", "nats-server"))(
   "the sharded-2 lab's SIP side: Kamailio in front of two doubles, a gateway each, the SIPp carrier",
   () => {
     let lab: Lab;
@@ -24,7 +24,7 @@ describe.skipIf(missing("kamailio", "kamcmd", "sipp", "nats-server"))(
       lab = await Lab.up({ topology: "sharded-2", stateFile: null, resultsDir: scratch.resultsDir });
       kamailio = lab.kamailio()!;
       await until(
-        async () => (await dispatcherTargets(kamailio.ctl)).every((t) => t.active),
+        async () => (await dispatcherTargets(kamailio.rpc)).every((t) => t.active),
         8000,
         "both active",
       );
@@ -87,7 +87,7 @@ describe.skipIf(missing("kamailio", "kamcmd", "sipp", "nats-server"))(
         const parks = () => events.events.filter((e) => e.event_type === "CHANNEL_CREATE");
         await until(() => parks().length === 4, 5000, "four CHANNEL_CREATE on NATS");
         expect(new Set(parks().map((e) => e.source_host))).toEqual(new Set(["fakeswitch"]));
-        expect((await dispatcherTargets(kamailio.ctl)).filter((t) => t.active)).toHaveLength(1);
+        expect((await dispatcherTargets(kamailio.rpc)).filter((t) => t.active)).toHaveLength(1);
       } finally {
         await events.close();
       }

@@ -33,7 +33,7 @@ const scenario: Scenario = {
   drainMs: 2_000,
 };
 
-describe.skipIf(missing("kamailio", "kamcmd", "sipp", "nats-server"))(
+describe.skipIf(missing("kamailio", "sipp", "nats-server"))(
   "a run with SIP both ways on a lab started for it (single: Kamailio, the SIPp carrier, an inbound caller)",
   () => {
     it("puts SIPp's and Kamailio's numbers, per second and per phase, into summary.json and report.html", async () => {
