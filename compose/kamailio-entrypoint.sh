@@ -8,7 +8,7 @@ run=/tmp/kamailio
 mkdir -p "$run"
 echo "1 sip:${address}:${FREESWITCH_SIP_PORT:-5060}" > "$run/dispatcher.list"
 exec /usr/sbin/kamailio -f /etc/kamailio-lab/kamailio.cfg -DD -E \
-  -l "udp:${address}:${KAMAILIO_SIP_PORT:-5070}" -Y "$run" -P "$run/kamailio.pid" -w "$run" -m 64 -M 8 \
+  -l "udp:${address}:${KAMAILIO_SIP_PORT:-5070}" -Y "$run" -P "$run/kamailio.pid" -w "$run" -m 256 -M 8 \
   -A "DISPATCHER_LIST=\"$run/dispatcher.list\"" \
   -A "CTL_SOCKET=\"tcp:${address}:${KAMAILIO_CTL_PORT:-2049}\"" \
   -A "JSONRPC_SOCKET=\"udp:${address}:${KAMAILIO_RPC_PORT:-2050}\"" \
