@@ -37,8 +37,9 @@ export const dispatcherFailover: Scenario = {
   faults: [{ at: seconds(10), target: "fakeswitch-2", fault: { kind: "stop" }, durationMs: seconds(10) }],
   gates: {
     "command_latency.p95": ADR_GATES["command_latency.p95"] as string,
-    // Half the originates go to gateway-2, refused while its FreeSWITCH is down: about a sixth fail by design.
-    error_rate: "<0.25",
+    // Half the originates go to gateway-2, refused while its FreeSWITCH is down and until the gateway's
+    // reconnect backoff (at most 5 s, ± 20 %) tries again: a sixth to a quarter fail by design.
+    error_rate: "<0.3",
     "sip.caller.failure_rate": "<0.01",
     "sip.dispatcher.inactive_after_ms.max": "<3000",
     "sip.dispatcher.active_again_after_ms.max": "<3000",

@@ -224,7 +224,8 @@ export function kamailioSection(
 /**
  * One SIPp's figures over the run window (epoch ms, `(fromMs, toMs]`; the measured load's start is second
  * 0). SIPp's one-second periods do not line up with the run's seconds: a row counts when it was written
- * inside the window, in the second it was written (so its calls may have started up to a second earlier).
+ * inside the window, in the second its period's middle falls in (the first second for a period that began
+ * before the window), so at a phase boundary up to half a second of calls may land in the next phase.
  */
 export function sippSection(reading: SippReading, fromMs: number, toMs: number): SippSection {
   const seconds = new Map<number, SippSecondRow>();
@@ -253,9 +254,12 @@ export function sippSection(reading: SippReading, fromMs: number, toMs: number):
     retransmissions: 0,
     failedBy: {} as Record<string, number>,
   };
+  let periodStart: number | undefined;
   for (const r of reading.rows) {
+    const middle = ((periodStart ?? r.atMs - 1000) + r.atMs) / 2;
+    periodStart = r.atMs;
     if (r.atMs <= fromMs || r.atMs > toMs) continue;
-    const row = rowAt(secondOf(r.atMs));
+    const row = rowAt(Math.max(0, secondOf(middle)));
     for (const key of ["created", "successful", "failed", "retransmissions"] as const) {
       row[key] += r[key];
       calls[key] += r[key];

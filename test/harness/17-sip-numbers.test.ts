@@ -104,7 +104,7 @@ describe("SIPp's own statistics", () => {
     rows: [
       // Before the run (its warm-up), inside it, and after its end.
       {
-        atMs: T0 - 200,
+        atMs: T0 - 600,
         created: 9,
         successful: 9,
         failed: 0,
@@ -114,7 +114,7 @@ describe("SIPp's own statistics", () => {
         failedBy: {},
       },
       {
-        atMs: T0 + 800,
+        atMs: T0 + 400,
         created: 10,
         successful: 8,
         failed: 1,
@@ -124,7 +124,7 @@ describe("SIPp's own statistics", () => {
         failedBy: { TimeoutOnRecv: 1 },
       },
       {
-        atMs: T0 + 1800,
+        atMs: T0 + 1400,
         created: 10,
         successful: 11,
         failed: 0,
@@ -134,7 +134,7 @@ describe("SIPp's own statistics", () => {
         failedBy: {},
       },
       {
-        atMs: T0 + 2700,
+        atMs: T0 + 2400,
         created: 0,
         successful: 1,
         failed: 1,
@@ -163,7 +163,7 @@ describe("SIPp's own statistics", () => {
     ],
   };
 
-  it("counts the rows written inside the run, each in the second it was written, with response times", () => {
+  it("counts the rows written inside the run, each in the second its period's middle falls in, with response times", () => {
     const section = sippSection(reading, T0, T0 + 3500);
     expect(section.calls).toEqual({
       created: 20,
@@ -172,12 +172,13 @@ describe("SIPp's own statistics", () => {
       retransmissions: 3,
       failedBy: { TimeoutOnRecv: 2 },
     });
+    // Periods (T0 - 0.6 s, T0 + 0.4 s] and (T0 + 0.4 s, T0 + 1.4 s] have their middles in second 0 (the
+    // first one's before the run: the first second), (T0 + 1.4 s, T0 + 2.4 s] in second 1.
     expect(
       section.series.map((r) => [r.second, r.created, r.failed, r.current, r.responseTime.count]),
     ).toEqual([
-      [0, 10, 1, 2, 2],
-      [1, 10, 0, 1, 1],
-      [2, 0, 1, 0, 0],
+      [0, 20, 1, 1, 2],
+      [1, 0, 1, 0, 1],
       [3, 0, 0, 0, 1],
     ]);
     expect(section.responseTime).toMatchObject({ count: 4, min: 2, max: 900.095 });
@@ -197,14 +198,14 @@ describe("SIPp's own statistics", () => {
       ),
       sipp: [sippSection(reading, T0, T0 + 3500)],
     };
-    expect(phaseSip(sip, { startMs: 0, endMs: 2000 }, 10)).toEqual({
+    expect(phaseSip(sip, { startMs: 0, endMs: 1000 }, 10)).toEqual({
       inboundRate: 10,
       sipp: { caller: { created: 20, successful: 19, failed: 1, retransmissions: 3 } },
-      kamailio: { invites: 10, dropped: 1 },
+      kamailio: { invites: 5, dropped: 0 },
     });
-    expect(phaseSip(sip, { startMs: 2000, endMs: 4000 }, undefined)).toEqual({
+    expect(phaseSip(sip, { startMs: 1000, endMs: 4000 }, undefined)).toEqual({
       sipp: { caller: { created: 0, successful: 1, failed: 1, retransmissions: 0 } },
-      kamailio: { invites: 10, dropped: 5 },
+      kamailio: { invites: 15, dropped: 6 },
     });
   });
 });
