@@ -32,8 +32,6 @@ export interface Kamailio {
   readonly dir: string;
   readonly logFile: string;
   readonly exited: Promise<number | null>;
-  /** JSON-RPC's address, `udp:127.0.0.1:<port>`. */
-  readonly rpc: string;
   /** `stats.get_statistics all` as numbers (`core:rcv_requests_invite`, `tmx:2xx_transactions`…). */
   statistics(): Promise<Record<string, number>>;
   dispatcher(): Promise<DispatcherTarget[]>;
@@ -60,7 +58,7 @@ export interface KamailioLaunch {
  * (5 s): at 300 calls/s that is about 55 MB, and with 64 MB Kamailio ran out at 400 calls/s ("could not
  * allocate shared memory from shm pool"), dropping requests. Only the pages it touches are resident.
  */
-export const SHARED_MEMORY_MB = 256;
+const SHARED_MEMORY_MB = 256;
 
 /** Writes the dispatcher list into `dir` and returns kamailio's arguments: foreground, loopback only. */
 export function kamailioArgs(launch: KamailioLaunch): string[] {
@@ -150,7 +148,6 @@ export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
     dir,
     logFile,
     exited: child.exited,
-    rpc,
     statistics: () => kamailioStatistics(rpc),
     dispatcher: () => dispatcherTargets(rpc),
     stop: () => child.stop(),

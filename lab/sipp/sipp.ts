@@ -130,7 +130,7 @@ export function readSippDir(name: string, scenario: SippScenario, statsFile: str
 }
 
 /** Sends one remote-control command to a SIPp's `-cp` port. */
-export async function sippControl(port: number, command: string): Promise<void> {
+async function sippControl(port: number, command: string): Promise<void> {
   const socket = createSocket("udp4");
   try {
     await new Promise<void>((resolve, reject) =>
