@@ -4,6 +4,7 @@ export type {
   Fault,
   FaultKind,
   FaultStep,
+  InboundCalls,
   LoadPhase,
   LoadSettings,
   Operation,

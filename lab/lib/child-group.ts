@@ -24,6 +24,10 @@ export class ChildGroup {
     void this.exited.then(() => process.off("exit", this.killOnExit));
   }
 
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined;
   }

@@ -4,7 +4,7 @@ import { parse } from "yaml";
 import { $ } from "zx";
 import type { GatewayChoice } from "./embedded.ts";
 import { repoRoot } from "./paths.ts";
-import { freePorts } from "./ports.ts";
+import { freePorts, freeUdpPort } from "./ports.ts";
 import type { ComponentFaultKind, LabRuntime } from "./runtime.ts";
 import type { ComponentState, LabSecrets, LabState, LinkState } from "./state.ts";
 import type { Topology } from "./topology.ts";
@@ -21,7 +21,10 @@ export async function dockerEngineProblem(): Promise<string | undefined> {
   return /command not found|ENOENT/.test(reason) ? "docker is not installed" : reason;
 }
 
-/** compose/compose.yaml describes the `single` topology with our gateway; the lab fills in ports and secrets. */
+/**
+ * compose/compose.yaml describes the `single` topology with our gateway and Kamailio (no SIPp carrier: a
+ * real FreeSWITCH's outbound calls go where their dial strings say); the lab fills in ports and secrets.
+ */
 export async function planCompose(request: {
   topology: Topology;
   labId: string;
@@ -39,12 +42,14 @@ export async function planCompose(request: {
   const problem = await dockerEngineProblem();
   if (problem) throw new Error(`compose mode needs a Docker engine, and none was found: ${problem}`);
   mkdirSync(request.runDir, { recursive: true });
-  const [gatewayPort, controlPort, natsPort, monitorPort] = (await freePorts(4)) as [
+  const [gatewayPort, controlPort, natsPort, monitorPort, kamailioCtlPort] = (await freePorts(5)) as [
+    number,
     number,
     number,
     number,
     number,
   ];
+  const [kamailioSipPort, kamailioRpcPort] = [await freeUdpPort(), await freeUdpPort()];
   const gatewayUrl = `http://${loopback}:${gatewayPort}`;
   const controlUrl = `http://${loopback}:${controlPort}`;
   const monitorUrl = `http://${loopback}:${monitorPort}`;
@@ -80,6 +85,16 @@ export async function planCompose(request: {
         ]),
         health: { kind: "nats", monitorUrl },
       },
+      container(
+        "kamailio",
+        "kamailio",
+        {
+          sip: `udp://${loopback}:${kamailioSipPort}`,
+          ctl: `tcp:${loopback}:${kamailioCtlPort}`,
+          rpc: `udp:${loopback}:${kamailioRpcPort}`,
+        },
+        [kamailioCtlPort],
+      ),
       {
         ...container("fault-proxy", "fault-proxy", { control: controlUrl }, [controlPort]),
         health: { kind: "fault-proxy", controlUrl },
@@ -114,14 +129,19 @@ async function dockerCompose(
   args: string[],
   options: { nothrow?: boolean; inherit?: boolean } = {},
 ): Promise<string> {
-  const port = (name: string, role: string) =>
-    new URL(state.components.find((c) => c.name === name)?.endpoints[role] ?? "").port;
+  const endpoint = (name: string, role: string) =>
+    state.components.find((c) => c.name === name)?.endpoints[role] ?? "";
+  const port = (name: string, role: string) => new URL(endpoint(name, role)).port;
   const env = {
     ...process.env,
     LAB_GATEWAY_PORT: port("gateway", "http"),
     LAB_FAULT_CONTROL_PORT: port("fault-proxy", "control"),
     LAB_NATS_PORT: port("nats", "client"),
     LAB_NATS_MONITOR_PORT: port("nats", "monitor"),
+    LAB_KAMAILIO_SIP_PORT: port("kamailio", "sip"),
+    // kamcmd's and JSON-RPC's addresses are `tcp:127.0.0.1:<port>` and `udp:…`, not URLs.
+    LAB_KAMAILIO_CTL_PORT: endpoint("kamailio", "ctl").split(":").at(-1) ?? "",
+    LAB_KAMAILIO_RPC_PORT: endpoint("kamailio", "rpc").split(":").at(-1) ?? "",
     LAB_SECRETS_DIR: secretsDir(state),
   };
   const result = await $({

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
 import { kamailioArgs } from "../kamailio/kamailio.ts";
-import { type SippOptions, sippArgs } from "../sipp/sipp.ts";
+import { sippArgs } from "../sipp/sipp.ts";
 import { buildServices } from "./build.ts";
 import { callsPipelinePorts, pgliteTemplate, planCallsPipeline } from "./calls-pipeline.ts";
 import type { Endpoint } from "./fault-proxy.ts";
@@ -20,7 +20,7 @@ import {
   secretValues,
 } from "./state.ts";
 import { ensureSystemDependencies, kamailio, natsServer, sipp } from "./system-deps.ts";
-import type { GatewaySpec, Topology } from "./topology.ts";
+import type { GatewaySpec, SipSpec, Topology } from "./topology.ts";
 
 const loopback = "127.0.0.1";
 
@@ -64,8 +64,10 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
     );
   mkdirSync(runDir, { recursive: true });
   const callsDatabaseUrl = request.secrets.callsDatabaseUrl;
+  // SIP needs the lab's own doubles: an external FreeSWITCH's SIP profile is not the lab's to know.
+  const sipSpec = external ? undefined : topology.sip;
   const [bins, built, template] = await Promise.all([
-    ensureSystemDependencies(topology.sip ? [natsServer, kamailio, sipp] : [natsServer]),
+    ensureSystemDependencies(sipSpec ? [natsServer, kamailio, sipp] : [natsServer]),
     buildServices(),
     topology.calls && !callsDatabaseUrl ? pgliteTemplate() : undefined,
   ]);
@@ -76,7 +78,7 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
       topology.nats.nodes.length * (cluster ? 3 : 2) +
       (external ? 0 : topology.freeswitch.length * 2) +
       topology.gateways.length +
-      (topology.sip ? 1 : 0) +
+      (sipSpec ? 1 : 0) +
       (topology.calls ? callsPipelinePorts(callsDatabaseUrl) : 0),
   );
   const take = () => ports.shift() as number;
@@ -143,8 +145,8 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
     });
   }
 
-  // SIP (topology `sip:`): Kamailio's UDP port and its kamcmd port, and each double's SIP side.
-  const sip = topology.sip && !external ? await planSip(topology, runDir, take()) : undefined;
+  // SIP: Kamailio's UDP ports (SIP, JSON-RPC) and its kamcmd port, each double's SIP side, the carrier.
+  const sip = sipSpec ? await planSip(topology, sipSpec, runDir, take()) : undefined;
 
   // FreeSWITCH: the doubles, or the one external FreeSWITCH.
   const eslTargets = new Map<string, Endpoint>();
@@ -202,10 +204,9 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
 
   if (sip) {
     components.push(kamailioComponent(sip, bins.kamailio as string, logFile("kamailio")));
-    if (sip.carrier)
-      components.push(carrierComponent(sip.carrier, bins.sipp as string, sip.dir, logFile("carrier")));
-    if (sip.caller)
-      components.push(callerComponent(sip.caller, sip.port, bins.sipp as string, sip.dir, logFile("caller")));
+    components.push(
+      carrierComponent(sip.carrier, bins.sipp as string, join(runDir, "carrier"), logFile("carrier")),
+    );
   }
 
   // Fault proxies: one process for every proxied link, with a control API for `lab fault`.
@@ -363,39 +364,42 @@ function gatewayComponent(
 }
 
 interface SipPlan {
-  /** The SIPp carrier's port and timings, when the topology has one. */
-  carrier?: { port: number; answerMs: number; holdMs: number };
-  caller?: { port: number; rate: number; calls: number; ringMs: number; holdMs: number };
+  /** The SIPp carrier's port and timings. */
+  carrier: { port: number; answerMs: number; holdMs: number };
   port: number;
   ctlPort: number;
+  /** JSON-RPC's UDP port. */
+  rpcPort: number;
   dir: string;
   frTimerMs: number;
   /** Each double's SIP port. */
   freeswitch: Map<string, number>;
 }
 
-/** Free UDP ports for Kamailio and each double's SIP side; Kamailio's runtime folder in the run's. */
-async function planSip(topology: Topology, runDir: string, ctlPort: number): Promise<SipPlan> {
+/** Free UDP ports for Kamailio, each double's SIP side and the carrier; Kamailio's runtime folder in the run's. */
+async function planSip(topology: Topology, spec: SipSpec, runDir: string, ctlPort: number): Promise<SipPlan> {
   const dir = join(runDir, "kamailio");
   mkdirSync(dir, { recursive: true });
   const freeswitch = new Map<string, number>();
   for (const fs of topology.freeswitch) freeswitch.set(fs.name, await freeUdpPort());
-  const carrier = topology.sip?.carrier && { ...topology.sip.carrier, port: await freeUdpPort() };
-  const caller = topology.sip?.caller && { ...topology.sip.caller, port: await freeUdpPort() };
   return {
     port: await freeUdpPort(),
     ctlPort,
+    rpcPort: await freeUdpPort(),
     dir,
-    frTimerMs: topology.sip?.frTimerMs ?? 1000,
+    frTimerMs: spec.frTimerMs,
     freeswitch,
-    ...(carrier && { carrier }),
-    ...(caller && { caller }),
+    carrier: { ...spec.carrier, port: await freeUdpPort() },
   };
 }
 
-/** Kamailio in front of the doubles (lab/kamailio/kamailio.cfg); kamcmd over TCP on loopback. */
+/**
+ * Kamailio in front of the doubles (lab/kamailio/kamailio.cfg): kamcmd over TCP on loopback (for people, and
+ * its readiness), JSON-RPC over UDP on loopback (what the lab reads).
+ */
 function kamailioComponent(sip: SipPlan, command: string, logFile: string): ComponentState {
   const ctl = `tcp:${loopback}:${sip.ctlPort}`;
+  const rpc = `udp:${loopback}:${sip.rpcPort}`;
   const freeswitch = [...sip.freeswitch.values()].map((port) => ({ host: loopback, port }));
   return {
     name: "kamailio",
@@ -407,9 +411,10 @@ function kamailioComponent(sip: SipPlan, command: string, logFile: string): Comp
         port: sip.port,
         dir: sip.dir,
         ctl,
+        rpc,
         freeswitch,
         frTimerMs: sip.frTimerMs,
-        ...(sip.carrier && { carrier: { host: loopback, port: sip.carrier.port } }),
+        carrier: { host: loopback, port: sip.carrier.port },
       }),
       env: {},
       secretEnv: {},
@@ -417,65 +422,42 @@ function kamailioComponent(sip: SipPlan, command: string, logFile: string): Comp
       // The ctl socket opens once the configuration is loaded and the workers run.
       ready: { port: { host: loopback, port: sip.ctlPort } },
     },
-    endpoints: { sip: `udp://${loopback}:${sip.port}`, ctl },
+    endpoints: { sip: `udp://${loopback}:${sip.port}`, ctl, rpc },
     ports: [sip.ctlPort],
-    health: { kind: "kamailio", ctl },
+    health: { kind: "kamailio", rpc },
   };
 }
 
 /**
- * The carrier: SIPp answering every call (lab/sipp/carrier-answer.xml). A lab may stay up for long, so its
- * bound is large but finite: a million calls or a day.
+ * The carrier: SIPp answering every call (lab/sipp/carrier-answer.xml) in its own folder, its working
+ * directory, where it also writes its response times. A lab may stay up for long, so its bound is large but
+ * finite: a million calls or a day. SIPp speaks UDP only: it is ready once it has written its statistics
+ * file's header.
  */
 function carrierComponent(
-  carrier: NonNullable<SipPlan["carrier"]>,
+  carrier: SipPlan["carrier"],
   command: string,
   dir: string,
   logFile: string,
 ): ComponentState {
-  return sippComponent("carrier", command, logFile, dir, {
-    scenario: "carrier-answer",
-    port: carrier.port,
-    calls: 1_000_000,
-    timeoutS: 86_400,
-    timings: { ANSWER_MS: carrier.answerMs, HOLD_MS: carrier.holdMs },
-  });
-}
-
-/** The caller: SIPp calling Kamailio at a set rate (lab/sipp/inbound-caller.xml), `calls` calls at most. */
-function callerComponent(
-  caller: NonNullable<SipPlan["caller"]>,
-  kamailioPort: number,
-  command: string,
-  dir: string,
-  logFile: string,
-): ComponentState {
-  return sippComponent("caller", command, logFile, dir, {
-    scenario: "inbound-caller",
-    port: caller.port,
-    remote: { host: loopback, port: kamailioPort },
-    service: "5000",
-    rate: caller.rate,
-    calls: caller.calls,
-    timeoutS: Math.ceil(caller.calls / caller.rate) + 60,
-    timings: { RING_MS: caller.ringMs, HOLD_MS: caller.holdMs },
-  });
-}
-
-function sippComponent(
-  name: string,
-  command: string,
-  logFile: string,
-  dir: string,
-  options: SippOptions,
-): ComponentState {
-  const { args, statsFile } = sippArgs(options, dir);
+  mkdirSync(dir, { recursive: true });
+  const scenario = "carrier-answer";
+  const { args, statsFile } = sippArgs(
+    {
+      scenario,
+      port: carrier.port,
+      calls: 1_000_000,
+      timeoutS: 86_400,
+      timings: { ANSWER_MS: carrier.answerMs, HOLD_MS: carrier.holdMs },
+    },
+    dir,
+  );
+  const name = "carrier";
   return {
     name,
     kind: "sipp",
-    // SIPp speaks UDP only: it is ready once it has written its statistics file's header.
-    launch: { name, command, args, env: {}, secretEnv: {}, logFile, ready: { file: statsFile } },
-    endpoints: { sip: `udp://${loopback}:${options.port}`, stats: statsFile },
+    launch: { name, command, args, cwd: dir, env: {}, secretEnv: {}, logFile, ready: { file: statsFile } },
+    endpoints: { sip: `udp://${loopback}:${carrier.port}`, scenario, stats: statsFile },
     ports: [],
     health: { kind: "sipp", statsFile },
   };

@@ -3,7 +3,7 @@ import net from "node:net";
 import pg from "pg";
 import { $ } from "zx";
 import { dispatcherTargets } from "../kamailio/kamailio.ts";
-import { readSippStats } from "../sipp/stats.ts";
+import { readSippRows, sippTotals } from "../sipp/stats.ts";
 import { FaultControlClient } from "./fault-control.ts";
 import type { Endpoint } from "./fault-proxy.ts";
 import type { HealthCheck, LabState } from "./state.ts";
@@ -39,18 +39,16 @@ export async function probeHealth(check: HealthCheck, state: LabState): Promise<
       case "container":
         return await probeContainer(state.composeProject ?? "", check.service);
       case "sipp": {
-        const stats = existsSync(check.statsFile)
-          ? readSippStats(readFileSync(check.statsFile, "utf8"))
-          : undefined;
-        return stats
-          ? {
-              health: "ok",
-              detail: `${stats.successfulCalls} calls ok, ${stats.failedCalls} failed, ${stats.currentCalls} up`,
-            }
-          : { health: "degraded", detail: "no statistics yet" };
+        const rows = existsSync(check.statsFile) ? readSippRows(readFileSync(check.statsFile, "utf8")) : [];
+        if (rows.length === 0) return { health: "degraded", detail: "no statistics yet" };
+        const calls = sippTotals(rows);
+        return {
+          health: "ok",
+          detail: `${calls.successful} calls ok, ${calls.failed} failed, ${calls.current} up`,
+        };
       }
       case "kamailio": {
-        const targets = await dispatcherTargets(check.ctl);
+        const targets = await dispatcherTargets(check.rpc);
         const active = targets.filter((t) => t.active).length;
         return {
           health: active > 0 ? "ok" : "degraded",

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { FakeSwitchControl } from "../../src/fakeswitch/control-client.ts";
 import { mintToken, type Scope } from "../../src/gateway/auth.ts";
 import type { LabHandle } from "../../src/harness/lab-handle.ts";
+import type { SampledProcess } from "../../src/harness/process-sampler.ts";
 import type { Fault } from "../../src/harness/scenario.ts";
 import { newRunId } from "../../src/harness/summary.ts";
 import { composeRuntime, planCompose } from "./compose.ts";
@@ -13,6 +14,7 @@ import { type Health, probeHealth } from "./health.ts";
 import { defaultResultsDir, defaultStateFile } from "./paths.ts";
 import { portIsFree } from "./ports.ts";
 import type { LabRuntime } from "./runtime.ts";
+import { labSipHandle } from "./sip-handle.ts";
 import {
   type ComponentState,
   claimStateFile,
@@ -223,13 +225,13 @@ export class Lab {
     return this.state.components.filter((c) => c.kind === "nats").map((c) => c.endpoints.client as string);
   }
 
-  /** Kamailio's SIP address and kamcmd socket, when the topology has `sip:`. */
-  kamailio(): { sip: { host: string; port: number }; ctl: string } | undefined {
+  /** Kamailio's SIP address and JSON-RPC address, unless the lab has no SIP (`sip: false`, external mode). */
+  kamailio(): { sip: { host: string; port: number }; rpc: string } | undefined {
     const component = this.state.components.find((c) => c.kind === "kamailio");
     const url = component?.endpoints.sip;
     if (!component || !url) return undefined;
     const { hostname, port } = new URL(url);
-    return { sip: { host: hostname, port: Number(port) }, ctl: component.endpoints.ctl as string };
+    return { sip: { host: hostname, port: Number(port) }, rpc: component.endpoints.rpc as string };
   }
 
   /** The calls pipeline's API and database, when the lab runs one. */
@@ -244,6 +246,7 @@ export class Lab {
   /** This lab as the harness's scenario runner sees it. */
   handle(): LabHandle {
     const calls = this.calls();
+    const sip = labSipHandle(this.state);
     return {
       topology: this.state.topology.name,
       mode: this.state.mode,
@@ -255,12 +258,17 @@ export class Lab {
       fault: async (target, fault) => {
         await this.fault(target, fault);
       },
+      ...(sip ? { sip } : {}),
     };
   }
 
-  /** Local processes of the lab that are running, for CPU and memory sampling. */
-  processes(): { name: string; pid: number }[] {
-    return this.state.components.flatMap((c) => (c.process ? [{ name: c.name, pid: c.process.pid }] : []));
+  /** Local processes of the lab that are running, for CPU and memory sampling; Kamailio with its workers. */
+  processes(): SampledProcess[] {
+    return this.state.components.flatMap((c) =>
+      c.process
+        ? [{ name: c.name, pid: c.process.pid, ...(c.kind === "kamailio" ? { group: true } : {}) }]
+        : [],
+    );
   }
 
   /** A bearer token the lab's gateways and calls API accept (signed with the lab's JWT secret); every scope by default. */

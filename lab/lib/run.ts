@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import type { Scenario } from "../../scenarios/types.ts";
 import {
   type RunOptions as HarnessRunOptions,
@@ -9,7 +8,6 @@ import {
 import { newRunId } from "../../src/harness/summary.ts";
 import { Lab } from "./lab.ts";
 import { defaultResultsDir } from "./paths.ts";
-import { reportSipNumbers, SipMonitor } from "./sip-numbers.ts";
 
 export interface RunOptions extends Omit<HarnessRunOptions, "runId"> {
   /** Run on this lab (a lab that is up); without one, a lab of the scenario's topology is started for the run and stopped after it. */
@@ -53,12 +51,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     log(`lab: up in ${lab.state.startupMs ?? "?"} ms (logs in ${lab.state.runDir})`);
   }
   try {
-    const sip = await SipMonitor.start(lab.state);
-    try {
-      return await runOnLab(scenario, lab.handle(), { ...options, resultsDir, runId, log });
-    } finally {
-      if (sip) for (const line of reportSipNumbers(await sip.stop(), join(resultsDir, runId))) log(line);
-    }
+    return await runOnLab(scenario, lab.handle(), { ...options, resultsDir, runId, log });
   } finally {
     if (!options.lab) await lab.down();
   }

@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
 import type { Endpoint } from "./fault-proxy.ts";
 import { waitForPort } from "./ports.ts";
+import { groupMembers, readProcStat } from "./proc-stats.ts";
 
 /**
  * When a lab process counts as ready: its port accepts, an HTTP GET answers 200, it wrote a file (UDP-only
@@ -15,6 +16,8 @@ export interface LaunchSpec {
   name: string;
   command: string;
   args: string[];
+  /** Working directory; default the lab's. */
+  cwd?: string;
   /** Environment besides PATH/HOME/LANG; never secrets (those are passed to `startProcess` separately). */
   env: Record<string, string>;
   /** stdout and stderr, appended. */
@@ -60,6 +63,7 @@ export async function startProcess(
   const logFrom = fstatSync(log).size;
   const base = Object.fromEntries(inherited.flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])));
   const child = spawn(spec.command, spec.args, {
+    ...(spec.cwd ? { cwd: spec.cwd } : {}),
     env: { ...base, ...spec.env, ...secretEnv },
     stdio: ["ignore", log, log],
     detached: true,
@@ -78,7 +82,7 @@ export async function startProcess(
   const ref: ProcessRef = {
     name: spec.name,
     pid: child.pid as number,
-    startTime: readStat(child.pid as number)?.startTime ?? 0,
+    startTime: readProcStat(child.pid as number)?.startTime ?? 0,
     logFile: spec.logFile,
   };
   try {
@@ -162,7 +166,7 @@ export function logTail(logFile: string, lines = 15): string {
 
 /** Still the process that was started (not gone, not a zombie, not another process given the same pid). */
 export function isRunning(ref: ProcessRef): boolean {
-  const stat = readStat(ref.pid);
+  const stat = readProcStat(ref.pid);
   return stat !== undefined && stat.state !== "Z" && stat.startTime === ref.startTime;
 }
 
@@ -174,7 +178,7 @@ export function isRunning(ref: ProcessRef): boolean {
 export async function stopProcess(ref: ProcessRef, graceMs = 5_000): Promise<boolean> {
   // A pid cannot be reused while its process group exists; so if the pid now belongs to a live process
   // that is not ours, our group is gone, and that process's group is none of our business.
-  const leader = readStat(ref.pid);
+  const leader = readProcStat(ref.pid);
   const reused = leader !== undefined && leader.state !== "Z" && leader.startTime !== ref.startTime;
   if (reused || groupMembers(ref.pid).length === 0) return true;
   signalGroup(ref.pid, "SIGTERM");
@@ -205,29 +209,6 @@ async function groupGone(pgid: number, timeoutMs: number): Promise<boolean> {
     await sleep(pollMs);
   }
   return true;
-}
-
-/** Live (non-zombie) processes whose process group is `pgid`, from /proc. */
-export function groupMembers(pgid: number): number[] {
-  const members: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(Number(entry));
-    if (stat && stat.pgrp === pgid && stat.state !== "Z") members.push(Number(entry));
-  }
-  return members;
-}
-
-/** Fields of /proc/<pid>/stat after the command name: state (3), pgrp (5), starttime (22). */
-function readStat(pid: number): { state: string; pgrp: number; startTime: number } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { state: fields[0] ?? "", pgrp: Number(fields[2]), startTime: Number(fields[19]) };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -25,7 +25,7 @@ export type HealthCheck =
   | { kind: "esl"; endpoint: Endpoint }
   | { kind: "fault-proxy"; controlUrl: string }
   | { kind: "container"; service: string }
-  | { kind: "kamailio"; ctl: string }
+  | { kind: "kamailio"; rpc: string }
   | { kind: "sipp"; statsFile: string }
   /** The calls pipeline's embedded database (PGlite served over the PostgreSQL protocol). */
   | { kind: "calls-db"; url: string }

@@ -13,7 +13,10 @@ export interface Topology {
   gateways: GatewaySpec[];
   /** The TCP links that run through a fault proxy; the others connect directly. */
   links: LinkSpec[];
-  /** Real SIP (off unless the file has `sip:`): Kamailio in front, each double with a SIP side. */
+  /**
+   * Real SIP, in every topology unless its file says `sip: false`: Kamailio in front of the doubles (each
+   * with a SIP side), and a SIPp carrier behind it.
+   */
   sip?: SipSpec;
   /** The calls pipeline (src/calls; off unless the file has `calls:`): calls API, orchestrators, CDR writer. */
   calls?: CallsSpec;
@@ -31,10 +34,8 @@ export interface CallsSpec {
 export interface SipSpec {
   /** How long Kamailio waits for an instance's first response before failing over (tm fr_timer). */
   frTimerMs: number;
-  /** A SIPp carrier (lab/sipp/carrier-answer.xml) behind Kamailio that takes every outbound call. */
-  carrier?: { answerMs: number; holdMs: number };
-  /** A SIPp caller (lab/sipp/inbound-caller.xml) sending inbound calls to Kamailio at `rate` calls/s. */
-  caller?: { rate: number; calls: number; ringMs: number; holdMs: number };
+  /** The SIPp carrier (lab/sipp/carrier-answer.xml) behind Kamailio that takes every outbound call. */
+  carrier: { answerMs: number; holdMs: number };
 }
 
 export interface FreeswitchSpec {
@@ -71,6 +72,15 @@ export const labFakeswitchProfile: Readonly<Record<string, string>> = {
   sps: "5000",
   "max-sessions": "20000",
   heartbeat: "1000",
+};
+
+/** A topology's SIP side when its file does not change it: the carrier answers as the lab's doubles do. */
+export const defaultSip: Readonly<SipSpec> = {
+  frTimerMs: 1000,
+  carrier: {
+    answerMs: Number(labFakeswitchProfile["answer-delay"]),
+    holdMs: Number(labFakeswitchProfile.hold),
+  },
 };
 
 export const topologiesDir = resolve(fileURLToPath(new URL("../topologies", import.meta.url)));
@@ -231,32 +241,24 @@ export function parseTopology(text: string, source: string): Topology {
     calls = { orchestrators, gateway, env };
   }
 
+  // SIP is on unless the file opts out with `sip: false` (and should say why beside it).
   let sip: SipSpec | undefined;
-  if (root.sip !== undefined) {
-    const spec = check.object(root.sip ?? {}, "sip", ["fr_timer_ms", "carrier", "caller"]);
+  if (root.sip !== false) {
+    const spec = check.object(root.sip ?? {}, "sip", ["fr_timer_ms", "carrier"]);
     const ms = (value: unknown, where: string, fallback: number, min: number) => {
       const n = value === undefined ? fallback : Number(value);
       if (!Number.isInteger(n) || n < min)
-        problems.push(`${where}: expected an integer of at least ${min} (ms)`);
+        problems.push(`${where}: expected an integer of at least ${min} (ms), or sip: false for no SIP`);
       return n;
     };
-    sip = { frTimerMs: ms(spec.fr_timer_ms, "sip.fr_timer_ms", 1000, 100) };
-    if (spec.carrier !== undefined) {
-      const carrier = check.object(spec.carrier ?? {}, "sip.carrier", ["answer_ms", "hold_ms"]);
-      sip.carrier = {
-        answerMs: ms(carrier.answer_ms, "sip.carrier.answer_ms", 20, 0),
-        holdMs: ms(carrier.hold_ms, "sip.carrier.hold_ms", 500, 0),
-      };
-    }
-    if (spec.caller !== undefined) {
-      const caller = check.object(spec.caller ?? {}, "sip.caller", ["rate", "calls", "ring_ms", "hold_ms"]);
-      sip.caller = {
-        rate: ms(caller.rate, "sip.caller.rate", 10, 1),
-        calls: ms(caller.calls, "sip.caller.calls", 10_000, 1),
-        ringMs: ms(caller.ring_ms, "sip.caller.ring_ms", 300, 0),
-        holdMs: ms(caller.hold_ms, "sip.caller.hold_ms", 0, 0),
-      };
-    }
+    const carrier = check.object(spec.carrier ?? {}, "sip.carrier", ["answer_ms", "hold_ms"]);
+    sip = {
+      frTimerMs: ms(spec.fr_timer_ms, "sip.fr_timer_ms", defaultSip.frTimerMs, 100),
+      carrier: {
+        answerMs: ms(carrier.answer_ms, "sip.carrier.answer_ms", defaultSip.carrier.answerMs, 0),
+        holdMs: ms(carrier.hold_ms, "sip.carrier.hold_ms", defaultSip.carrier.holdMs, 0),
+      },
+    };
   }
 
   if (problems.length > 0) throw new TopologyError(source, problems);

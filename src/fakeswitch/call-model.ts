@@ -63,8 +63,10 @@ type Application = { kind: "park" } | { kind: "bridge"; dial: string } | { kind:
 const PARK: Application = { kind: "park" };
 const draw = (v: number | [number, number]) => (Array.isArray(v) ? v[0] + Math.random() * (v[1] - v[0]) : v);
 
-/** A far end over real SIP (sip-side.ts): the double dials `sofia/` legs through it. */
+/** A far end over real SIP (sip-side.ts): the double dials the legs of its sofia profile through it. */
 export interface SipFarEnd {
+  /** The sofia profile it is (`external`): legs `sofia/<profile>/…` go out over SIP. */
+  readonly profile: string;
   dial(channel: Channel, report: FarEndReport): FarEndLeg;
 }
 
@@ -97,7 +99,7 @@ export class CallModel {
   private readonly applications = new WeakMap<Channel, Application>();
   /** The B legs an A leg's bridge application is still ringing. */
   private readonly ringing = new WeakMap<Channel, Channel[]>();
-  /** Set by the SIP side: `sofia/` legs are dialled for real instead of drawn from the profile. */
+  /** Set by the SIP side: its profile's `sofia/` legs are dialled for real instead of drawn from the profile. */
   farEnd: SipFarEnd | undefined;
   private readonly farEndLegs = new WeakMap<Channel, FarEndLeg>();
 
@@ -223,7 +225,7 @@ export class CallModel {
   }
 
   private beginLeg(channel: Channel): void {
-    if (this.farEnd && channel.destination.channelName.startsWith("sofia/")) {
+    if (this.farEnd && channel.destination.channelName.startsWith(`sofia/${this.farEnd.profile}/`)) {
       this.dialFarEnd(channel, this.farEnd);
       return;
     }

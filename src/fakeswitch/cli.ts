@@ -34,9 +34,11 @@ usage: npm run fakeswitch -- [options]
   --load-latency <k=v,…>   reply delay under load: baseMs, perChannelMs, perOriginatePerSecondMs,
                            saturationChannels, maxMs (e.g. perChannelMs=0.05,saturationChannels=5000)
   --event-rate <n>         write at most n events a second to each client (default: no cap)
-  --sip-port <n>           a SIP side on UDP 127.0.0.1:<n> (0: a free port): sofia/ legs become real
-                           INVITEs, INVITEs from outside inbound calls, OPTIONS answered 200
-  --sip-proxy <host:port>  the outbound proxy every sofia/ INVITE goes through (the lab's Kamailio)
+  --sip-port <n>           a SIP side on UDP 127.0.0.1:<n> (0: a free port): legs of its sofia profile
+                           become real INVITEs, INVITEs from outside inbound calls, OPTIONS answered 200
+  --sip-profile <name>     the sofia profile the SIP side is (default external): sofia/<name>/ legs go
+                           over SIP, other sofia/ legs are answered by the double's own profile
+  --sip-proxy <host:port>  the outbound proxy every SIP INVITE goes through (the lab's Kamailio)
   --replay <file>          instead of the double, replay a capture transcript (.txt) to every client
   --speed <x|max>          replay time scale: 1 recorded timing (default), 10 ten times faster, max no waits
   --no-wait                replay on time alone, without waiting for (and comparing) the client's writes
@@ -120,6 +122,7 @@ async function main(): Promise<void> {
       "load-latency": { type: "string" },
       "event-rate": { type: "string" },
       "sip-port": { type: "string" },
+      "sip-profile": { type: "string" },
       "sip-proxy": { type: "string" },
       replay: { type: "string" },
       speed: { type: "string" },
@@ -150,6 +153,7 @@ async function main(): Promise<void> {
     ...(values["sip-port"] !== undefined && {
       sip: {
         port: int(values["sip-port"], 0),
+        ...(values["sip-profile"] && { profile: values["sip-profile"] }),
         ...(values["sip-proxy"] && { outboundProxy: peer(values["sip-proxy"]) }),
       },
     }),

@@ -34,7 +34,7 @@ export interface FakeSwitchOptions {
   loadLatency?: LoadLatency;
   /** Events written to each client a second at most, from the start (see {@link FakeSwitch.capEventRate}). */
   eventRatePerSecond?: number;
-  /** A SIP side (sip-side.ts): `sofia/` legs dialled for real, inbound INVITEs, OPTIONS. Default: none. */
+  /** A SIP side (sip-side.ts): its sofia profile's legs dialled for real, inbound INVITEs, OPTIONS. Default: none. */
   sip?: SipSideOptions;
 }
 

@@ -1,12 +1,20 @@
 import type { TimerValues } from "../sip/timers.ts";
 import type { Peer } from "../sip/transport.ts";
 import { UserAgent } from "../sip/user-agent.ts";
-import type { CallModel, FarEndLeg, FarEndReport } from "./call-model.ts";
+import type { CallModel, FarEndLeg, FarEndReport, SipFarEnd } from "./call-model.ts";
 import type { Channel } from "./channel.ts";
 import { causeOfSipStatus } from "./sip-causes.ts";
 import { T } from "./tokens.ts";
 
+/** The sofia profile a SIP side is unless told otherwise: the one FreeSWITCH's carrier gateways use. */
+export const DEFAULT_SIP_PROFILE = "external";
+
 export interface SipSideOptions {
+  /**
+   * The sofia profile this SIP side is (mod_sofia binds one UDP port per profile); default `external`.
+   * Legs `sofia/<profile>/…` go out over SIP; legs of other profiles get the double's own far end.
+   */
+  profile?: string;
   /** The instance's own UDP port on 127.0.0.1 (0: a free one). Kamailio's dispatcher probes it. */
   port?: number;
   /** Every outbound INVITE goes here (sofia's outbound-proxy): the lab's Kamailio. */
@@ -15,15 +23,16 @@ export interface SipSideOptions {
 }
 
 /**
- * The double's SIP side, as mod_sofia's: `sofia/<profile>/<user>@<host:port>` legs become INVITEs (through
- * the outbound proxy) whose responses drive the channel; INVITEs from outside become inbound channels,
- * parked and ringing until uuid_answer; OPTIONS are answered 200 (sofia's default), so a dispatcher
- * probing this instance sees it alive.
+ * The double's SIP side, as one mod_sofia profile: `sofia/<profile>/<user>@<host:port>` legs become INVITEs
+ * (through the outbound proxy) whose responses drive the channel; INVITEs from outside become inbound
+ * channels, parked and ringing until uuid_answer; OPTIONS are answered 200 (sofia's default), so a
+ * dispatcher probing this instance sees it alive.
  */
-export class SipSide {
+export class SipSide implements SipFarEnd {
   private constructor(
     private readonly ua: UserAgent,
     private readonly proxy: Peer | undefined,
+    readonly profile: string,
   ) {}
 
   static async start(model: CallModel, opts: SipSideOptions): Promise<SipSide> {
@@ -32,7 +41,7 @@ export class SipSide {
       name: "FreeSWITCH (fs-esl-lab double)",
       ...(opts.timers && { timers: opts.timers }),
     });
-    const side = new SipSide(ua, opts.outboundProxy);
+    const side = new SipSide(ua, opts.outboundProxy, opts.profile ?? DEFAULT_SIP_PROFILE);
     ua.onInvite = (call) => {
       const result = model.inbound({ from: call.from || "anonymous", fromName: call.fromName, to: call.to });
       if (typeof result === "string") {

@@ -1,4 +1,6 @@
+import type { SampledProcess } from "./process-sampler.ts";
 import type { Fault } from "./scenario.ts";
+import type { SipHandle } from "./sip.ts";
 
 /**
  * A running lab, as the scenario runner sees it: where to send load, where to listen for events, what to
@@ -25,7 +27,9 @@ export interface LabHandle {
   /** The HS256 secret the gateways verify tokens with. */
   jwtSecret: string;
   /** The lab's processes by name, asked again every second (a restart changes a pid). */
-  processes(): ReadonlyArray<{ name: string; pid: number }>;
+  processes(): ReadonlyArray<SampledProcess>;
   /** Applies a fault to a link or a component; rejects when the target or the fault is unknown to this lab. */
   fault(target: string, fault: Fault): Promise<void>;
+  /** Its SIP side (Kamailio, the SIPp carrier, inbound callers), when it has one. */
+  sip?: SipHandle;
 }

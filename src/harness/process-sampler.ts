@@ -1,4 +1,4 @@
-import { readCpuTicksAndRss } from "../../lab/lib/proc-stats.ts";
+import { groupMembers, readProcStat, readPssMb } from "../../lab/lib/proc-stats.ts";
 
 /** One process at the end of one second of the run. */
 export interface ProcessSecondRow {
@@ -11,8 +11,10 @@ export interface ProcessSecondRow {
 
 export interface ProcessSeries {
   name: string;
-  /** Every pid the name had (more than one after a restart). */
+  /** Every pid the name had (more than one after a restart, or a process group's members). */
   pids: number[];
+  /** Its whole process group (Kamailio and its workers): CPU summed, memory as summed PSS (shared pages once). */
+  group?: boolean;
   cpuMean: number;
   cpuMax: number;
   rssMaxMb: number;
@@ -26,10 +28,18 @@ export interface ProcessWindow {
   rssMaxMb: number;
 }
 
+/** A lab process to sample; `group`: with every process of its process group (a forking server's workers). */
+export interface SampledProcess {
+  name: string;
+  pid: number;
+  group?: boolean;
+}
+
 interface Tracked {
   name: string;
+  group: boolean;
   pids: number[];
-  last?: { pid: number; ticks: number; at: number };
+  last?: { pid: number; ticks: Map<number, number>; at: number };
   series: ProcessSecondRow[];
 }
 
@@ -38,14 +48,15 @@ const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
 /**
  * CPU and RSS of every lab process once a second, from /proc (Linux only). The processes are asked for by
  * name each time, so a restarted process (a new pid) goes on in the same series; the first second of a new
- * pid has no CPU figure yet and is skipped.
+ * pid has no CPU figure yet and is skipped. A group's CPU is the sum over its members of the ticks each used
+ * since the last sample (a member that appeared meanwhile counts from the next one).
  */
 export class ProcessSampler {
   private readonly tracked = new Map<string, Tracked>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly processes: () => ReadonlyArray<{ name: string; pid: number }>,
+    private readonly processes: () => ReadonlyArray<SampledProcess>,
     private readonly startMs: number,
     intervalMs = 1000,
   ) {
@@ -73,9 +84,10 @@ export class ProcessSampler {
 
   stop(): ProcessSeries[] {
     clearInterval(this.timer);
-    return [...this.tracked.values()].map(({ name, pids, series }) => ({
+    return [...this.tracked.values()].map(({ name, group, pids, series }) => ({
       name,
       pids,
+      ...(group ? { group } : {}),
       cpuMean: series.length === 0 ? 0 : round(series.reduce((sum, s) => sum + s.cpu, 0) / series.length),
       cpuMax: round(Math.max(0, ...series.map((s) => s.cpu))),
       rssMaxMb: round(Math.max(0, ...series.map((s) => s.rssMb))),
@@ -86,21 +98,31 @@ export class ProcessSampler {
   private sample(): void {
     const now = performance.now();
     const second = Math.max(0, Math.round((now - this.startMs) / 1000) - 1);
-    for (const { name, pid } of this.processes()) {
+    for (const { name, pid, group = false } of this.processes()) {
       let entry = this.tracked.get(name);
       if (!entry) {
-        entry = { name, pids: [], series: [] };
+        entry = { name, group, pids: [], series: [] };
         this.tracked.set(name, entry);
       }
-      if (!entry.pids.includes(pid)) entry.pids.push(pid);
-      const current = readCpuTicksAndRss(pid);
-      if (!current) continue;
+      const members = group ? groupMembers(pid) : [pid];
+      const ticks = new Map<number, number>();
+      let memoryMb = 0;
+      for (const member of members) {
+        const stat = readProcStat(member);
+        if (!stat) continue;
+        ticks.set(member, stat.ticks);
+        memoryMb += group ? (readPssMb(member) ?? 0) : stat.rssMb;
+        if (!entry.pids.includes(member)) entry.pids.push(member);
+      }
+      if (!ticks.has(pid)) continue;
       const last = entry.last;
       if (last && last.pid === pid && now > last.at) {
-        const cpu = (current.ticks - last.ticks) / CLOCK_TICKS_PER_SECOND / ((now - last.at) / 1000);
-        entry.series.push({ second, pid, cpu: round(cpu), rssMb: Math.round(current.rssMb * 10) / 10 });
+        let used = 0;
+        for (const [member, t] of ticks) used += t - (last.ticks.get(member) ?? t);
+        const cpu = used / CLOCK_TICKS_PER_SECOND / ((now - last.at) / 1000);
+        entry.series.push({ second, pid, cpu: round(cpu), rssMb: Math.round(memoryMb * 10) / 10 });
       }
-      entry.last = { pid, ticks: current.ticks, at: now };
+      entry.last = { pid, ticks, at: now };
     }
   }
 }

@@ -1,4 +1,5 @@
 import { describeGate } from "./gates.ts";
+import { activityChanges, REPLY_CLASSES } from "./sip.ts";
 import type { RunSummary } from "./summary.ts";
 import {
   type ChartMarker,
@@ -21,6 +22,7 @@ export function renderReport(summary: RunSummary): string {
     phasesSection(summary),
     faultsSection(summary),
     pipelineSection(summary),
+    sipSection(summary),
   ];
   const charts = reportCharts(summary).map(renderLineChart);
   return `<!doctype html>
@@ -52,18 +54,6 @@ export function reportCharts(summary: RunSummary): LineChart[] {
   const lag = summary.lag?.series ?? [];
   const calls = summary.calls?.series ?? [];
   const gateways = summary.gateways ?? [];
-  const at = (second: number) => second + 0.5; // a second's figures belong to its middle
-  const line = <T extends { second: number }>(
-    name: string,
-    rows: readonly T[],
-    y: (row: T) => number | undefined,
-    dashed = false,
-  ): ChartSeries => ({
-    name,
-    points: rows.map((row) => [at(row.second), y(row)] as const),
-    dashed,
-  });
-  const whenCounted = <T extends { count: number }>(p: T, value: number) => (p.count > 0 ? value : undefined);
   const processes = summary.processes ?? [];
   const pipeline = summary.pipeline?.series ?? [];
   const pipelineCharts: LineChart[] = summary.pipeline
@@ -165,6 +155,7 @@ export function reportCharts(summary: RunSummary): LineChart[] {
       gridX,
     },
     ...pipelineCharts,
+    ...sipCharts(summary, markers, gridX),
     {
       id: "chart-cpu",
       title: "CPU per process (% of one core)",
@@ -178,6 +169,59 @@ export function reportCharts(summary: RunSummary): LineChart[] {
       title: "Resident memory per process (MB)",
       yLabel: "MB",
       series: processes.map((p) => line(p.name, p.series, (r) => r.rssMb)),
+      markers,
+      gridX,
+    },
+  ];
+}
+
+/** A series of per-second rows: a second's figures belong to its middle. */
+function line<T extends { second: number }>(
+  name: string,
+  rows: readonly T[],
+  y: (row: T) => number | undefined,
+  dashed = false,
+): ChartSeries {
+  return { name, points: rows.map((row) => [row.second + 0.5, y(row)] as const), dashed };
+}
+
+/** A percentile of a second with samples; none (a gap) otherwise. */
+const whenCounted = (p: { count: number }, value: number): number | undefined =>
+  p.count > 0 ? value : undefined;
+
+/** SIP beside the HTTP originates (calls, failures, retransmissions, Kamailio's INVITEs), and SIPp's response times. */
+function sipCharts(summary: RunSummary, markers: ChartMarker[], gridX: number[]): LineChart[] {
+  const { sip } = summary;
+  if (!sip) return [];
+  const kamailio = sip.kamailio.series;
+  return [
+    {
+      id: "chart-sip",
+      title: "SIP beside the originates: calls, failures, retransmissions (per second)",
+      yLabel: "per second",
+      series: [
+        line("originates sent (HTTP)", summary.load?.series ?? [], (r) => r.sent),
+        ...sip.sipp.flatMap((s) => [
+          line(`${s.name} calls (SIPp)`, s.series, (r) => r.created),
+          line(`${s.name} failed`, s.series, (r) => r.failed),
+          line(`${s.name} retransmissions`, s.series, (r) => r.retransmissions, true),
+        ]),
+        line("Kamailio INVITEs received", kamailio, (r) => r.invites, true),
+        line("Kamailio dropped", kamailio, (r) => r.dropped),
+      ],
+      markers,
+      gridX,
+    },
+    {
+      id: "chart-sip-response",
+      title: "SIP response times (each SIPp's response time 1, ms)",
+      yLabel: "ms",
+      series: sip.sipp.flatMap((s) => [
+        line(`${s.name} p50 (${s.responseTimeOf})`, s.series, (r) =>
+          whenCounted(r.responseTime, r.responseTime.p50),
+        ),
+        line(`${s.name} p95`, s.series, (r) => whenCounted(r.responseTime, r.responseTime.p95), true),
+      ]),
       markers,
       gridX,
     },
@@ -369,6 +413,85 @@ function pipelineSection(summary: RunSummary): string {
 ${table(["phase", "faults", "accepted", "refused", "answered", "with CDR", "completeness", "lost", "late", "not ended", "never placed", "setup ms p50 / p95 / p99", "CDR lag ms p50 / p99 / max"], rows)}</section>`;
 }
 
+function sipSection({ sip, faults = [] }: RunSummary): string {
+  if (!sip) return "";
+  const k = sip.kamailio;
+  const c = (name: string) => k.counters[name] ?? 0;
+  const slash = (names: readonly string[]) => names.map((n) => String(c(n))).join(" / ");
+  const byCode = Object.entries(k.counters)
+    .flatMap(([name, n]) => {
+      const code = /^sl:(\d{3})_replies$/.exec(name)?.[1];
+      return code && n > 0 ? [`${code} ${n}`] : [];
+    })
+    .join(", ");
+  const kamailioRows: Array<[string, string]> = [
+    [
+      "requests received: all / INVITE / BYE / CANCEL / ACK / OPTIONS",
+      slash(["", "_invite", "_bye", "_cancel", "_ack", "_options"].map((m) => `core:rcv_requests${m}`)),
+    ],
+    ["requests forwarded", String(c("core:fwd_requests"))],
+    [
+      "replies received 1xx / 2xx / 3xx / 4xx / 5xx / 6xx",
+      slash(REPLY_CLASSES.map((r) => `core:rcv_replies_${r}`)),
+    ],
+    ["replies sent on its own (sl), by code", `${c("sl:sent_replies")}${byCode ? `: ${byCode}` : ""}`],
+    [
+      "transactions (tm) UAS / UAC; completed 2xx / 3xx / 4xx / 5xx / 6xx",
+      `${slash(["tmx:UAS_transactions", "tmx:UAC_transactions"])}; ${slash(["2xx", "3xx", "4xx", "5xx", "6xx"].map((r) => `tmx:${r}_transactions`))}`,
+    ],
+    ["transactions open at most", String(k.activeTransactionsMax)],
+    [
+      "dropped / in error (requests and replies)",
+      `${c("core:drop_requests") + c("core:drop_replies")} / ${c("core:err_requests") + c("core:err_replies")}`,
+    ],
+    ["shared memory used at most / total", `${k.shm.usedMaxMb} / ${k.shm.totalMb} MB`],
+    [
+      "dispatcher at the end (A active, I inactive, P probing)",
+      k.dispatcher.destinations.map((d) => `${d.component ?? d.uri} ${d.flags}`).join(", "),
+    ],
+  ];
+  const changes = activityChanges(k.dispatcher.changes);
+  const followed = faults.filter((f) => f.dispatcher);
+  const ms = (v: number | undefined) => (v === undefined ? "-" : `${v} ms`);
+  const sippRows = sip.sipp.map((s) => {
+    const reasons = Object.entries(s.calls.failedBy).map(([reason, n]) => `${reason} ${n}`);
+    const rt = s.responseTime;
+    return [
+      `${s.name} (${s.scenario})`,
+      String(s.calls.created),
+      String(s.calls.successful),
+      `${s.calls.failed}${reasons.length ? ` (${reasons.join(", ")})` : ""}`,
+      String(s.calls.retransmissions),
+      s.responseTimeOf,
+      rt.count > 0 ? `${rt.p50} / ${rt.p95} / ${rt.p99} / ${rt.max} ms` : "-",
+    ];
+  });
+  return `<section id="sip"><h2>SIP</h2>
+<h3>Kamailio (its statistics over JSON-RPC, the run's increase)</h3>${table(["", ""], kamailioRows, false)}
+${
+  changes.length > 0
+    ? `<h3>Dispatcher changes</h3>${table(
+        ["at", "destination", "flags"],
+        changes.map((ch) => [`${(ch.atMs / 1000).toFixed(1)} s`, ch.component ?? ch.uri, ch.flags]),
+      )}`
+    : ""
+}
+${
+  followed.length > 0
+    ? table(
+        ["fault", "marked inactive after", "active again after the fault was undone"],
+        followed.map((f) => [
+          f.label,
+          ms(f.dispatcher?.inactiveAfterMs),
+          ms(f.dispatcher?.activeAgainAfterMs),
+        ]),
+      )
+    : ""
+}
+<h3>SIPp's own statistics</h3>${table(["SIPp", "calls", "successful", "failed (by reason)", "retransmissions", "response time 1", "p50 / p95 / p99 / max"], sippRows)}
+</section>`;
+}
+
 function table(headings: readonly string[], rows: ReadonlyArray<readonly string[]>, showHead = true): string {
   const head = showHead
     ? `<thead><tr>${headings.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead>`
@@ -381,7 +504,7 @@ function table(headings: readonly string[], rows: ReadonlyArray<readonly string[
 
 const CSS = `
 body{font:14px/1.4 system-ui,sans-serif;margin:24px auto;max-width:920px;color:#222}
-h1{font-size:20px}h2{font-size:16px;margin-top:28px}
+h1{font-size:20px}h2{font-size:16px;margin-top:28px}h3{font-size:14px;margin:16px 0 4px}
 table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 10px;border-bottom:1px solid #e4e4e4;text-align:left}
 section.failed h2{color:#b00}
 .chart{margin:18px 0}.chart svg{max-width:100%;height:auto}

@@ -1,7 +1,8 @@
 import type { PipelineSegment } from "./calls-api-load.ts";
 import type { BucketQuantiles } from "./gateway-scraper.ts";
 import type { Percentiles } from "./histogram.ts";
-import type { RunSummary } from "./summary.ts";
+import { REPLY_CLASSES, type SipSection } from "./sip.ts";
+import type { FaultRecord, RunSummary } from "./summary.ts";
 
 /** Figures a gate, a baseline and `compareRuns` can name; docs/results.md lists every name. */
 export type RunMetrics = Record<string, number>;
@@ -90,25 +91,9 @@ export function runMetrics(summary: RunSummary): RunMetrics {
   const outages = (faults ?? []).flatMap((f) => (f.outage ? [f.outage] : []));
   if (faults && faults.length > 0) m["faults.failed"] = faults.filter((f) => f.error !== undefined).length;
   if (outages.length > 0) {
-    const maxOf = (pick: (o: (typeof outages)[number]) => number | undefined) => {
-      const values = outages.map(pick).filter((v): v is number => v !== undefined);
-      return values.length === 0 ? undefined : Math.max(...values);
-    };
-    setIfDefined(
-      m,
-      "detect_ms.max",
-      maxOf((o) => o.detectMs),
-    );
-    setIfDefined(
-      m,
-      "reconnect_ms.max",
-      maxOf((o) => o.reconnectMs),
-    );
-    setIfDefined(
-      m,
-      "outage_ms.max",
-      maxOf((o) => o.outageMs),
-    );
+    setIfDefined(m, "detect_ms.max", maxDefined(outages.map((o) => o.detectMs)));
+    setIfDefined(m, "reconnect_ms.max", maxDefined(outages.map((o) => o.reconnectMs)));
+    setIfDefined(m, "outage_ms.max", maxDefined(outages.map((o) => o.outageMs)));
     m["outages.unrecovered"] = outages.filter((o) => o.recoveredAtMs === undefined).length;
     m.hung_commands = outages.reduce((sum, o) => sum + o.commands.hung, 0);
     m.failed_commands = outages.reduce((sum, o) => sum + o.commands.failed, 0);
@@ -116,6 +101,7 @@ export function runMetrics(summary: RunSummary): RunMetrics {
       m["outage.events_lost"] = outages.reduce((sum, o) => sum + (o.eventsLost ?? 0), 0);
   }
   if (summary.capacity?.cps !== undefined) m.capacity_cps = summary.capacity.cps;
+  if (summary.sip) sipMetrics(m, summary.sip, faults ?? []);
   if (summary.pipeline) {
     const { segments, total } = summary.pipeline;
     Object.assign(m, pipelineMetrics(total));
@@ -157,6 +143,41 @@ function pipelineMetrics(segment: PipelineSegment): RunMetrics {
   return m;
 }
 
+/** Kamailio's figures, each SIPp's, and how fast the dispatcher followed faults (`sip.*`). */
+function sipMetrics(m: RunMetrics, sip: SipSection, faults: readonly FaultRecord[]): void {
+  const k = sip.kamailio;
+  const c = (name: string) => k.counters[name] ?? 0;
+  Object.assign(m, {
+    "sip.kamailio.requests": c("core:rcv_requests"),
+    "sip.kamailio.invites": c("core:rcv_requests_invite"),
+    "sip.kamailio.forwarded": c("core:fwd_requests"),
+    "sip.kamailio.dropped": c("core:drop_requests") + c("core:drop_replies"),
+    "sip.kamailio.errors": c("core:err_requests") + c("core:err_replies"),
+    "sip.kamailio.transactions.active.max": k.activeTransactionsMax,
+    "sip.kamailio.shm_used_mb.max": k.shm.usedMaxMb,
+  });
+  for (const reply of REPLY_CLASSES) m[`sip.kamailio.replies.${reply}`] = c(`core:rcv_replies_${reply}`);
+  for (const s of sip.sipp) {
+    const { created, successful, failed, retransmissions } = s.calls;
+    Object.assign(m, {
+      [`sip.${s.name}.calls`]: created,
+      [`sip.${s.name}.successful`]: successful,
+      [`sip.${s.name}.failed`]: failed,
+      [`sip.${s.name}.failure_rate`]: ratio(failed, created),
+      [`sip.${s.name}.retransmissions`]: retransmissions,
+      [`sip.${s.name}.retransmission_rate`]: ratio(retransmissions, created),
+    });
+    percentiles(m, `sip.${s.name}.response_time`, s.responseTime);
+  }
+  const timings = faults.flatMap((f) => (f.dispatcher ? [f.dispatcher] : []));
+  setIfDefined(m, "sip.dispatcher.inactive_after_ms.max", maxDefined(timings.map((t) => t.inactiveAfterMs)));
+  setIfDefined(
+    m,
+    "sip.dispatcher.active_again_after_ms.max",
+    maxDefined(timings.map((t) => t.activeAgainAfterMs)),
+  );
+}
+
 function percentiles(m: RunMetrics, name: string, p: Percentiles): void {
   if (p.count === 0) return;
   Object.assign(m, {
@@ -178,6 +199,12 @@ function worstQuantiles(m: RunMetrics, name: string, q: BucketQuantiles): void {
 
 function add(m: RunMetrics, name: string, value: number): void {
   m[name] = (m[name] ?? 0) + value;
+}
+
+/** The largest of the values that are defined; undefined when none is. */
+function maxDefined(values: ReadonlyArray<number | undefined>): number | undefined {
+  const defined = values.filter((v): v is number => v !== undefined);
+  return defined.length === 0 ? undefined : Math.max(...defined);
 }
 
 function setIfDefined(m: RunMetrics, name: string, value: number | undefined): void {

@@ -28,8 +28,11 @@ import { type MixedRequest, RequestMixer } from "./request-mix.ts";
 import { writeRunFiles } from "./results-files.ts";
 import { BASELINE_METRICS, type RunMetrics, runMetrics } from "./run-metrics.ts";
 import type { CallsLoad, LoadPhase, LoadSettings, Scenario } from "./scenario.ts";
+import { dispatcherTimings, phaseSip, type SipSection } from "./sip.ts";
+import { SipMonitor } from "./sip-monitor.ts";
 import {
   buildSummary,
+  type FaultRecord,
   formatRun,
   hostSection,
   newRunId,
@@ -67,6 +70,8 @@ export interface ScenarioRunResult {
 
 /** After a phase ends, how long its last requests get before a capacity search judges it. */
 const PHASE_JUDGE_GRACE_MS = 1_000;
+/** While faults run, how often the dispatcher's state is read, to time how fast it follows them. */
+const DISPATCHER_POLL_MS = 200;
 /** Calls made this long before a fault may still have been up during it: their missing events count as lost. */
 const OUTAGE_LOOKBACK_MS = 2_000;
 
@@ -88,6 +93,10 @@ export async function runScenario(
   if (scenario.load.calls && !callsApi)
     throw new Error(
       `scenario ${scenario.name} places calls through the calls API, and this lab runs no calls pipeline (its topology has no calls: section; single has one)`,
+    );
+  if (scenario.inbound && !lab.sip)
+    throw new Error(
+      `scenario ${scenario.name} makes inbound SIP calls, and the lab has no SIP side (Kamailio)`,
     );
   const origins = callsApi ? [callsApi.apiUrl] : lab.gateways.map((g) => g.url);
   const gatewayNames = new Set(lab.gateways.map((g) => g.name));
@@ -124,6 +133,16 @@ export async function runScenario(
 
   const measured = scenario.phases.filter((p) => !p.warmup);
   const { schedule, placed } = joinPhases(measured);
+  // The inbound caller starts idle before the measured load; the phases set its rate.
+  const caller =
+    scenario.inbound && lab.sip
+      ? await lab.sip.startCaller({
+          ...scenario.inbound,
+          maxRate: Math.max(...measured.map((p) => p.inboundRate ?? 0)),
+          timeoutS: Math.ceil((placed.at(-1)!.endMs + scenario.drainMs) / 1000) + 60,
+          dir: join(dir, "caller"),
+        })
+      : undefined;
   const eventsSink: { tracker?: CallTracker } = {};
   const monitor = await LagMonitor.start({
     servers: [...lab.natsUrls],
@@ -140,7 +159,17 @@ export async function runScenario(
   eventsSink.tracker = tracker;
   const scrapers = lab.gateways.map((g) => new GatewayScraper(g.name, g.url, t0));
   await Promise.all(scrapers.map((s) => s.started()));
-  const sampler = new ProcessSampler(() => [...lab.processes(), { name: "harness", pid: process.pid }], t0);
+  const sip = lab.sip
+    ? await SipMonitor.start(lab.sip, t0, scenario.faults?.length ? DISPATCHER_POLL_MS : 1000)
+    : undefined;
+  const sampler = new ProcessSampler(
+    () => [
+      ...lab.processes(),
+      ...(caller ? [{ name: caller.name, pid: caller.pid }] : []),
+      { name: "harness", pid: process.pid },
+    ],
+    t0,
+  );
   const watchers = scenario.faults?.length
     ? lab.gateways.map((g) => ({ name: g.name, watcher: new HealthWatcher(g.url) }))
     : [];
@@ -213,8 +242,16 @@ export async function runScenario(
   });
 
   let stoppedAfter: string | undefined;
-  const phaseTimers = placed.map((phase) =>
-    setTimeout(() => monitor.window(phase.name), Math.max(0, phase.startMs - (performance.now() - t0))),
+  const setInboundRate = (rate: number) =>
+    caller?.setRate(rate).catch((error: Error) => log(`run: the SIPp caller: ${error.message}`));
+  const phaseTimers = placed.map((phase, index) =>
+    setTimeout(
+      () => {
+        monitor.window(phase.name);
+        void setInboundRate(measured[index]!.inboundRate ?? 0);
+      },
+      Math.max(0, phase.startMs - (performance.now() - t0)),
+    ),
   );
   if (capacityGates) {
     placed.forEach((phase, index) => {
@@ -247,8 +284,15 @@ export async function runScenario(
   const loadEndedAt = performance.now();
   progress?.stop();
   for (const timer of phaseTimers) clearTimeout(timer);
+  if (caller) {
+    // The HTTP load ends with its last request; the last phase's inbound calls run to its end.
+    await sleep(placed.at(-1)!.endMs - (performance.now() - t0), stopLoad.signal);
+    await setInboundRate(0);
+  }
   await faults.stop();
   if (!options.signal?.aborted) await sleep(scenario.drainMs);
+  await caller?.stop();
+  const sipResult = await sip?.stop(performance.now(), caller ? [caller.read()] : []);
   const lagResult = await monitor.stop();
   const gatewayResults = await Promise.all(scrapers.map((s) => s.stop()));
   const processes = sampler.stop();
@@ -305,6 +349,15 @@ export async function runScenario(
       latency: counts.latency.snapshot(),
       ...(lag ? { publishLag: lag.percentiles() } : {}),
       processes: sampler.window(phase.startMs, phase.endMs),
+      ...(sipResult
+        ? {
+            sip: phaseSip(
+              sipResult,
+              phase,
+              scenario.inbound ? (measured[index]!.inboundRate ?? 0) : undefined,
+            ),
+          }
+        : {}),
     };
     if (capacityGates) {
       const skipped = stoppedAfter !== undefined && index > placed.findIndex((p) => p.name === stoppedAfter);
@@ -337,7 +390,8 @@ export async function runScenario(
     ...(pipeline ? { pipeline } : {}),
     gateways: gatewayResults,
     processes,
-    faults: faultRecords,
+    faults: sipResult ? withDispatcherTimings(faultRecords, sipResult) : faultRecords,
+    ...(sipResult ? { sip: sipResult } : {}),
   };
   const metrics = runMetrics(summary);
   const allGates = options.baseline
@@ -426,6 +480,20 @@ function warmupRequests(settings: LoadSettings, token: string, origins: string[]
   return () => mixer.next().spec;
 }
 
+/** Each fault on a dispatcher destination (a FreeSWITCH) with how fast the dispatcher followed it. */
+function withDispatcherTimings(faults: FaultRecord[], sip: SipSection): FaultRecord[] {
+  return faults.map((fault) => {
+    if (fault.injectedAtMs === undefined) return fault;
+    const timings = dispatcherTimings(
+      sip.kamailio.dispatcher.changes,
+      fault.target,
+      fault.injectedAtMs,
+      fault.clearedAtMs,
+    );
+    return timings ? { ...fault, dispatcher: timings } : fault;
+  });
+}
+
 /** The highest phase rate reached before the first phase that failed its gates. */
 function capacityOf(placed: readonly PlacedPhase[], phases: readonly PhaseSection[]): number | undefined {
   let best: number | undefined;
@@ -443,6 +511,14 @@ export function validateScenario(scenario: Scenario): void {
   if (firstMeasured === -1) problems.push("it has no measured phase");
   if (scenario.phases.slice(firstMeasured).some((p) => p.warmup))
     problems.push("warm-up phases must come first");
+  if (scenario.phases.some((p) => p.warmup && p.inboundRate !== undefined))
+    problems.push("inbound calls run with the measured phases, not the warm-up");
+  if (scenario.phases.some((p) => (p.inboundRate ?? 0) < 0 || !Number.isFinite(p.inboundRate ?? 0)))
+    problems.push("an inbound rate is a number of calls a second, 0 or more");
+  if (!scenario.inbound && scenario.phases.some((p) => (p.inboundRate ?? 0) > 0))
+    problems.push(
+      "a phase has an inbound rate, and the scenario no inbound caller (inbound: { ringMs, holdMs })",
+    );
   const names = scenario.phases.map((p) => p.name);
   if (new Set(names).size !== names.length) problems.push("phase names must be unique");
   if ((scenario.load.mix === undefined) === (scenario.load.calls === undefined))

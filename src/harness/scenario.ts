@@ -17,6 +17,11 @@ export interface Scenario {
     gatewayEnv?: Record<string, string>;
   };
   load: LoadSettings;
+  /**
+   * Inbound SIP calls beside the HTTP load: a SIPp caller (lab/sipp/inbound-caller.xml) calling the lab's
+   * Kamailio at each measured phase's `inboundRate`, started with the measured load and stopped after it.
+   */
+  inbound?: InboundCalls;
   /** Run one after another; warm-up phases first. */
   phases: readonly LoadPhase[];
   faults?: readonly FaultStep[];
@@ -94,9 +99,18 @@ export interface RequestMix {
   transferExtension?: string;
 }
 
+export interface InboundCalls {
+  /** A call not answered within this is CANCELled (a caller that gives up). */
+  ringMs: number;
+  /** An answered call is held this long, then the caller sends BYE. */
+  holdMs: number;
+}
+
 export interface LoadPhase {
   name: string;
   schedule: ArrivalSchedule;
+  /** Inbound SIP calls a second during this phase (the scenario's `inbound` caller); default 0. */
+  inboundRate?: number;
   /**
    * Warms the JIT and connection pools before measuring: recorded in the summary, never gated, not in the
    * run's totals; fault times count from the end of the warm-up.

@@ -10,10 +10,11 @@ import type { LagResult, LagSecondRow } from "./lag.ts";
 import type { EndingCounts, WindowCounts } from "./outcome-log.ts";
 import type { ProcessSeries, ProcessWindow } from "./process-sampler.ts";
 import type { Fault, Operation } from "./scenario.ts";
+import { activityChanges, type PhaseSip, type SipSection } from "./sip.ts";
 import type { TelecomReport } from "./telecom.ts";
 
 /** Bumped on any change a reader of an older summary.json would misread; see docs/results.md. */
-export const SUMMARY_SCHEMA_VERSION = 2;
+export const SUMMARY_SCHEMA_VERSION = 3;
 
 /** The machine-readable record of one run, written to results/<run-id>/summary.json (docs/results.md). */
 export interface RunSummary {
@@ -51,6 +52,8 @@ export interface RunSummary {
   /** CPU and RSS of every lab process (and the harness), every second. */
   processes?: ProcessSeries[];
   faults?: FaultRecord[];
+  /** The SIP side: Kamailio's statistics and dispatcher, each SIPp's own statistics, every second. */
+  sip?: SipSection;
   /** Every figure a gate can name, flat (docs/results.md lists them). */
   metrics?: Record<string, number>;
   gates?: GateResult[];
@@ -113,6 +116,8 @@ export interface PhaseSection extends EndingCounts {
   publishLag?: Percentiles;
   /** CPU and RSS of each lab process (and the harness) during the phase. */
   processes?: ProcessWindow[];
+  /** SIP in the phase: its inbound rate, each SIPp's calls, Kamailio's INVITEs and drops. */
+  sip?: PhaseSip;
   /** The phase's own gates (a capacity search), and whether they held. */
   gates?: GateResult[];
   passed?: boolean;
@@ -141,6 +146,8 @@ export interface FaultRecord {
      */
     eventsLost?: number;
   };
+  /** A fault on a dispatcher destination: how long until Kamailio marked it inactive, and active again. */
+  dispatcher?: { destination: string; inactiveAfterMs?: number; activeAgainAfterMs?: number };
 }
 
 export interface LoadSection {
@@ -286,6 +293,7 @@ export function formatSummary(summary: RunSummary): string {
     ...formatPipeline(summary),
     ...formatCapacity(summary),
     ...formatFaults(summary),
+    ...formatSip(summary),
     ...formatProcesses(summary),
   );
   return lines.join("\n");
@@ -385,14 +393,42 @@ function formatCapacity({ capacity, phases = [], topology }: RunSummary): string
 }
 
 function formatFaults({ faults = [] }: RunSummary): string[] {
+  const ms = (v: number | undefined) => (v === undefined ? "-" : `${v} ms`);
   return faults.map((f) => {
     const at = f.injectedAtMs === undefined ? "not injected" : `at ${(f.injectedAtMs / 1000).toFixed(3)} s`;
     if (f.error) return `fault ${f.label} ${at}: ${f.error}`;
     const o = f.outage;
-    if (!o) return `fault ${f.label} ${at}`;
-    const ms = (v: number | undefined) => (v === undefined ? "-" : `${v} ms`);
-    return `fault ${f.label} ${at}: detected after ${ms(o.detectMs)}, reconnected in ${ms(o.reconnectMs)}, outage ${ms(o.outageMs)}${o.unseen ? " (between two polls)" : ""}; commands ${o.commands.sent} sent, ${o.commands.failed} failed (the slowest after ${o.commands.slowestFailureMs} ms), ${o.commands.hung} hung${o.eventsLost === undefined ? "" : `; ${o.eventsLost} events lost`}`;
+    const d = f.dispatcher;
+    const dispatcher = d
+      ? `; Kamailio's dispatcher marked it inactive after ${ms(d.inactiveAfterMs)}${f.clearedAtMs === undefined ? "" : `, active again ${ms(d.activeAgainAfterMs)} after the fault was undone`}`
+      : "";
+    if (!o) return `fault ${f.label} ${at}${dispatcher}`;
+    return `fault ${f.label} ${at}: detected after ${ms(o.detectMs)}, reconnected in ${ms(o.reconnectMs)}, outage ${ms(o.outageMs)}${o.unseen ? " (between two polls)" : ""}; commands ${o.commands.sent} sent, ${o.commands.failed} failed (the slowest after ${o.commands.slowestFailureMs} ms), ${o.commands.hung} hung${o.eventsLost === undefined ? "" : `; ${o.eventsLost} events lost`}${dispatcher}`;
   });
+}
+
+function formatSip({ sip }: RunSummary): string[] {
+  if (!sip) return [];
+  const k = sip.kamailio;
+  const c = k.counters;
+  const n = (name: string) => c[name] ?? 0;
+  const classes = ["2xx", "4xx", "5xx", "6xx"].map((r) => `${r} ${n(`core:rcv_replies_${r}`)}`).join(", ");
+  const lines = [
+    `sip: kamailio INVITE ${n("core:rcv_requests_invite")}, BYE ${n("core:rcv_requests_bye")}, CANCEL ${n("core:rcv_requests_cancel")}; replies received ${classes}; dropped ${n("core:drop_requests") + n("core:drop_replies")}; transactions up at most ${k.activeTransactionsMax}; shared memory ${k.shm.usedMaxMb} of ${k.shm.totalMb} MB`,
+  ];
+  for (const s of sip.sipp) {
+    const reasons = Object.entries(s.calls.failedBy).map(([reason, count]) => `${reason} ${count}`);
+    const rt = s.responseTime;
+    lines.push(
+      `sip: ${s.name} (SIPp ${s.scenario}) ${s.calls.created} calls, ${s.calls.successful} ok, ${s.calls.failed} failed${reasons.length ? ` (${reasons.join(", ")})` : ""}, ${s.calls.retransmissions} retransmissions` +
+        (rt.count > 0 ? `; ${s.responseTimeOf} p50 ${rt.p50} ms, p95 ${rt.p95} ms, p99 ${rt.p99} ms` : ""),
+    );
+  }
+  for (const change of activityChanges(k.dispatcher.changes))
+    lines.push(
+      `sip: dispatcher ${change.component ?? change.uri} ${change.active ? "active" : "inactive"} (${change.flags}) at ${(change.atMs / 1000).toFixed(1)} s`,
+    );
+  return lines;
 }
 
 function formatProcesses({ processes = [] }: RunSummary): string[] {

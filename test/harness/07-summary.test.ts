@@ -55,7 +55,7 @@ describe("run summary", () => {
   it("spans the parts' times and carries config, counts, errors, percentiles and series", () => {
     const summary = buildSummary({ runId: "run-1", config: { rate: 100 }, load, lag });
     expect(summary).toMatchObject({
-      schemaVersion: 2,
+      schemaVersion: 3,
       runId: "run-1",
       startedAt: "2025-11-21T05:59:59.500Z",
       endedAt: "2025-11-21T06:00:10.500Z",

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseGateExpression } from "../../src/harness/gates.ts";
 import type { Scenario } from "../../src/harness/scenario.ts";
 import { runScenario, validateScenario } from "../../src/harness/scenario-runner.ts";
+import type { CallerOptions, SipHandle } from "../../src/harness/sip.ts";
 import type { RunSummary } from "../../src/harness/summary.ts";
 import { type InProcessLab, startInProcessLab } from "./in-process-lab.ts";
 import { summarySchemaErrors } from "./summary-schema.ts";
@@ -163,6 +164,118 @@ describe("the scenario runner on a lab (real NATS, gateway and FreeSWITCH double
     );
     expect(() => validateScenario({ ...onCalls, load: { ...onCalls.load, calls: undefined } })).toThrow(
       /either a request mix/,
+    );
+  });
+});
+
+/** A lab's SIP side that records what the runner asks of it: the caller's rates, when, and its stop. */
+function recordingSip() {
+  const rates: Array<{ rate: number; atMs: number }> = [];
+  const calls: { options?: CallerOptions; stopped: boolean } = { stopped: false };
+  let invites = 0;
+  const handle: SipHandle = {
+    kamailioStatistics: async () => {
+      invites += 7;
+      return { "core:rcv_requests_invite": invites };
+    },
+    dispatcher: async () => [
+      { uri: "sip:127.0.0.1:5071", flags: "AP", active: true, component: "fakeswitch" },
+    ],
+    sipps: () => [],
+    startCaller: async (options) => {
+      calls.options = options;
+      return {
+        name: "caller",
+        pid: process.pid,
+        setRate: async (rate) => {
+          rates.push({ rate, atMs: performance.now() });
+        },
+        stop: async () => {
+          calls.stopped = true;
+        },
+        read: () => ({
+          name: "caller",
+          scenario: "inbound-caller",
+          responseTimeOf: "INVITE sent → 180 received",
+          rows: [],
+          responseTimes: [],
+        }),
+      };
+    },
+  };
+  return { handle, rates, calls };
+}
+
+describe("the scenario runner's inbound SIP caller, phase by phase", () => {
+  const inbound: Scenario = {
+    name: "inbound-test",
+    description: "inbound calls at 5, 0, then 20 a second beside 10 originates a second",
+    load: {
+      ...scenario.load,
+      mix: { weights: { originate: 1 }, destination: "sofia/internal/1000@127.0.0.1" },
+    },
+    inbound: { ringMs: 300, holdMs: 0 },
+    phases: [
+      {
+        name: "five",
+        inboundRate: 5,
+        schedule: { executor: "constant-arrival-rate", rate: 10, durationMs: 600 },
+      },
+      {
+        name: "none",
+        inboundRate: 0,
+        schedule: { executor: "constant-arrival-rate", rate: 10, durationMs: 600 },
+      },
+      {
+        name: "twenty",
+        inboundRate: 20,
+        schedule: { executor: "constant-arrival-rate", rate: 10, durationMs: 600 },
+      },
+    ],
+    gates: { "sip.kamailio.invites": ">0" },
+    drainMs: 300,
+  };
+
+  it("starts the caller before the measured load, sets each phase's rate at its start and 0 at the end, then stops it", async () => {
+    const sip = recordingSip();
+    const run = await runScenario(
+      inbound,
+      { ...lab.handle, sip: sip.handle },
+      {
+        resultsDir,
+        progress: false,
+        log: () => {},
+      },
+    );
+    expect(sip.calls.options).toMatchObject({ ringMs: 300, holdMs: 0, maxRate: 20, timeoutS: 63 });
+    expect(sip.calls.options?.dir).toBe(join(run.dir, "caller"));
+    expect(sip.rates.map((r) => r.rate)).toEqual([5, 0, 20, 0]);
+    const offsets = sip.rates.map((r) => r.atMs - sip.rates[0]!.atMs);
+    for (const [i, expected] of [0, 600, 1200, 1800].entries()) {
+      expect(offsets[i]).toBeGreaterThanOrEqual(expected - 50); // measured from the first, which may be late
+      expect(offsets[i]).toBeLessThan(expected + 250); // a timer on a busy machine may fire late
+    }
+    expect(sip.calls.stopped).toBe(true);
+    const { summary } = run;
+    expect(summary.phases?.map((p) => p.sip?.inboundRate)).toEqual([5, 0, 20]);
+    expect(summary.sip?.kamailio.series.every((r) => r.invites === 7)).toBe(true);
+    expect(summary.sip?.kamailio.dispatcher.destinations).toEqual([
+      { uri: "sip:127.0.0.1:5071", flags: "AP", active: true, component: "fakeswitch" },
+    ]);
+    expect(summary.sip?.sipp.map((s) => s.name)).toEqual(["caller"]);
+    expect(summary.processes?.map((p) => p.name)).toContain("caller");
+    expect(run.exitCode).toBe(0);
+  }, 20_000);
+
+  it("refuses inbound calls the lab cannot make, and inbound rates without a caller", async () => {
+    await expect(
+      runScenario(inbound, lab.handle, { resultsDir, progress: false, log: () => {} }),
+    ).rejects.toThrow(
+      "scenario inbound-test makes inbound SIP calls, and the lab has no SIP side (Kamailio)",
+    );
+    const { inbound: _caller, ...withoutCaller } = inbound;
+    expect(() => validateScenario(withoutCaller)).toThrow(
+      "a phase has an inbound rate, and the scenario no inbound caller (inbound: { ringMs, holdMs })",
     );
   });
 });

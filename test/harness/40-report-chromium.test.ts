@@ -28,6 +28,8 @@ describe("report.html", () => {
       "chart-lag",
       "chart-gateway",
       "chart-calls",
+      "chart-sip",
+      "chart-sip-response",
       "chart-cpu",
       "chart-memory",
     ]);
@@ -84,7 +86,7 @@ describe("report.html", () => {
             };
           }),
         );
-        expect(charts).toHaveLength(7);
+        expect(charts).toHaveLength(9);
         for (const chart of charts) {
           expect(chart.drawn, `${chart.id} has drawn lines`).toBeGreaterThan(0);
           expect(chart.width, chart.id).toBeGreaterThan(300);
@@ -96,6 +98,27 @@ describe("report.html", () => {
         expect(text).toContain("PASSED");
         expect(text).toContain("esl cut RST");
         expect(text).toMatch(/answer-seizure ratio\s*1/);
+        // The SIP section: Kamailio's table, and SIPp's own figures with their failures by reason.
+        const sip = await page.$$eval("#sip table tr", (rows) =>
+          rows.map((row) => [...row.querySelectorAll("td")].map((cell) => cell.textContent ?? "")),
+        );
+        expect(sip).toContainEqual([
+          "requests received: all / INVITE / BYE / CANCEL / ACK / OPTIONS",
+          "8000 / 2000 / 2000 / 0 / 4000 / 0",
+        ]);
+        expect(sip).toContainEqual(["replies sent on its own (sl), by code", "20: 200 20"]);
+        expect(sip).toContainEqual([
+          "carrier (carrier-answer)",
+          "2000",
+          "1998",
+          "2 (MaxUDPRetrans 2)",
+          "7",
+          "200 sent → ACK received",
+          "2 / 5.003 / 5.003 / 40.031 ms",
+        ]);
+        const sipChart = await page.$eval("#chart-sip figcaption", (caption) => caption.textContent ?? "");
+        expect(sipChart).toContain("originates sent (HTTP)");
+        expect(sipChart).toContain("carrier calls (SIPp)");
         expect(problems).toEqual([]);
         expect(requests).toEqual([pathToFileURL(file).href]);
         await page.screenshot({ path: join(dir, "report.png"), fullPage: true });

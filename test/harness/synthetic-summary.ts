@@ -2,6 +2,14 @@ import { evaluateGates, gatesFromThresholds } from "../../src/harness/gates.ts";
 import type { GatewaySecondRow } from "../../src/harness/gateway-scraper.ts";
 import { LatencyHistogram } from "../../src/harness/histogram.ts";
 import { runMetrics } from "../../src/harness/run-metrics.ts";
+import {
+  kamailioRow,
+  kamailioSection,
+  phaseSip,
+  type SippReading,
+  type SipSection,
+  sippSection,
+} from "../../src/harness/sip.ts";
 import { type RunSummary, SUMMARY_SCHEMA_VERSION } from "../../src/harness/summary.ts";
 import { CallTracker } from "../../src/harness/telecom.ts";
 
@@ -12,9 +20,63 @@ const histogramOf = (values: number[]) => {
 };
 
 /**
- * A complete schema-2 summary of a made-up 20 s run at 100 calls/s with an ESL cut at 8 s, built from the
- * harness's own pieces (histograms, call tracker, metrics, gates) with no lab: for the report and compare
- * tests. `scale` multiplies every latency, to make a slower twin.
+ * The SIP side of the made-up run: the carrier answering each originate over SIP (two calls lost to UDP
+ * retransmission limits in the second of the ESL cut) and Kamailio's statistics a second apart, through the
+ * harness's own builders.
+ */
+function syntheticSip(seconds: number[], fromMs: number, scale: number): SipSection {
+  const carrier: SippReading = {
+    name: "carrier",
+    scenario: "carrier-answer",
+    responseTimeOf: "200 sent → ACK received",
+    rows: seconds.map((second) => ({
+      atMs: fromMs + second * 1000 + 600,
+      created: 100,
+      successful: second === 8 ? 98 : 100,
+      failed: second === 8 ? 2 : 0,
+      retransmissions: second === 8 ? 7 : 0,
+      current: 50,
+      targetRate: 0,
+      failedBy: second === 8 ? { MaxUDPRetrans: 2 } : ({} as Record<string, number>),
+    })),
+    responseTimes: seconds.flatMap((second) =>
+      [1, 1, 2, 3, second === 8 ? 40 : 5].map(
+        (ms, i) => [fromMs + second * 1000 + i * 150, ms * scale] as const,
+      ),
+    ),
+  };
+  const statistics = (second: number): Record<string, number> => ({
+    "core:rcv_requests": second * 400,
+    "core:rcv_requests_invite": second * 100,
+    "core:rcv_requests_bye": second * 100,
+    "core:rcv_requests_ack": second * 200,
+    "core:fwd_requests": second * 400,
+    "core:rcv_replies_1xx": second * 100,
+    "core:rcv_replies_2xx": second * 200,
+    "core:drop_requests": second > 8 ? 3 : 0,
+    "sl:sent_replies": second,
+    "sl:200_replies": second,
+    "tmx:UAS_transactions": second * 200,
+    "tmx:2xx_transactions": second * 200,
+    "tmx:active_transactions": second === 8 ? 40 : 12,
+    "shmem:real_used_size": (9 + second / 10) * 1024 * 1024,
+    "shmem:total_size": 64 * 1024 * 1024,
+  });
+  const series = seconds.map((second) => kamailioRow(second, statistics(second), statistics(second + 1)));
+  const destination = { uri: "sip:127.0.0.1:5071", flags: "AP", active: true, component: "fakeswitch" };
+  return {
+    kamailio: kamailioSection(statistics(0), statistics(seconds.length), series, {
+      destinations: [destination],
+      changes: [{ atMs: 0, ...destination }],
+    }),
+    sipp: [sippSection(carrier, fromMs, fromMs + seconds.length * 1000)],
+  };
+}
+
+/**
+ * A complete schema-3 summary of a made-up 20 s run at 100 calls/s with an ESL cut at 8 s, built from the
+ * harness's own pieces (histograms, call tracker, SIP builders, metrics, gates) with no lab: for the report
+ * and compare tests. `scale` multiplies every latency, to make a slower twin.
  */
 export function syntheticSummary(runId: string, scale = 1): RunSummary {
   const seconds = Array.from({ length: 20 }, (_, second) => second);
@@ -49,6 +111,7 @@ export function syntheticSummary(runId: string, scale = 1): RunSummary {
     connected: second === 8 ? 0 : 1,
     rssMb: 90 + second,
   });
+  const sip = syntheticSip(seconds, Date.parse("2026-01-01T00:00:00.000Z"), scale);
   const process = (name: string, cpu: number, rss: number) => ({
     name,
     pids: [1000 + name.length],
@@ -134,6 +197,7 @@ export function syntheticSummary(runId: string, scale = 1): RunSummary {
         hung: 0,
         latency: load.snapshot(),
         publishLag: publish.percentiles(),
+        sip: phaseSip(sip, { startMs: 0, endMs: 20_000 }, undefined),
       },
     ],
     calls: calls.report(20_000),
@@ -162,8 +226,11 @@ export function syntheticSummary(runId: string, scale = 1): RunSummary {
       process("gateway", 0.3, 90),
       process("fakeswitch", 0.1, 70),
       process("nats", 0.02, 20),
+      { ...process("kamailio", 0.05, 18), group: true },
+      process("carrier", 0.03, 6),
       process("harness", 0.2, 120),
     ],
+    sip,
     faults: [
       {
         label: "esl cut RST",

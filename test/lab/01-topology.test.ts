@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  defaultSip,
   labFakeswitchProfile,
   loadTopology,
   parseTopology,
@@ -18,8 +19,8 @@ function problemsOf(yaml: string): string[] {
 }
 
 describe("topologies", () => {
-  it("ships single, sharded-2 and nats-cluster, each valid, with ESL and NATS proxied", () => {
-    expect(topologyNames()).toEqual(["nats-cluster", "sharded-2", "single", "sip-2", "sip-failover"]);
+  it("ships single, sharded-2 and nats-cluster, each valid, with ESL and NATS proxied and Kamailio in front", () => {
+    expect(topologyNames()).toEqual(["nats-cluster", "sharded-2", "single"]);
     for (const name of topologyNames()) {
       const topology = loadTopology(name);
       for (const gateway of topology.gateways) {
@@ -27,6 +28,7 @@ describe("topologies", () => {
         for (const node of topology.nats.nodes)
           expect(topology.links.some((l) => l.from === gateway.name && l.to === node)).toBe(true);
       }
+      expect(topology.sip, name).toEqual(defaultSip);
     }
     expect(loadTopology("single")).toMatchObject({
       nats: { nodes: ["nats"] },
@@ -127,6 +129,28 @@ extra: 1
       'component name "gw" is used twice',
       'link name "m" is used twice',
     ]);
+  });
+
+  it("has SIP unless the file opts out with sip: false, and checks what it changes", () => {
+    const base = `description: x
+nats: { nodes: [nats] }
+freeswitch: [{ name: fs }]
+gateways: [{ name: gw, freeswitch: fs }]
+`;
+    expect(parseTopology(base, "on.yaml").sip).toEqual({
+      frTimerMs: 1000,
+      carrier: { answerMs: 20, holdMs: 500 },
+    });
+    expect(parseTopology(`${base}sip: false\n`, "off.yaml").sip).toBeUndefined();
+    expect(
+      parseTopology(`${base}sip: { fr_timer_ms: 500, carrier: { hold_ms: 0 } }\n`, "custom.yaml").sip,
+    ).toEqual({ frTimerMs: 500, carrier: { answerMs: 20, holdMs: 0 } });
+    expect(problemsOf(`${base}sip: { fr_timer_ms: 50, caller: {}, carrier: { answer_ms: -1 } }\n`)).toEqual([
+      'sip: unknown key "caller" (known: fr_timer_ms, carrier)',
+      "sip.fr_timer_ms: expected an integer of at least 100 (ms), or sip: false for no SIP",
+      "sip.carrier.answer_ms: expected an integer of at least 0 (ms), or sip: false for no SIP",
+    ]);
+    expect(problemsOf(`${base}sip: true\n`)).toEqual(["sip: expected a mapping"]);
   });
 
   it("refuses broken YAML, unknown names and the lab's reserved names", () => {

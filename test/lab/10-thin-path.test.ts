@@ -19,7 +19,7 @@ function alive(pid: number): boolean {
   }
 }
 
-describe("the thin end-to-end path (real nats-server, FreeSWITCH double, gateway processes)", () => {
+describe("the thin end-to-end path (real nats-server, FreeSWITCH double, gateway processes; Kamailio beside them)", () => {
   it("originates through the gateway, sees every call's events on NATS, writes the results, and leaves nothing behind", async () => {
     const scenario: Scenario = {
       ...smoke,
@@ -32,7 +32,7 @@ describe("the thin end-to-end path (real nats-server, FreeSWITCH double, gateway
       drainMs: 800,
     };
     const run = await runScenario(scenario, { resultsDir, log: () => {}, progress: false });
-    const { load, lag, processes } = run.summary;
+    const { load, lag, processes, sip } = run.summary;
     expect(run.exitCode).toBe(0);
     expect(load?.counts).toMatchObject({ planned: 40, sent: 40, ok: 40, errors: 0, dropped: 0 });
     expect(load?.statusCounts).toEqual({ "202": 40 });
@@ -46,7 +46,7 @@ describe("the thin end-to-end path (real nats-server, FreeSWITCH double, gateway
     expect(run.text).toMatch(/command latency\s+40\s+0/);
 
     const written = JSON.parse(readFileSync(run.summaryPath, "utf8"));
-    expect(written.schemaVersion).toBe(2);
+    expect(written.schemaVersion).toBe(3);
     expect(written.topology).toMatchObject({ name: "single", mode: "embedded" });
     expect(processes?.map((p) => p.name).sort()).toEqual([
       "calls-api",
@@ -54,11 +54,20 @@ describe("the thin end-to-end path (real nats-server, FreeSWITCH double, gateway
       "calls-db",
       "calls-orchestrator-1",
       "calls-orchestrator-2",
+      "carrier",
       "fakeswitch",
       "fault-proxy",
       "gateway",
       "harness",
+      "kamailio",
       "nats",
+    ]);
+    // The originates stayed off SIP (sofia/internal); Kamailio was up, probing the double, its statistics read.
+    expect(sip?.sipp.map((s) => [s.name, s.calls.created])).toEqual([["carrier", 0]]);
+    expect(sip?.kamailio.counters["core:rcv_requests_invite"]).toBe(0);
+    expect(sip?.kamailio.series.length).toBeGreaterThanOrEqual(2);
+    expect(sip?.kamailio.dispatcher.destinations).toEqual([
+      expect.objectContaining({ component: "fakeswitch", active: true }),
     ]);
     for (const proc of processes?.filter((p) => p.name !== "harness") ?? []) {
       for (const pid of proc.pids) expect(alive(pid), `${proc.name} (pid ${pid}) still running`).toBe(false);

@@ -19,16 +19,18 @@ afterAll(async () => {
   scratch.remove();
 });
 
-describe("the sharded-2 topology, embedded (two FreeSWITCH doubles, a gateway each, one NATS)", () => {
+describe("the sharded-2 topology, embedded (two FreeSWITCH doubles behind Kamailio, a gateway each, one NATS)", () => {
   it("comes up with both shards healthy, each gateway publishing its own FreeSWITCH's events", async () => {
     const status = await lab.status();
     expect(status.components.filter((c) => c.health !== "ok")).toEqual([]);
     expect(status.components.map((c) => c.name).sort()).toEqual([
+      "carrier",
       "fakeswitch",
       "fakeswitch-2",
       "fault-proxy",
       "gateway",
       "gateway-2",
+      "kamailio",
       "nats",
     ]);
     const events = await subscribeEvents(lab.natsUrls()[0] as string);

@@ -12,7 +12,7 @@ import { status } from "../../lab/cli/status.ts";
 import { up } from "../../lab/cli/up.ts";
 import { isLoopbackHost } from "../../lab/lib/loopback.ts";
 import { repoRoot } from "../../lab/lib/paths.ts";
-import { groupMembers } from "../../lab/lib/service.ts";
+import { groupMembers } from "../../lab/lib/proc-stats.ts";
 import type { LabState } from "../../lab/lib/state.ts";
 import { scratchDir } from "./lab-helpers.ts";
 
@@ -87,7 +87,7 @@ describe("npm run lab -- <command>, each from its own process", () => {
     expect(lab("fault", "esl", "kill")).toMatchObject({
       code: 1,
       stderr:
-        "lab fault: esl is a link, not a component; components: nats, fakeswitch, fault-proxy, gateway, calls-db, calls-cdr-writer, calls-orchestrator-1, calls-orchestrator-2, calls-api\n",
+        "lab fault: esl is a link, not a component; components: nats, fakeswitch, kamailio, carrier, fault-proxy, gateway, calls-db, calls-cdr-writer, calls-orchestrator-1, calls-orchestrator-2, calls-api\n",
     });
   });
 
@@ -106,7 +106,7 @@ describe("npm run lab -- <command>, each from its own process", () => {
     const pids = state().components.map((c) => c.process?.pid ?? 0);
     const down = lab("down");
     expect(down.code).toBe(0);
-    expect(down.stdout).toMatch(/^lab \S+ is down in \d+ ms: 9 components stopped, 10 ports free$/m);
+    expect(down.stdout).toMatch(/^lab \S+ is down in \d+ ms: 11 components stopped, 11 ports free$/m);
     expect(existsSync(scratch.stateFile)).toBe(false);
     for (const pid of pids) expect(groupMembers(pid)).toEqual([]);
     expect(lab("down")).toMatchObject({

@@ -17,6 +17,7 @@ interface Service {
   command?: string[];
   secrets?: string[];
   depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
 }
 
 const text = readFileSync(composeFile, "utf8");
@@ -114,6 +115,27 @@ describe("compose/compose.yaml", () => {
     const nats = composeLinks().find((l) => l.name === "nats");
     expect(gateway.environment?.NATS_URL).toBe(`nats://127.0.0.1:${nats?.listen.port}`);
     expect(nats?.target).toEqual({ host: "nats", port: 4222 });
+  });
+
+  it("runs Kamailio from Debian's package with the lab's kamailio.cfg, in FreeSWITCH's network namespace", () => {
+    const kamailio = services.kamailio as Service;
+    expect(kamailio.build).toEqual({ context: "..", dockerfile: "compose/Dockerfile.kamailio" });
+    expect(kamailio.network_mode).toBe("service:freeswitch");
+    expect(kamailio.depends_on?.freeswitch?.condition).toBe("service_healthy");
+    const dockerfile = readFileSync(join(repoRoot, "compose/Dockerfile.kamailio"), "utf8");
+    expect(dockerfile).toMatch(/^FROM debian:bookworm-slim$/m);
+    expect(dockerfile).toMatch(/apt-get install -y --no-install-recommends kamailio/);
+    expect(dockerfile).toContain("COPY lab/kamailio/kamailio.cfg /etc/kamailio-lab/kamailio.cfg");
+    const entrypoint = readFileSync(join(repoRoot, "compose/kamailio-entrypoint.sh"), "utf8");
+    expect(entrypoint).toContain("-f /etc/kamailio-lab/kamailio.cfg");
+    // SIP, kamcmd, JSON-RPC and the dispatcher's target on the namespace's own address: never a wildcard.
+    expect(entrypoint).not.toMatch(/0\.0\.0\.0|udp:\*|tcp:\*/);
+    const { KAMAILIO_SIP_PORT, KAMAILIO_CTL_PORT, KAMAILIO_RPC_PORT } = kamailio.environment ?? {};
+    for (const port of [KAMAILIO_SIP_PORT, KAMAILIO_CTL_PORT, KAMAILIO_RPC_PORT])
+      expect(
+        services.freeswitch?.ports?.some((p) => p.endsWith(`:${port}`) || p.endsWith(`:${port}/udp`)),
+      ).toBe(true);
+    expect(kamailio.healthcheck?.test.join(" ")).toContain("core.uptime");
   });
 
   it("hands secrets over as files, never as values in the file or the environment", () => {

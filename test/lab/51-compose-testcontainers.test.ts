@@ -7,9 +7,10 @@ import {
   Wait,
 } from "testcontainers";
 import { afterAll, describe, expect, it } from "vitest";
+import { dispatcherTargets } from "../../lab/kamailio/kamailio.ts";
 import { composeFile, writeComposeSecrets } from "../../lab/lib/compose.ts";
 import { FaultControlClient } from "../../lab/lib/fault-control.ts";
-import { freePorts } from "../../lab/lib/ports.ts";
+import { freePorts, freeUdpPort } from "../../lab/lib/ports.ts";
 import { scratchDir, watchHealth } from "./lab-helpers.ts";
 
 /** Why this machine cannot run containers, or undefined when a Docker engine answers. */
@@ -28,7 +29,7 @@ afterAll(async () => {
 });
 
 describe("compose/compose.yaml on a Docker engine (testcontainers)", () => {
-  it("runs a real FreeSWITCH, NATS, the fault proxy and the gateway; an ESL cut takes /health to 503 and back", async ({
+  it("runs a real FreeSWITCH, Kamailio, NATS, the fault proxy and the gateway; an ESL cut takes /health to 503 and back", async ({
     skip,
   }) => {
     if (noEngine) skip(`no Docker engine was found: ${noEngine}`);
@@ -39,12 +40,14 @@ describe("compose/compose.yaml on a Docker engine (testcontainers)", () => {
     };
     const secretsDir = join(scratch.dir, "secrets");
     writeComposeSecrets(secretsDir, secrets);
-    const [gatewayPort, controlPort, natsPort, monitorPort] = (await freePorts(4)) as [
+    const [gatewayPort, controlPort, natsPort, monitorPort, kamcmdPort] = (await freePorts(5)) as [
+      number,
       number,
       number,
       number,
       number,
     ];
+    const kamailioRpcPort = await freeUdpPort();
     environment = await new DockerComposeEnvironment(dirname(composeFile), "compose.yaml")
       .withEnvironment({
         LAB_SECRETS_DIR: secretsDir,
@@ -52,9 +55,13 @@ describe("compose/compose.yaml on a Docker engine (testcontainers)", () => {
         LAB_FAULT_CONTROL_PORT: String(controlPort),
         LAB_NATS_PORT: String(natsPort),
         LAB_NATS_MONITOR_PORT: String(monitorPort),
+        LAB_KAMAILIO_SIP_PORT: String(await freeUdpPort()),
+        LAB_KAMAILIO_CTL_PORT: String(kamcmdPort),
+        LAB_KAMAILIO_RPC_PORT: String(kamailioRpcPort),
       })
       .withBuild()
       .withWaitStrategy("gateway-1", Wait.forHealthCheck())
+      .withWaitStrategy("kamailio-1", Wait.forHealthCheck())
       .withStartupTimeout(300_000)
       .up();
 
@@ -62,6 +69,9 @@ describe("compose/compose.yaml on a Docker engine (testcontainers)", () => {
     const health = await fetch(`${gatewayUrl}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ esl: { authenticated: true }, nats: { state: "connected" } });
+
+    // Kamailio's dispatcher has FreeSWITCH's SIP profile as its one destination, read over JSON-RPC.
+    expect(await dispatcherTargets(`udp:127.0.0.1:${kamailioRpcPort}`)).toHaveLength(1);
 
     const watch = watchHealth(gatewayUrl);
     const control = new FaultControlClient(`http://127.0.0.1:${controlPort}`, secrets.controlToken);

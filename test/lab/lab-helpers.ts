@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from "nats";
 import { expect } from "vitest";
 import type { Lab } from "../../lab/lib/lab.ts";
 import { portIsFree } from "../../lab/lib/ports.ts";
-import { groupMembers } from "../../lab/lib/service.ts";
+import { groupMembers } from "../../lab/lib/proc-stats.ts";
 import type { LabState } from "../../lab/lib/state.ts";
 
 /** A scratch folder for one test file's results and state file. */
@@ -61,8 +61,15 @@ export function watchHealth(gatewayUrl: string) {
   };
 }
 
-/** Originates one call through a gateway; resolves with its call uuid once accepted (202). */
-export async function originate(lab: Lab, gatewayUrl = lab.gatewayUrl()): Promise<string> {
+/**
+ * Originates one call through a gateway; resolves with its call uuid once accepted (202). The default
+ * destination is answered by the double itself; `sofia/external/…` goes out over SIP to the lab's carrier.
+ */
+export async function originate(
+  lab: Lab,
+  gatewayUrl = lab.gatewayUrl(),
+  destination = "sofia/internal/1000@127.0.0.1:5090",
+): Promise<string> {
   const callUuid = randomUUID();
   const response = await fetch(`${gatewayUrl}/api/v1/fs/originate`, {
     method: "POST",
@@ -71,7 +78,7 @@ export async function originate(lab: Lab, gatewayUrl = lab.gatewayUrl()): Promis
       "content-type": "application/json",
     },
     body: JSON.stringify({
-      destination: "sofia/internal/1000@127.0.0.1:5090",
+      destination,
       application: { name: "park" },
       call_uuid: callUuid,
     }),

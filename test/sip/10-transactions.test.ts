@@ -33,10 +33,11 @@ describe("RFC 3261 transaction timers over UDP", () => {
     );
     expect(failed).toBe(408);
     expect(Date.now() - started).toBeGreaterThanOrEqual(64 * T1 - 2);
-    // Sent at 0, T1, 3T1, 7T1, 15T1, 31T1, 63T1: 7 copies in 64·T1.
-    expect(far.got.filter((g) => g.message.kind === "request" && g.message.method === "INVITE")).toHaveLength(
-      7,
-    );
+    // Sent at 0, T1, 3T1, 7T1, 15T1, 31T1, 63T1: 7 copies in 64·T1 (6 when a busy machine's timers run late
+    // and the last one falls past Timer B; capped at T2 there would be about 18, never doubled 64).
+    const copies = far.got.filter((g) => g.message.kind === "request" && g.message.method === "INVITE");
+    expect(copies.length).toBeGreaterThanOrEqual(6);
+    expect(copies.length).toBeLessThanOrEqual(7);
     far.socket.close();
   });
 
@@ -45,8 +46,10 @@ describe("RFC 3261 transaction timers over UDP", () => {
     const status = await ua.options(`sip:1@127.0.0.1:${far.port}`, { host: "127.0.0.1", port: far.port });
     expect(status).toBe(408);
     const gaps = far.got.slice(1).map((g, i) => g.at - far.got[i]!.at);
-    // T1, 2T1, 4T1 (= T2), then T2 each time.
-    expect(Math.max(...gaps)).toBeLessThan(4 * T1 + 15);
+    // T1, 2T1, 4T1 (= T2), then T2 each time: the gaps after the third stay at T2 (their median, so one
+    // late timer on a busy machine does not decide), where uncapped doubling would go on to 8T1, 16T1…
+    const later = gaps.slice(3).sort((a, b) => a - b);
+    expect(later[later.length >> 1]).toBeLessThan(4 * T1 + 15);
     expect(far.got.length).toBeGreaterThanOrEqual(15);
     far.socket.close();
   });
