@@ -1,6 +1,7 @@
 /**
  * `npm run bench gateway [-- --rates 200,500,1000,1500 --duration 60]`: the originate-ramp scenario with
- * the given steps and targets, on one embedded lab: open-loop originates through the gateway's HTTP API,
+ * the given steps and targets, on one embedded lab of the `gateway-bench` topology (`single` without the
+ * calls pipeline, whose CDR writer would compete for the cores): open-loop originates through the gateway's HTTP API,
  * every call's events followed on NATS, each step gated on its own. Prints the run (a table per step) and
  * the highest rate at which every target held; results/<run-id>/ has report.html.
  */
@@ -29,6 +30,7 @@ const run = await runScenario(
   {
     ...originateRamp,
     name: "bench-gateway",
+    topology: "gateway-bench",
     description: `originate steps ${rates.join(", ")} calls/s, ${durationMs / 1000} s each`,
     lab: { gatewayEnv: { LOG_LEVEL: "warn" } },
     phases: [

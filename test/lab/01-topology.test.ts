@@ -19,8 +19,8 @@ function problemsOf(yaml: string): string[] {
 }
 
 describe("topologies", () => {
-  it("ships single, sharded-2 and nats-cluster, each valid, with ESL and NATS proxied and Kamailio in front", () => {
-    expect(topologyNames()).toEqual(["nats-cluster", "sharded-2", "single"]);
+  it("ships single, sharded-2, nats-cluster and gateway-bench, each valid, with ESL and NATS proxied and Kamailio in front", () => {
+    expect(topologyNames()).toEqual(["gateway-bench", "nats-cluster", "sharded-2", "single"]);
     for (const name of topologyNames()) {
       const topology = loadTopology(name);
       for (const gateway of topology.gateways) {
@@ -40,6 +40,12 @@ describe("topologies", () => {
       ["gateway-2", "fakeswitch-2"],
     ]);
     expect(loadTopology("nats-cluster").nats.nodes).toEqual(["nats-1", "nats-2", "nats-3"]);
+    // The bench's lab is single without the calls pipeline, nothing else.
+    const { calls: _calls, ...single } = loadTopology("single");
+    expect({ ...loadTopology("gateway-bench"), name: "single", description: "" }).toEqual({
+      ...single,
+      description: "",
+    });
   });
 
   it("runs the calls pipeline in single only: two orchestrators through its gateway", () => {
@@ -156,7 +162,7 @@ gateways: [{ name: gw, freeswitch: fs }]
   it("refuses broken YAML, unknown names and the lab's reserved names", () => {
     expect(problemsOf("nats: [")[0]).toMatch(/^not valid YAML: /);
     expect(() => loadTopology("triple")).toThrow(
-      /no topology "triple"; shipped: nats-cluster, sharded-2, single/,
+      /no topology "triple"; shipped: gateway-bench, nats-cluster, sharded-2, single/,
     );
     expect(
       problemsOf(`description: x
