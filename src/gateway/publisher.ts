@@ -15,10 +15,17 @@ export interface PublisherOptions {
 export type NatsState = "connecting" | "connected" | "disconnected" | "closed";
 
 const batchSize = 512;
+/**
+ * How long a sent batch may wait for the PING that confirms it, when nothing else asks for one: one PING
+ * covers every batch of the interval (a PING per batch cost the gateway ~5 % of a core at 1,000 calls/s).
+ */
+const confirmIntervalMs = 10;
 const dropWarningIntervalMs = 5_000;
 
 /** Events handed to the NATS client and not yet confirmed by the server's PONG. */
 interface UnconfirmedBatch {
+  /** Batches are numbered in send order: a PONG confirms every batch up to the last one sent before its PING. */
+  seq: number;
   events: FsEventV1[];
   settled: boolean;
 }
@@ -40,6 +47,8 @@ export class EventPublisher {
   /** Oldest first; PONGs answer in order, so confirmations settle them from the front. */
   private readonly unconfirmed: UnconfirmedBatch[] = [];
   private unconfirmedEvents = 0;
+  private nextBatchSeq = 0;
+  private confirmTimer: NodeJS.Timeout | undefined;
   private nc: NatsConnection | undefined;
   private state_: NatsState = "connecting";
   private pumping = false;
@@ -119,6 +128,8 @@ export class EventPublisher {
       ]);
       if (!nc.isClosed()) await nc.close().catch(() => {});
     }
+    clearTimeout(this.confirmTimer);
+    this.confirmTimer = undefined;
     // Confirmations that did not come before the close never will.
     for (const batch of this.unconfirmed.splice(0)) this.settle(batch, "dropped");
     this.metrics.queueDepth.set(this.depth);
@@ -131,9 +142,10 @@ export class EventPublisher {
   }
 
   /**
-   * Publish in batches, each followed by a PING whose PONG confirms it. Waiting for that PONG while more
-   * is queued is the backpressure signal from NATS; the last batch's PONG is not waited for, so a quiet
-   * stream adds no round trip to its lag.
+   * Publish in batches. While more is queued, a PING follows each batch and its PONG is waited for: the
+   * backpressure signal from NATS. Once the queue is empty, the batches sent wait (at most
+   * `confirmIntervalMs`) for one PING that confirms them all; nothing waits on that, so a quiet stream adds
+   * no round trip to its lag.
    */
   private async pump(): Promise<void> {
     try {
@@ -151,32 +163,32 @@ export class EventPublisher {
           );
           events.push(event);
         }
-        const confirmed = this.confirm(nc, events);
-        if (this.queue.size > 0) await confirmed;
+        this.unconfirmed.push({ seq: this.nextBatchSeq++, events, settled: false });
+        this.unconfirmedEvents += events.length;
+        if (this.queue.size > 0) await this.confirm(nc);
       }
     } finally {
       this.pumping = false;
     }
     if (this.queue.size > 0 && this.state_ === "connected") this.schedulePump();
+    else if (this.unconfirmed.length > 0 && !this.confirmTimer) {
+      this.confirmTimer = setTimeout(() => {
+        this.confirmTimer = undefined;
+        if (this.nc && this.state_ === "connected") void this.confirm(this.nc);
+      }, confirmIntervalMs);
+    }
   }
 
-  /** Tracks a sent batch until its PONG; resolves either way (a lost batch is back in the queue). */
-  private confirm(nc: NatsConnection, events: FsEventV1[]): Promise<void> {
-    const batch: UnconfirmedBatch = { events, settled: false };
-    this.unconfirmed.push(batch);
-    this.unconfirmedEvents += events.length;
+  /** A PING for every batch sent so far; resolves either way (lost batches are back in the queue). */
+  private confirm(nc: NatsConnection): Promise<void> {
+    const last = this.nextBatchSeq - 1;
     return nc.flush().then(
       () => {
-        if (batch.settled) return;
-        // PONGs come in order: every batch sent before this one is confirmed too.
-        while (this.unconfirmed.length > 0) {
-          const oldest = this.unconfirmed.shift() as UnconfirmedBatch;
-          this.settle(oldest, "published");
-          if (oldest === batch) break;
-        }
+        while ((this.unconfirmed[0]?.seq ?? Number.POSITIVE_INFINITY) <= last)
+          this.settle(this.unconfirmed.shift() as UnconfirmedBatch, "published");
       },
       (error: Error) => {
-        if (batch.settled) return;
+        if (this.unconfirmed.length === 0) return; // an earlier PING's failure has put them back
         this.log.warn(
           { err: error.message, events: this.unconfirmedEvents },
           "NATS connection lost before confirming; unconfirmed events are queued to be sent again",

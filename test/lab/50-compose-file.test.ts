@@ -5,6 +5,7 @@ import { Ajv2019 } from "ajv/dist/2019.js";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { composeFile, composeLinks } from "../../lab/lib/compose.ts";
+import { gatewayNodeFlags } from "../../lab/lib/embedded.ts";
 import { repoRoot } from "../../lab/lib/paths.ts";
 
 interface Service {
@@ -166,7 +167,21 @@ describe("compose/compose.yaml", () => {
     const dockerfile = readFileSync(join(repoRoot, "compose/Dockerfile.gateway"), "utf8");
     expect(dockerfile).toMatch(/^FROM node:20-slim$/m);
     expect(dockerfile).toMatch(/^RUN npm ci /m);
-    expect(dockerfile).toMatch(/^CMD \["node", "--import", "tsx", "src\/gateway\/main\.ts"\]$/m);
+    expect(dockerfile).toMatch(/^CMD \["node", .*"--import", "tsx", "src\/gateway\/main\.ts"\]$/m);
     expect(services["fault-proxy"]?.command).toEqual(["node", "--import", "tsx", "lab/fault-proxies.ts"]);
+  });
+});
+
+describe("the gateway's Node flags", () => {
+  it("are the same in the lab, the systemd unit and the compose image", () => {
+    const unit = readFileSync(join(repoRoot, "deploy/systemd/fs-esl-gateway.service"), "utf8");
+    const execStart = /^ExecStart=\/usr\/bin\/node (.*) dist\/gateway\.mjs$/m.exec(unit)?.[1]?.split(" ");
+    expect(execStart).toEqual(gatewayNodeFlags);
+    const dockerfile = readFileSync(join(repoRoot, "compose/Dockerfile.gateway"), "utf8");
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? "[]") as string[];
+    // The image runs the TypeScript through tsx (no source maps to enable): every V8 flag, before --import.
+    expect(cmd.slice(1, cmd.indexOf("--import"))).toEqual(
+      gatewayNodeFlags.filter((f) => f !== "--enable-source-maps"),
+    );
   });
 });
