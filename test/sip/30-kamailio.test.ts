@@ -5,7 +5,7 @@ import { startSipp } from "../../lab/sipp/sipp.ts";
 import { sippTotals } from "../../lab/sipp/stats.ts";
 import { UserAgent } from "../../src/sip/user-agent.ts";
 import { missing } from "./binaries.ts";
-import { until } from "./helpers.ts";
+import { startInboundCaller, until } from "./helpers.ts";
 
 const T1 = 50;
 
@@ -41,16 +41,7 @@ describe.skipIf(missing("kamailio", "sipp"))("Kamailio with the lab's config", (
   });
 
   const inboundCalls = async (calls: number) => {
-    const sipp = startSipp({
-      scenario: "inbound-caller",
-      port: await freeUdpPort(),
-      remote: { host: "127.0.0.1", port: kamailio.port },
-      service: "5000",
-      calls,
-      rate: 20,
-      timeoutS: 10,
-      timings: { HOLD_MS: 20, T1_MS: T1 },
-    });
+    const sipp = await startInboundCaller(kamailio.port, calls, { HOLD_MS: 20, T1_MS: T1 });
     const code = await sipp.exited;
     return { code, calls: sippTotals(sipp.read("caller").rows) };
   };

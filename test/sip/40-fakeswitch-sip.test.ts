@@ -5,7 +5,7 @@ import { type SippRun, type SippScenario, startSipp } from "../../lab/sipp/sipp.
 import { type FakeSwitch, startFakeSwitch } from "../../src/fakeswitch/index.ts";
 import { RawSession } from "../fakeswitch/helpers.ts";
 import { missing } from "./binaries.ts";
-import { until } from "./helpers.ts";
+import { startInboundCaller, until } from "./helpers.ts";
 
 const T1 = 50;
 
@@ -119,19 +119,8 @@ describe.skipIf(missing("kamailio", "sipp"))("the FreeSWITCH double's SIP side t
   });
 
   it("inbound calls from SIPp land on one instance each (parked, ringing), and move when an instance stops", async () => {
-    const inbound = async (calls: number) => {
-      const caller = startSipp({
-        scenario: "inbound-caller",
-        port: await freeUdpPort(),
-        remote: { host: "127.0.0.1", port: kamailio.port },
-        service: "5000",
-        calls,
-        rate: 20,
-        timeoutS: 10,
-        timings: { RING_MS: 200, T1_MS: T1 },
-      });
-      return caller.exited;
-    };
+    const inbound = async (calls: number) =>
+      (await startInboundCaller(kamailio.port, calls, { RING_MS: 200, T1_MS: T1 })).exited;
     const parks = (s: RawSession) =>
       s.events().filter((e) => e.name === "CHANNEL_PARK" && e.callDirection === "inbound").length;
     expect(await inbound(4)).toBe(0);
