@@ -27,7 +27,6 @@ interface UnconfirmedBatch {
   /** Batches are numbered in send order: a PONG confirms every batch up to the last one sent before its PING. */
   seq: number;
   events: FsEventV1[];
-  settled: boolean;
 }
 
 /**
@@ -163,7 +162,7 @@ export class EventPublisher {
           );
           events.push(event);
         }
-        this.unconfirmed.push({ seq: this.nextBatchSeq++, events, settled: false });
+        this.unconfirmed.push({ seq: this.nextBatchSeq++, events });
         this.unconfirmedEvents += events.length;
         if (this.queue.size > 0) await this.confirm(nc);
       }
@@ -200,9 +199,8 @@ export class EventPublisher {
     );
   }
 
+  /** Ends a batch taken off `unconfirmed`: counted published, put back in the queue, or dropped. */
   private settle(batch: UnconfirmedBatch, outcome: "published" | "requeued" | "dropped"): void {
-    if (batch.settled) return;
-    batch.settled = true;
     this.unconfirmedEvents -= batch.events.length;
     const count = batch.events.length;
     if (outcome === "published") {
