@@ -4,7 +4,7 @@ import { type SippRun, startSipp } from "../../lab/sipp/sipp.ts";
 import type { IncomingCall } from "../../src/sip/incoming-call.ts";
 import { UserAgent } from "../../src/sip/user-agent.ts";
 import { missing } from "./binaries.ts";
-import { until } from "./helpers.ts";
+import { startInboundCaller, until } from "./helpers.ts";
 
 const T1 = 50;
 
@@ -97,7 +97,6 @@ describe.skipIf(missing("sipp"))("the user agent against SIPp", () => {
   });
 
   it("answers SIPp's INVITE as a UAS; SIPp ACKs and sends BYE", async () => {
-    const port = await freeUdpPort();
     const calls: IncomingCall[] = [];
     const ended: string[] = [];
     ua.onInvite = (call) => {
@@ -106,16 +105,7 @@ describe.skipIf(missing("sipp"))("the user agent against SIPp", () => {
       call.ringing();
       setTimeout(() => call.answer(), 30);
     };
-    sipp = startSipp({
-      scenario: "inbound-caller",
-      port,
-      remote: { host: "127.0.0.1", port: ua.port },
-      service: "5000",
-      calls: 1,
-      rate: 1,
-      timeoutS: 10,
-      timings: { HOLD_MS: 50, T1_MS: T1 },
-    });
+    sipp = await startInboundCaller(ua.port, 1, { HOLD_MS: 50, T1_MS: T1 });
     expect(await sipp.exited).toBe(0);
     expect(ended).toEqual(["remote"]);
     expect(calls[0]?.to).toBe("5000");
@@ -123,22 +113,12 @@ describe.skipIf(missing("sipp"))("the user agent against SIPp", () => {
   });
 
   it("lets SIPp's caller CANCEL a call we leave ringing", async () => {
-    const port = await freeUdpPort();
     const cancelled: string[] = [];
     ua.onInvite = (call) => {
       call.events = { cancelled: () => cancelled.push(call.callId) };
       call.ringing();
     };
-    sipp = startSipp({
-      scenario: "inbound-caller",
-      port,
-      remote: { host: "127.0.0.1", port: ua.port },
-      service: "5000",
-      calls: 1,
-      rate: 1,
-      timeoutS: 10,
-      timings: { RING_MS: 200, T1_MS: T1 },
-    });
+    sipp = await startInboundCaller(ua.port, 1, { RING_MS: 200, T1_MS: T1 });
     expect(await sipp.exited).toBe(0);
     expect(cancelled).toHaveLength(1);
   });

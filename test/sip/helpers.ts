@@ -14,16 +14,16 @@ export async function until(
   }
 }
 
-/** SIPp's inbound caller (lab/sipp/inbound-caller.xml): `calls` calls at 20/s to Kamailio, service 5000. */
+/** SIPp's inbound caller (lab/sipp/inbound-caller.xml): `calls` calls at 20/s to 127.0.0.1:`port`, service 5000. */
 export async function startInboundCaller(
-  kamailioPort: number,
+  port: number,
   calls: number,
   timings: SippOptions["timings"],
 ): Promise<SippRun> {
   return startSipp({
     scenario: "inbound-caller",
     port: await freeUdpPort(),
-    remote: { host: "127.0.0.1", port: kamailioPort },
+    remote: { host: "127.0.0.1", port },
     service: "5000",
     calls,
     rate: 20,
