@@ -1,6 +1,7 @@
 import type { PipelineSegment } from "./calls-api-load.ts";
 import type { BucketQuantiles } from "./gateway-scraper.ts";
 import type { Percentiles } from "./histogram.ts";
+import type { ProcessWindow } from "./process-sampler.ts";
 import { REPLY_CLASSES, type SipSection } from "./sip.ts";
 import type { FaultRecord, RunSummary } from "./summary.ts";
 
@@ -79,14 +80,11 @@ export function runMetrics(summary: RunSummary): RunMetrics {
     m["gateway.queue_depth.max"] = Math.max(m["gateway.queue_depth.max"] ?? 0, t.queueDepthMax);
   }
   const gatewayNames = new Set((summary.topology?.gateways ?? []).map((g) => g.name));
+  Object.assign(m, processMetrics(processes ?? [], gatewayNames));
   for (const p of processes ?? []) {
-    m[`rss_mb.${p.name}.max`] = p.rssMaxMb;
-    m[`cpu.${p.name}.mean`] = p.cpuMean;
     m[`cpu.${p.name}.max`] = p.cpuMax;
     if (p.series.length >= 10)
       m[`rss_mb.${p.name}.trend_per_min`] = round(trend(p.series.map((s) => [s.second, s.rssMb])) * 60);
-    if (gatewayNames.has(p.name))
-      m["gateway_rss_mb.max"] = Math.max(m["gateway_rss_mb.max"] ?? 0, p.rssMaxMb);
   }
   const outages = (faults ?? []).flatMap((f) => (f.outage ? [f.outage] : []));
   if (faults && faults.length > 0) m["faults.failed"] = faults.filter((f) => f.error !== undefined).length;
@@ -234,3 +232,18 @@ function median(values: number[]): number {
 
 const ratio = (part: number, whole: number): number => (whole === 0 ? 0 : round(part / whole));
 const round = (n: number): number => Math.round(n * 10_000) / 10_000;
+
+/** `rss_mb.<process>.max`, `cpu.<process>.mean` and `gateway_rss_mb.max`, of the run or of one phase. */
+export function processMetrics(
+  processes: readonly ProcessWindow[],
+  gatewayNames: ReadonlySet<string>,
+): RunMetrics {
+  const m: RunMetrics = {};
+  for (const p of processes) {
+    m[`rss_mb.${p.name}.max`] = p.rssMaxMb;
+    m[`cpu.${p.name}.mean`] = p.cpuMean;
+    if (gatewayNames.has(p.name))
+      m["gateway_rss_mb.max"] = Math.max(m["gateway_rss_mb.max"] ?? 0, p.rssMaxMb);
+  }
+  return m;
+}

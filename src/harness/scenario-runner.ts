@@ -22,11 +22,11 @@ import { LagMonitor } from "./lag.ts";
 import { outageRecords } from "./outage-records.ts";
 import { OutcomeLog } from "./outcome-log.ts";
 import { joinPhases, type PlacedPhase, phaseIndexAt } from "./phases.ts";
-import { ProcessSampler, type ProcessWindow } from "./process-sampler.ts";
+import { ProcessSampler } from "./process-sampler.ts";
 import { startProgress } from "./progress.ts";
 import { type MixedRequest, RequestMixer } from "./request-mix.ts";
 import { writeRunFiles } from "./results-files.ts";
-import { BASELINE_METRICS, type RunMetrics, runMetrics } from "./run-metrics.ts";
+import { BASELINE_METRICS, processMetrics, type RunMetrics, runMetrics } from "./run-metrics.ts";
 import type { CallsLoad, LoadPhase, LoadSettings, Scenario } from "./scenario.ts";
 import { dispatcherTimings, phaseSip, type SipSection } from "./sip.ts";
 import { SipMonitor } from "./sip-monitor.ts";
@@ -450,18 +450,6 @@ export async function runScenario(
     const results = evaluateGates(capacityGates ?? [], phaseMetrics);
     return { gates: results, passed: gatesPassed(results) };
   }
-}
-
-/** A phase's `rss_mb.<process>.max`, `cpu.<process>.mean` and `gateway_rss_mb.max`, named as the run's. */
-function processMetrics(processes: readonly ProcessWindow[], gatewayNames: ReadonlySet<string>): RunMetrics {
-  const metrics: RunMetrics = {};
-  for (const p of processes) {
-    metrics[`rss_mb.${p.name}.max`] = p.rssMaxMb;
-    metrics[`cpu.${p.name}.mean`] = p.cpuMean;
-    if (gatewayNames.has(p.name))
-      metrics["gateway_rss_mb.max"] = Math.max(metrics["gateway_rss_mb.max"] ?? 0, p.rssMaxMb);
-  }
-  return metrics;
 }
 
 /** The gateway commands of a load without `calls` (validateScenario makes sure it has a mix). */
