@@ -51,7 +51,16 @@ export function planCallsPipeline(request: CallsPlanRequest): {
     NATS_URL: request.natsUrls.join(","),
     GATEWAY_URL: request.gateway.url,
     // Tokens for the gateway carry what it checks; the API checks its callers' the same way.
-    ...pick(request.gateway.env, ["JWT_ISSUER", "JWT_AUDIENCE", "NATS_SUBJECT"]),
+    ...pick(request.gateway.env, [
+      "JWT_ISSUER",
+      "JWT_AUDIENCE",
+      "NATS_SUBJECT",
+      // The API refuses early what its gateway would refuse: the same caller policy.
+      "ALLOWED_APPLICATIONS",
+      "ALLOWED_VARIABLES",
+      "MEDIA_PREFIXES",
+      "ALLOWED_DIALPLANS",
+    ]),
     LOG_LEVEL: "info",
   };
 

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
+import { defaultCallerPolicy } from "../../src/gateway/caller-policy.ts";
 import { kamailioArgs } from "../kamailio/kamailio.ts";
 import { sippArgs } from "../sipp/sipp.ts";
 import { buildServices } from "./build.ts";
@@ -294,6 +295,12 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
   };
 }
 
+/**
+ * The caller policy's variables plus the double's per-call script (`fakeswitch_hold_ms`...), which the
+ * scenarios send; a real FreeSWITCH keeps them as inert channel variables. The denylist still applies.
+ */
+const labAllowedVariables = [...defaultCallerPolicy.variables, "fakeswitch_*"].join(",");
+
 function gatewayEnvironment(
   spec: GatewaySpec,
   esl: Endpoint,
@@ -316,6 +323,7 @@ function gatewayEnvironment(
       HTTP_PORT: http.port,
       SOURCE_HOST: spec.freeswitch,
       LOG_LEVEL: "info",
+      ALLOWED_VARIABLES: labAllowedVariables,
       ...spec.env,
       ...request.gatewayEnv,
     },

@@ -8,7 +8,9 @@ import Fastify, {
 import type { JetStreamClient } from "nats";
 import type { Logger } from "pino";
 import type { CallsScope, JwtAuthenticator } from "../gateway/auth.ts";
+import { type CallerPolicy, PolicyViolation } from "../gateway/caller-policy.ts";
 import { ApiError } from "../gateway/errors.ts";
+import { jsonValidatorCompiler } from "../gateway/validator.ts";
 import { encodeCallRequest } from "./call-request.ts";
 import type { CallOptions, CallRecord, CallStore, CdrRecord } from "./call-store.ts";
 import { callsStream } from "./jetstream.ts";
@@ -17,6 +19,8 @@ export interface CallsApiDeps {
   store: CallStore;
   /** Bearer JWTs as the gateway checks them (HS256, exp, iss, aud): `calls:write` to post, `calls:read` to look up. */
   auth: JwtAuthenticator;
+  /** The gateway's caller policy: a call the gateway would refuse is refused here (400), not queued. */
+  policy: CallerPolicy;
   js: JetStreamClient;
   log: Logger;
   /** Whether NATS is connected, for /health. */
@@ -39,11 +43,11 @@ const createCallBody = {
       additionalProperties: false,
       properties: {
         timeout_sec: { type: "integer", minimum: 1, maximum: 600 },
-        /** Channel variables for the originate (the gateway re-checks them for ESL injection). */
+        /** Channel variables for the originate: the caller policy's, checked here and again by the gateway. */
         variables: {
           type: "object",
           maxProperties: 32,
-          propertyNames: { pattern: "^[A-Za-z_][A-Za-z0-9_]{0,63}$" },
+          propertyNames: { pattern: "^[A-Za-z_][A-Za-z0-9_.-]{0,63}$" },
           additionalProperties: {
             anyOf: [{ type: "string", maxLength: 256 }, { type: "number" }, { type: "boolean" }],
           },
@@ -72,8 +76,8 @@ export async function buildCallsApi(deps: CallsApiDeps): Promise<FastifyInstance
     bodyLimit: 16 * 1024,
     // No per-request lines: at 200 calls/s they would cost more than the work; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   });
+  app.setValidatorCompiler(jsonValidatorCompiler());
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known =
@@ -112,6 +116,14 @@ export async function buildCallsApi(deps: CallsApiDeps): Promise<FastifyInstance
       const id = randomUUID();
       const acceptedAt = new Date();
       const { to, from, options = {} } = request.body;
+      for (const [name, value] of Object.entries(options.variables ?? {})) {
+        try {
+          deps.policy.variable(name, value);
+        } catch (error) {
+          if (error instanceof PolicyViolation) throw new ApiError(400, error.code, error.message);
+          throw error;
+        }
+      }
       try {
         await deps.store.insertCall({ id, to, from, options, acceptedAt });
       } catch (error) {

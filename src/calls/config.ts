@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { AuthOptions } from "../gateway/auth.ts";
+import { type CallerPolicySettings, callerPolicyFromEnv } from "../gateway/caller-policy.ts";
 
 export type CallsRole = "api" | "orchestrator" | "cdr-writer";
 export const allRoles: readonly CallsRole[] = ["api", "orchestrator", "cdr-writer"];
@@ -38,6 +39,8 @@ export interface CallsConfig {
     ackWaitMs: number;
     maxDeliver: number;
   };
+  /** The gateway's caller policy, so the API refuses at once what the gateway would refuse later. */
+  policy: CallerPolicySettings;
   logLevel: string;
 }
 
@@ -142,6 +145,7 @@ export function loadCallsConfig(env: Env = process.env): CallsConfig {
       ackWaitMs: int("CDR_WRITER_ACK_WAIT_MS", 30_000, 1_000, 600_000),
       maxDeliver: int("CDR_WRITER_MAX_DELIVER", 20, 2, 1000),
     },
+    policy: callerPolicyFromEnv(env),
     logLevel: text("LOG_LEVEL", "info"),
   };
   if (problems.length > 0) throw new CallsConfigError(problems);

@@ -88,14 +88,16 @@ export async function startCallsPipeline(
       pipeline.orchestrator = orchestrator;
     }
     if (config.roles.includes("api")) {
-      const [{ buildCallsApi }, { JwtAuthenticator }] = await Promise.all([
+      const [{ buildCallsApi }, { JwtAuthenticator }, { CallerPolicy }] = await Promise.all([
         import("./api.ts"),
         import("../gateway/auth.ts"),
+        import("../gateway/caller-policy.ts"),
       ]);
       await ensureCallsStream(await jetStreamManager(nc));
       const app = await buildCallsApi({
         store,
         auth: new JwtAuthenticator(config.auth),
+        policy: new CallerPolicy(config.policy),
         js: nc.jetstream(),
         log: log.child({ role: "api" }),
         natsConnected: () => natsUp && !nc.isClosed(),

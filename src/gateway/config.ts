@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
+import { type CallerPolicySettings, callerPolicyFromEnv } from "./caller-policy.ts";
 
 /**
  * Gateway configuration, read from the environment (and optional *_FILE secrets) and validated at
@@ -30,6 +31,8 @@ export interface GatewayConfig {
     sessionsHeadroom: number;
     retryAfterSec: number;
   };
+  /** What callers may ask FreeSWITCH to run, set and play (docs/security.md). */
+  policy: CallerPolicySettings;
   sourceHost: string;
   logLevel: string;
   shutdownTimeoutMs: number;
@@ -119,6 +122,7 @@ export function loadConfig(environment: Env = process.env): GatewayConfig {
       sessionsHeadroom: read.number("SESSIONS_HEADROOM", 0.95, 0.1, 1),
       retryAfterSec: read.int("RETRY_AFTER_SEC", 1, 1, 3600),
     },
+    policy: callerPolicyFromEnv(env),
     sourceHost: read.string("SOURCE_HOST", process.env.HOSTNAME ?? "localhost"),
     logLevel: read.string("LOG_LEVEL", "info"),
     shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),

@@ -1,3 +1,5 @@
+import type { PolicyCode } from "./caller-policy.ts";
+
 /** An HTTP API error with a stable machine-readable code; rendered as `{ error: { code, message } }`. */
 export class ApiError extends Error {
   override name = "ApiError";
@@ -27,4 +29,6 @@ export type ApiErrorCode =
   /** The calls API (src/calls/api.ts): the call could not be recorded, or not queued. */
   | "database_unavailable"
   | "queue_unavailable"
-  | "internal";
+  | "internal"
+  /** 400: the caller policy refused a value (src/gateway/caller-policy.ts, docs/security.md). */
+  | PolicyCode;

@@ -14,6 +14,7 @@ import {
   UUID,
 } from "../esl/index.ts";
 import type { Admission } from "./admission.ts";
+import { type CallerPolicy, PolicyViolation } from "./caller-policy.ts";
 import type { ChannelTable } from "./channels.ts";
 import { ApiError } from "./errors.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -45,12 +46,10 @@ export type Leg = "aleg" | "bleg" | "both";
 /** Digits and the few symbols numbering plans use; a number is a token, never quoted. */
 const CALLER_ID_NUMBER = /^[A-Za-z0-9+*#._-]{1,64}$/;
 
-/** A media path or tone spec for uuid_broadcast: one token (the api splits its arguments on spaces). */
-const MEDIA = /^[^\s\x00-\x1f\x7f'"]+$/;
-
 /**
- * The gateway's FreeSWITCH commands. Every caller string goes through the ESL encoder's validation
- * (EslArgumentError → 400) before anything is written. Originate uses bgapi: `api originate` would hold
+ * The gateway's FreeSWITCH commands. Every caller string goes through the caller policy (what FreeSWITCH
+ * may be asked to run, set, expand or play) and the ESL encoder's validation (what would change the
+ * command's shape), each refusal a 400, before anything is written. Originate uses bgapi: `api originate` would hold
  * the one ESL connection until the call is answered, and every other command would queue behind it.
  */
 export class FsControl {
@@ -62,12 +61,14 @@ export class FsControl {
     private readonly channels: ChannelTable,
     private readonly admission: Admission,
     private readonly metrics: GatewayMetrics,
+    private readonly policy: CallerPolicy,
   ) {}
 
   async originate(input: OriginateInput): Promise<OriginateOutput> {
     const callUuid = input.call_uuid ?? randomUUID();
     const args = guardArguments(() => {
       requireToken("call_uuid", callUuid, UUID);
+      this.checkOriginate(input);
       const variables: Record<string, string | number | boolean> = { origination_uuid: callUuid };
       if (input.caller_id?.name !== undefined) variables.origination_caller_id_name = input.caller_id.name;
       if (input.caller_id?.number !== undefined) {
@@ -148,8 +149,8 @@ export class FsControl {
       }
       const path =
         media.file !== undefined
-          ? requireToken("file", media.file, MEDIA)
-          : `tone_stream://${requireToken("tone", media.tone ?? "", MEDIA)}`;
+          ? this.policy.media("file", media.file)
+          : this.policy.media("tone", `tone_stream://${media.tone ?? ""}`);
       return `uuid_broadcast ${callUuid} ${path} ${leg}`;
     });
     return this.control("play", callUuid, command);
@@ -166,12 +167,28 @@ export class FsControl {
       if (leg !== "aleg") parts.push(`-${leg}`);
       parts.push(requireToken("extension", target.extension, EXTENSION));
       if (target.dialplan !== undefined || target.context !== undefined) {
-        parts.push(requireToken("dialplan", target.dialplan ?? "XML", DIALPLAN));
+        const dialplan = this.policy.dialplan("dialplan", target.dialplan ?? "XML");
+        parts.push(requireToken("dialplan", dialplan, DIALPLAN));
       }
       if (target.context !== undefined) parts.push(requireToken("context", target.context, CONTEXT));
       return parts.join(" ");
     });
     return this.control("transfer", callUuid, command);
+  }
+
+  /** The caller policy over every string of an originate; the ESL encoder checks their shape after. */
+  private checkOriginate(input: OriginateInput): void {
+    const destinations = Array.isArray(input.destination) ? input.destination : [input.destination];
+    for (const [index, destination] of destinations.entries())
+      this.policy.value(`destination[${index}]`, destination);
+    if (input.caller_id?.name !== undefined) this.policy.value("caller_id.name", input.caller_id.name);
+    for (const [name, value] of Object.entries(input.variables ?? {})) this.policy.variable(name, value);
+    if (input.application) this.policy.application(input.application.name, input.application.args);
+    if (input.extension) {
+      this.policy.value("extension.number", input.extension.number);
+      if (input.extension.dialplan !== undefined || input.extension.context !== undefined)
+        this.policy.dialplan("extension.dialplan", input.extension.dialplan ?? "XML");
+    }
   }
 
   private async control(name: string, callUuid: string, command: string): Promise<void> {
@@ -224,6 +241,7 @@ function guardArguments<T>(build: () => T): T {
     return build();
   } catch (error) {
     if (error instanceof EslArgumentError) throw new ApiError(400, "bad_request", error.message);
+    if (error instanceof PolicyViolation) throw new ApiError(400, error.code, error.message);
     throw error;
   }
 }

@@ -3,6 +3,7 @@ import pino, { type Logger } from "pino";
 import { EslClient, type EslEvent } from "../esl/index.ts";
 import { Admission } from "./admission.ts";
 import { JwtAuthenticator } from "./auth.ts";
+import { CallerPolicy } from "./caller-policy.ts";
 import { ChannelTable } from "./channels.ts";
 import type { GatewayConfig } from "./config.ts";
 import { FsControl } from "./fs-control.ts";
@@ -62,7 +63,13 @@ export class Gateway {
     });
     this.publisher = new EventPublisher(config.nats, this.metrics, log.child({ component: "nats" }));
     this.admission = new Admission(config.admission, this.metrics, this.esl);
-    this.control = new FsControl(this.esl, this.channels, this.admission, this.metrics);
+    this.control = new FsControl(
+      this.esl,
+      this.channels,
+      this.admission,
+      this.metrics,
+      new CallerPolicy(config.policy),
+    );
     this.wireEsl();
   }
 

@@ -12,6 +12,7 @@ import type { ChannelTable } from "./channels.ts";
 import { ApiError } from "./errors.ts";
 import type { FsControl, Leg, OriginateInput } from "./fs-control.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import { jsonValidatorCompiler } from "./validator.ts";
 
 export interface HttpDeps {
   log: Logger;
@@ -138,9 +139,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     logController: new DebugRequestLog(),
     requestIdHeader: "x-request-id",
     genReqId: () => crypto.randomUUID(),
-    // Unknown fields are refused (400), not silently stripped; query strings are coerced to their types.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
   });
+  app.setValidatorCompiler(jsonValidatorCompiler());
 
   let closing = false;
   // Registered (awaited) before the routes, so its onRoute hook sees every one of them.

@@ -3,6 +3,7 @@ import pino from "pino";
 import { EslClient } from "../esl/index.ts";
 import { Admission } from "./admission.ts";
 import { JwtAuthenticator } from "./auth.ts";
+import { CallerPolicy } from "./caller-policy.ts";
 import { ChannelTable } from "./channels.ts";
 import { FsControl } from "./fs-control.ts";
 import { buildHttpApp } from "./http.ts";
@@ -26,7 +27,7 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
       audience: undefined,
       clockToleranceSec: 0,
     }),
-    control: new FsControl(esl, channels, admission, metrics),
+    control: new FsControl(esl, channels, admission, metrics, new CallerPolicy()),
     channels,
     metrics,
     health: () => ({ healthy: false, body: {} }),

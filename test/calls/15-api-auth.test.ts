@@ -9,6 +9,7 @@ import { migrate } from "../../src/calls/migrate.ts";
 import { openPglite } from "../../src/calls/pglite-client.ts";
 import type { SqlClient } from "../../src/calls/sql.ts";
 import { JwtAuthenticator, mintToken, type Scope } from "../../src/gateway/auth.ts";
+import { CallerPolicy } from "../../src/gateway/caller-policy.ts";
 
 // The calls API with the gateway's authenticator, configured as a deployment with issuer and audience would
 // be; JetStream is a stub that stores every publish (the pipeline test covers the real one).
@@ -30,6 +31,7 @@ beforeAll(async () => {
   app = await buildCallsApi({
     store: new CallStore(db),
     auth: new JwtAuthenticator({ secret, ...claims, clockToleranceSec: 0 }),
+    policy: new CallerPolicy(),
     js,
     log: pino({ level: "silent" }),
     natsConnected: () => true,
@@ -141,5 +143,48 @@ describe("calls API authorization (the gateway's HS256 JWTs, calls:write / calls
     const response = await app.inject({ method: "GET", url: "/health" });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ status: "ok", nats: true });
+  });
+});
+
+describe("calls API input: refused at once with 400, nothing stored or queued", () => {
+  const write = () => token(["calls:write"]).then((t) => `Bearer ${t}`);
+  const refuses = async (options: unknown, code: string) => {
+    const before = published.length;
+    const response = await post(await write(), { ...body, options });
+    expect(response, JSON.stringify(options)).toMatchObject({ status: 400, body: { error: { code } } });
+    expect(response.body.error.message).toEqual(expect.any(String));
+    expect(published).toHaveLength(before);
+  };
+
+  it("answers 400 (not 503 database_unavailable) for a NUL or a lone surrogate in a variable", async () => {
+    await refuses({ variables: { origination_caller_id_name: "a\u0000b" } }, "unsafe_value");
+    await refuses({ variables: { origination_caller_id_name: "a\ud800b" } }, "unsafe_value");
+    await refuses({ variables: { origination_caller_id_name: "\udc00" } }, "unsafe_value");
+  });
+
+  it("refuses the variables FreeSWITCH executes, and ${...} expansions, as the gateway does", async () => {
+    await refuses({ variables: { api_on_answer: "system touch /tmp/x" } }, "variable_not_allowed");
+    await refuses({ variables: { execute_on_answer: "park" } }, "variable_not_allowed");
+    await refuses({ variables: { api_hangup_hook: "status" } }, "variable_not_allowed");
+    await refuses({ variables: { origination_caller_id_name: "${system(id)}" } }, "unsafe_value");
+    await refuses({ variables: { not_in_the_allowlist: "1" } }, "variable_not_allowed");
+  });
+
+  it("takes JSON types as they are: a string or boolean is not an integer", async () => {
+    await refuses({ timeout_sec: "10" }, "bad_request");
+    await refuses({ timeout_sec: true }, "bad_request");
+  });
+
+  it("accepts an allowed variable and keeps it as sent", async () => {
+    const response = await post(await write(), {
+      ...body,
+      options: { timeout_sec: 10, variables: { "sip_h_X-Tenant": "acme", originate_timeout: 10 } },
+    });
+    expect(response.status).toBe(202);
+    const read = await get(response.body.id, `Bearer ${await token(["calls:read"])}`);
+    expect(read.body.options).toEqual({
+      timeout_sec: 10,
+      variables: { "sip_h_X-Tenant": "acme", originate_timeout: 10 },
+    });
   });
 });

@@ -14,6 +14,7 @@ import { startNatsServer, type TestNatsServer } from "../helpers/nats.ts";
 
 const jwtSecret = new TextEncoder().encode(testJwtSecret);
 const destination = "sofia/internal/1000@127.0.0.1:5090";
+const welcomePrompt = "/usr/share/freeswitch/sounds/en/us/callie/ivr/8000/ivr-welcome.wav";
 
 let nats: TestNatsServer;
 let lab: GatewayUnderTest;
@@ -113,7 +114,7 @@ describe("gateway end to end (FreeSWITCH double + real nats-server)", () => {
       body: { status: "playing" },
     });
     expect(
-      await call("POST", `/api/v1/fs/play/${callUuid}`, { file: "/tmp/prompt.wav", leg: "both" }),
+      await call("POST", `/api/v1/fs/play/${callUuid}`, { file: welcomePrompt, leg: "both" }),
     ).toMatchObject({ status: 200 });
     expect(
       await call("POST", `/api/v1/fs/transfer/${callUuid}`, {
@@ -131,7 +132,7 @@ describe("gateway end to end (FreeSWITCH double + real nats-server)", () => {
     const unknown = crypto.randomUUID();
     for (const [path, body] of [
       [`/api/v1/fs/hangup/${unknown}`, {}],
-      [`/api/v1/fs/play/${unknown}`, { file: "/tmp/x.wav" }],
+      [`/api/v1/fs/play/${unknown}`, { file: welcomePrompt }],
       [`/api/v1/fs/transfer/${unknown}`, { extension: "7001" }],
     ] as const) {
       expect(await call("POST", path, body)).toMatchObject({
@@ -201,7 +202,10 @@ describe("gateway end to end (FreeSWITCH double + real nats-server)", () => {
       );
     }
     for (const attack of delimiters) {
-      bodies.push({ destination, variables: { foo: attack } }, { destination, caller_id: { name: attack } });
+      bodies.push(
+        { destination, variables: { "sip_h_X-Test": attack } },
+        { destination, caller_id: { name: attack } },
+      );
     }
     for (const attack of argumentAttacks)
       bodies.push({ destination, application: { name: "playback", args: attack } });
@@ -209,7 +213,9 @@ describe("gateway end to end (FreeSWITCH double + real nats-server)", () => {
       const { status, body: answer } = await call("POST", "/api/v1/fs/originate", body);
       if (status !== 400)
         expect.fail(`accepted ${JSON.stringify(body)}: ${status} ${JSON.stringify(answer)}`);
-      expect(answer.error.code).toBe("bad_request");
+      expect(answer.error.code).toMatch(
+        /^(bad_request|unsafe_value|application_not_allowed|variable_not_allowed|media_not_allowed)$/,
+      );
     }
     const callUuid = crypto.randomUUID();
     const requests: Array<readonly [string, unknown]> = [];
@@ -231,6 +237,61 @@ describe("gateway end to end (FreeSWITCH double + real nats-server)", () => {
     for (const [path, body] of requests) {
       const { status } = await call("POST", path, body);
       if (status !== 400) expect.fail(`accepted ${path} ${JSON.stringify(body)}: ${status}`);
+    }
+    expect(fs.stats.commands).toBe(commandsBefore);
+  });
+
+  it("refuses what would make FreeSWITCH execute something with 400 and a stable code; none reaches ESL", async () => {
+    const commandsBefore = fs.stats.commands;
+    const originates: Array<[unknown, string]> = [
+      [{ destination, variables: { api_on_answer: "system touch /tmp/x" } }, "variable_not_allowed"],
+      [{ destination, variables: { execute_on_answer: "park" } }, "variable_not_allowed"],
+      [{ destination, variables: { API_HANGUP_HOOK: "status" } }, "variable_not_allowed"],
+      [{ destination, variables: { exec_after_bridge_app: "park" } }, "variable_not_allowed"],
+      [{ destination, variables: { bridge_pre_execute_aleg_app: "park" } }, "variable_not_allowed"],
+      [{ destination, variables: { api_after_bridge: "status" } }, "variable_not_allowed"],
+      [{ destination, variables: { origination_uuid: crypto.randomUUID() } }, "variable_not_allowed"],
+      [{ destination, variables: { "sip_h_X-A": "${system(id)}" } }, "unsafe_value"],
+      [{ destination, variables: { "sip_h_X-A": "$${hostname}" } }, "unsafe_value"],
+      // Raw JSON: 1e400 parses to Infinity, which must not reach FreeSWITCH as a word.
+      [`{"destination":"${destination}","variables":{"originate_timeout":1e400}}`, "unsafe_value"],
+      [{ destination, timeout_sec: "10" }, "bad_request"],
+      [{ destination, timeout_sec: true }, "bad_request"],
+      [{ destination, application: { name: "system", args: "id" } }, "application_not_allowed"],
+      [{ destination, application: { name: "lua", args: "x.lua" } }, "application_not_allowed"],
+      [{ destination, application: { name: "set", args: "api_on_answer=x" } }, "application_not_allowed"],
+      [{ destination, application: { name: "park", args: "${system(id)}" } }, "unsafe_value"],
+      [{ destination, application: { name: "playback", args: "/etc/passwd" } }, "media_not_allowed"],
+      [{ destination, application: { name: "playback", args: "system::id" } }, "unsafe_value"],
+      [{ destination, application: { name: "bridge", args: "{api_on_answer=x}user/1" } }, "unsafe_value"],
+      [{ destination, extension: { number: "park", dialplan: "inline" } }, "dialplan_not_allowed"],
+      [{ destination, caller_id: { name: "${system(id)}" } }, "unsafe_value"],
+    ];
+    for (const [body, code] of originates) {
+      const { status, body: answer } = await call("POST", "/api/v1/fs/originate", body);
+      if (status !== 400 || answer.error.code !== code)
+        expect.fail(`${JSON.stringify(body)}: ${status} ${JSON.stringify(answer)}, wanted 400 ${code}`);
+    }
+    const callUuid = crypto.randomUUID();
+    const controls: Array<[string, unknown, string]> = [
+      [`/api/v1/fs/play/${callUuid}`, { file: "/tmp/x.wav" }, "media_not_allowed"],
+      [
+        `/api/v1/fs/play/${callUuid}`,
+        { file: "/usr/share/freeswitch/sounds/../../../etc/passwd" },
+        "media_not_allowed",
+      ],
+      [`/api/v1/fs/play/${callUuid}`, { file: "lua::evil.lua" }, "media_not_allowed"],
+      [`/api/v1/fs/play/${callUuid}`, { file: "${system(id)}" }, "unsafe_value"],
+      [`/api/v1/fs/play/${callUuid}`, { tone: "${system(id)}" }, "unsafe_value"],
+      [`/api/v1/fs/play/${callUuid}`, { tone: "%(100,0,440)::echo" }, "media_not_allowed"],
+      [`/api/v1/fs/transfer/${callUuid}`, { extension: "park", dialplan: "inline" }, "dialplan_not_allowed"],
+    ];
+    for (const [path, body, code] of controls) {
+      const { status, body: answer } = await call("POST", path, body);
+      if (status !== 400 || answer.error.code !== code)
+        expect.fail(
+          `${path} ${JSON.stringify(body)}: ${status} ${JSON.stringify(answer)}, wanted 400 ${code}`,
+        );
     }
     expect(fs.stats.commands).toBe(commandsBefore);
   });

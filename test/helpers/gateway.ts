@@ -2,6 +2,7 @@ import { Writable } from "node:stream";
 import pino from "pino";
 import { type FakeSwitch, type FakeSwitchOptions, startFakeSwitch } from "../../src/fakeswitch/index.ts";
 import { mintToken, type Scope } from "../../src/gateway/auth.ts";
+import { defaultCallerPolicy } from "../../src/gateway/caller-policy.ts";
 import { loadConfig } from "../../src/gateway/config.ts";
 import { Gateway } from "../../src/gateway/gateway.ts";
 
@@ -49,6 +50,7 @@ export async function startGatewayUnderTest(options: {
     ESL_BACKOFF_INITIAL_MS: "20",
     ESL_BACKOFF_MAX_MS: "200",
     SOURCE_HOST: "test-fs",
+    ALLOWED_VARIABLES: [...defaultCallerPolicy.variables, "fakeswitch_*"].join(","),
     LOG_LEVEL: "debug",
     ...options.env,
   });
