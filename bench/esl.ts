@@ -34,7 +34,7 @@ interface ModeslEvent {
   getHeader(name: string): string | null;
 }
 
-const fixtures = new URL("../../shared/fixtures/freeswitch-esl/", import.meta.url);
+const fixtures = new URL("../test/fixtures/freeswitch-esl/", import.meta.url);
 
 /** The event frames of one capture, byte for byte as FreeSWITCH sent them. */
 function eventFrames(capture: string, contentType: string): Buffer[] {

@@ -12,8 +12,8 @@ import { formatStatus } from "./status.ts";
 
 export const up: Command = {
   name: "up",
-  summary:
-    "start a lab in the background: --topology single|sharded-2|nats-cluster, --mode embedded|external|compose",
+  // The topologies are whatever lab/topologies/ ships, so a new one is never missing from the help.
+  summary: `start a lab in the background: --topology ${topologyNames().join("|")}, --mode ${labModes.join("|")}`,
   help: `usage: npm run lab -- up [--topology <name|file>] [--mode embedded|external|compose]
                          [--gateway-cmd "<command>" | --gateway-url <url>]
                          [--esl-host <host> --esl-port <port> --esl-password-file <file> [--yes-i-mean-it]]

@@ -13,15 +13,18 @@ export const entryPoints = {
   /** The calls pipeline's processes (CALLS_ROLES says which), and its embedded database server. */
   calls: "src/calls/main.ts",
   "calls-db": "src/calls/pglite-main.ts",
+  /** The one-shot process that makes calls-db's migrated template (lab/lib/calls-pipeline.ts). */
+  "calls-db-template": "lab/calls-db-template.ts",
 } as const;
 
 export type BuiltService = keyof typeof entryPoints;
 
 /**
  * Built together with code splitting, into dist/calls/: a pipeline process imports only its roles' code
- * (src/calls/pipeline.ts), so the lab's four pipeline processes start in about half the CPU time.
+ * (src/calls/pipeline.ts), so the lab's four pipeline processes start in about half the CPU time. The
+ * template maker is with them: it migrates from the same copied migrations.
  */
-const splitServices: readonly BuiltService[] = ["calls", "calls-db"];
+const splitServices: readonly BuiltService[] = ["calls", "calls-db", "calls-db-template"];
 
 export const distDir = join(repoRoot, "dist");
 

@@ -7,9 +7,11 @@
  * calls-db starts with NATS and the doubles, the others once NATS, calls-db and the gateway answer
  * (embedded.ts, `dependsOn`).
  */
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { callsStream, fsEventsStream } from "../../src/calls/jetstream.ts";
 import { distDir } from "./build.ts";
 import { repoRoot } from "./paths.ts";
@@ -161,9 +163,10 @@ const templatesDir = join(distDir, "calls-db-templates");
  * A migrated PGlite data directory for calls-db to copy as it starts (in parallel with the gateway's start):
  * PGlite's initdb takes 4–5 s on a busy 2-core machine, copying and opening a copy under a second. Made
  * once per migration set and PGlite version, in dist/calls-db-templates/<key>/ (written aside and renamed,
- * so labs starting together never see half a template).
+ * so labs starting together never see half a template), by `maker` (the calls-db-template bundle) in a
+ * process of its own: initdb grows a process to ~900 MB, which the lab's would have kept for the run.
  */
-export async function pgliteTemplate(): Promise<string> {
+export async function pgliteTemplate(maker: string): Promise<string> {
   const migrations = join(repoRoot, "src/calls/migrations");
   const hash = createHash("sha256");
   hash.update(readFileSync(join(repoRoot, "node_modules/@electric-sql/pglite/package.json")));
@@ -174,17 +177,7 @@ export async function pgliteTemplate(): Promise<string> {
   const temporary = `${dir}.${process.pid}.tmp`;
   rmSync(temporary, { recursive: true, force: true });
   mkdirSync(templatesDir, { recursive: true });
-  // Loaded only here: the lab's other work has no use for PGlite's WASM.
-  const [{ openPglite }, { migrate }] = await Promise.all([
-    import("../../src/calls/pglite-client.ts"),
-    import("../../src/calls/migrate.ts"),
-  ]);
-  const db = await openPglite(temporary);
-  try {
-    await migrate(db);
-  } finally {
-    await db.close();
-  }
+  await promisify(execFile)(process.execPath, [maker, temporary]);
   try {
     renameSync(temporary, dir);
   } catch (error) {

@@ -1,6 +1,6 @@
 /**
- * A capture transcript (the shared fixtures' `.txt` format, their README): a marker line, then exactly N
- * raw bytes and one `\n` separator, for each chunk:
+ * A capture transcript (the `.txt` format of test/fixtures/freeswitch-esl, its README): a marker line,
+ * then exactly N raw bytes and one `\n` separator, for each chunk:
  *
  *   >>> +<ms since start> ms <epoch ms> <N> bytes   N bytes the client wrote (one write)
  *   <<< +<ms since start> ms <epoch ms> <N> bytes   N bytes one recv() returned (server → client)

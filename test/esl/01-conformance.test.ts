@@ -1,6 +1,6 @@
 /**
- * Level 01: the codec against real FreeSWITCH 1.10.12 bytes. Every capture in the shared fixtures is
- * decoded whole, one byte at a time and along its original recv() boundaries, and must give exactly the
+ * Level 01: the codec against real FreeSWITCH 1.10.12 bytes. Every capture in test/fixtures/freeswitch-esl
+ * is decoded whole, one byte at a time and along its original recv() boundaries, and must give exactly the
  * frames and events the capture's JSON lists; every command the capture client wrote must come out of our
  * encoder byte for byte.
  */

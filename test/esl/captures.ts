@@ -1,9 +1,9 @@
-/** Loader for the FreeSWITCH 1.10 ESL captures in ../shared/fixtures/freeswitch-esl (format: its README). */
+/** Loader for the FreeSWITCH 1.10 ESL captures in test/fixtures/freeswitch-esl (format: its README). */
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { encodeFrame, type HeaderList } from "../../src/esl/index.ts";
 
-export const captureDir = fileURLToPath(new URL("../../../shared/fixtures/freeswitch-esl/", import.meta.url));
+export const captureDir = fileURLToPath(new URL("../fixtures/freeswitch-esl/", import.meta.url));
 
 export interface CapturedFrame {
   dir: "recv_frame";

@@ -1,14 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeSwitch, startFakeSwitch } from "../../src/fakeswitch/index.ts";
-import {
-  capturedShapes,
-  eventName,
-  framesOf,
-  haveFixtures,
-  headerNames,
-  myShapes,
-  replyTo,
-} from "./fixtures.ts";
+import { capturedShapes, eventName, framesOf, headerNames, myShapes, replyTo } from "./fixtures.ts";
 import { RawSession } from "./helpers.ts";
 
 /**
@@ -22,7 +14,7 @@ const ORIGINATE = `bgapi originate {origination_uuid=${U}}sofia/internal/1000@12
 const done = (s: RawSession, name: string, state?: string) => () =>
   s.events().some((e) => e.name === name && (state === undefined || e.channelState === state));
 
-describe.skipIf(!haveFixtures)("conformance with the FreeSWITCH 1.10.12 captures", () => {
+describe("conformance with the FreeSWITCH 1.10.12 captures", () => {
   let fs: FakeSwitch;
   beforeAll(async () => {
     fs = await startFakeSwitch({

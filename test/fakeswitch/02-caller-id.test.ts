@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EslFrame } from "../../src/esl/frame.ts";
 import { type FakeSwitch, startFakeSwitch } from "../../src/fakeswitch/index.ts";
-import { type CapturedFrame, eventName, framesOf, haveFixtures, headerNames } from "./fixtures.ts";
+import { type CapturedFrame, eventName, framesOf, headerNames } from "./fixtures.ts";
 import { RawSession } from "./helpers.ts";
 
 /**
@@ -90,7 +90,7 @@ function expectSameCallerId(mine: Seen[], captured: Seen[]): void {
 const seen = (s: RawSession, name: string, state?: string) => () =>
   s.events().some((e) => e.name === name && (state === undefined || e.channelState === state));
 
-describe.skipIf(!haveFixtures)("caller-ID name (capture 17)", () => {
+describe("caller-ID name (capture 17)", () => {
   let fs: FakeSwitch;
   let s: RawSession;
   beforeAll(async () => {

@@ -12,7 +12,7 @@ import {
   type ReplayServer,
   startReplay,
 } from "../../src/fakeswitch/index.ts";
-import { type CapturedFrame, capture, FIXTURES, haveFixtures } from "./fixtures.ts";
+import { type CapturedFrame, capture, FIXTURES } from "./fixtures.ts";
 import { CliProcess } from "./helpers.ts";
 
 /** Replaying the captures: a client sees what the real FreeSWITCH sent it, frame for frame. */
@@ -108,7 +108,7 @@ const STEMS = [
   "17-utf8-caller-id-name",
 ];
 
-describe.skipIf(!haveFixtures)("replay of a capture transcript", () => {
+describe("replay of a capture transcript", () => {
   it.each(STEMS)("%s: the decoded frames equal the capture's, the bytes its .recv.raw", async (stem) => {
     replay = await startReplay({ file: transcript(stem), speed: Number.POSITIVE_INFINITY });
     const run = await scriptedClient(replay.port, stem);
@@ -192,7 +192,7 @@ describe.skipIf(!haveFixtures)("replay of a capture transcript", () => {
   });
 });
 
-describe.skipIf(!haveFixtures)("our EslClient against replayed captures", () => {
+describe("our EslClient against replayed captures", () => {
   it("02: every api command gets the captured response body, and the session ends as recorded", async () => {
     replay = await startReplay({ file: transcript("02-api-commands"), speed: 20 });
     const client = new EslClient({

@@ -9,7 +9,7 @@ import {
   startControlApi,
   startFakeSwitch,
 } from "../../src/fakeswitch/index.ts";
-import { capturedShapes, framesOf, haveFixtures, myShapes, type Shape } from "./fixtures.ts";
+import { capturedShapes, framesOf, myShapes, type Shape } from "./fixtures.ts";
 import { RawSession } from "./helpers.ts";
 
 /**
@@ -57,7 +57,7 @@ const count = (s: RawSession, name: string, state?: string) =>
 const of = (s: RawSession, uuid: string, name: string): EslEvent | undefined =>
   s.events().find((e) => e.uniqueId === uuid && e.name === name);
 
-describe.skipIf(!haveFixtures)("early media (09b)", () => {
+describe("early media (09b)", () => {
   const STEM = "09b-sip-183-early-media";
 
   it("183 with SDP: the originate succeeds at the 183, the call parks in early media, the 200 answers it later", async () => {
@@ -99,7 +99,7 @@ describe.skipIf(!haveFixtures)("early media (09b)", () => {
   });
 });
 
-describe.skipIf(!haveFixtures)("bridges (10)", () => {
+describe("bridges (10)", () => {
   const STEM = "10-bridge-and-uuid-bridge";
   const A = "d9d0216c-8410-4336-9467-b448058a1e9c";
   const B = "8bb87119-2802-472a-9a1b-f8f63c8060a6";
@@ -179,7 +179,7 @@ describe.skipIf(!haveFixtures)("bridges (10)", () => {
   });
 });
 
-describe.skipIf(!haveFixtures)("inbound calls through the control API (11)", () => {
+describe("inbound calls through the control API (11)", () => {
   const STEM = "11-inbound-call-uuid-commands";
   const U = "014b0e18-b2cf-4597-8324-a5d04d8c38e7";
 
@@ -242,7 +242,7 @@ describe.skipIf(!haveFixtures)("inbound calls through the control API (11)", () 
   });
 });
 
-describe.skipIf(!haveFixtures)("log/data frames after `log <level>` (14)", () => {
+describe("log/data frames after `log <level>` (14)", () => {
   const STEM = "14-log-data";
   const U = "93f2c6e9-5f5c-4cf7-b097-db805f70cd45";
   const label = (f: {

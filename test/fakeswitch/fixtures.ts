@@ -1,14 +1,10 @@
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { EslFrame } from "../../src/esl/frame.ts";
 
-/** The shared FreeSWITCH 1.10.12 captures (tests only: the double itself never reads them). */
-export const FIXTURES = resolve(
-  process.env.FS_FIXTURES ??
-    join(dirname(fileURLToPath(import.meta.url)), "../../../shared/fixtures/freeswitch-esl"),
-);
-export const haveFixtures = existsSync(join(FIXTURES, "03-lifecycle-event-plain.json"));
+/** The FreeSWITCH 1.10.12 captures in test/fixtures (tests only: the double itself never reads them). */
+export const FIXTURES = fileURLToPath(new URL("../fixtures/freeswitch-esl/", import.meta.url));
 
 export interface CapturedFrame {
   headers: Record<string, string>;

@@ -14,6 +14,7 @@ import { isLoopbackHost } from "../../lab/lib/loopback.ts";
 import { repoRoot } from "../../lab/lib/paths.ts";
 import { groupMembers } from "../../lab/lib/proc-stats.ts";
 import type { LabState } from "../../lab/lib/state.ts";
+import { topologyNames } from "../../lab/lib/topology.ts";
 import { scratchDir } from "./lab-helpers.ts";
 
 const scratch = scratchDir();
@@ -130,7 +131,13 @@ describe("npm run lab -- <command>, each from its own process", () => {
   it("every command has its own --help; bad usage exits 2 pointing at it", () => {
     for (const command of [up, down, status, logs, run, fault, report, env])
       expect(command.help).toMatch(new RegExp(`^usage: npm run lab -- ${command.name}`));
-    expect(lab("--help").stdout).toMatch(/^fs-esl-lab: one command brings up/);
+    const topLevelHelp = lab("--help").stdout;
+    expect(topLevelHelp).toMatch(/^fs-esl-lab: one command brings up/);
+    // Every shipped topology, gateway-bench included, in both the command list and up's own help.
+    for (const name of topologyNames()) {
+      expect(topLevelHelp).toContain(name);
+      expect(up.help).toContain(name);
+    }
     expect(lab("up", "--mode", "triple")).toMatchObject({
       code: 2,
       stderr: "lab up: --mode must be one of embedded, external, compose\n(see npm run lab -- up --help)\n",
