@@ -35,11 +35,18 @@ interface UnconfirmedBatch {
  * are dropped, counted and warned about at most every 5 s.
  *
  * An event counts as published only once the server has confirmed it: each batch is followed by a PING,
- * and its PONG proves the server read everything before it. A batch whose PONG never comes (the
- * connection died under it) goes back to the head of the queue and is sent again after the reconnect, so
- * a NATS restart loses nothing it could have kept; a subscriber may see such an event twice (at least
- * once, deduplicate on `core_uuid` + `sequence`). Invariant: received = published + dropped + depth, where
- * depth counts queued and unconfirmed events.
+ * and its PONG proves the server read everything sent before it on the same connection. When the
+ * connection drops, every batch not yet confirmed goes back to the head of the queue and is sent again
+ * after the reconnect, so a NATS restart or a cut link loses nothing it could have kept; a subscriber may
+ * see such an event twice (at least once, deduplicate on `core_uuid` + `sequence`). Invariant:
+ * received = published + dropped + depth, where depth counts queued and unconfirmed events.
+ *
+ * Why the disconnect, not a failed PING, re-queues: nats.js writes a batch to the socket at once, and what
+ * it writes to a dying socket is lost (a closed transport drops writes; the buffer is cleared before the
+ * next dial). A batch sent after the last PING has no PING to fail, and the first PONG on the new
+ * connection would "confirm" it though the server never read it. nats.js queues its `disconnect` status
+ * before it dials again and the status iterator delivers it in microtasks, ahead of any read from the new
+ * connection: the re-queue always comes first, and a PONG then confirms only batches sent since.
  */
 export class EventPublisher {
   private readonly queue: DropOldestQueue<FsEventV1>;
@@ -178,7 +185,10 @@ export class EventPublisher {
     }
   }
 
-  /** A PING for every batch sent so far; resolves either way (lost batches are back in the queue). */
+  /**
+   * A PING for every batch sent so far; resolves either way. A PING that fails (the connection died) settles
+   * nothing: the disconnect has put the unconfirmed batches back in the queue, or stop() drops them.
+   */
   private confirm(nc: NatsConnection): Promise<void> {
     const last = this.nextBatchSeq - 1;
     return nc.flush().then(
@@ -186,17 +196,16 @@ export class EventPublisher {
         while ((this.unconfirmed[0]?.seq ?? Number.POSITIVE_INFINITY) <= last)
           this.settle(this.unconfirmed.shift() as UnconfirmedBatch, "published");
       },
-      (error: Error) => {
-        if (this.unconfirmed.length === 0) return; // an earlier PING's failure has put them back
-        this.log.warn(
-          { err: error.message, events: this.unconfirmedEvents },
-          "NATS connection lost before confirming; unconfirmed events are queued to be sent again",
-        );
-        // Newest first, so that unshifting leaves the oldest at the head; after stop() nothing is sent again.
-        const outcome = this.state_ === "closed" ? "dropped" : "requeued";
-        for (const lost of this.unconfirmed.splice(0).reverse()) this.settle(lost, outcome);
-      },
+      () => {},
     );
+  }
+
+  /** Every batch not yet confirmed goes back to the head of the queue, oldest first, to be sent again. */
+  private requeueUnconfirmed(): number {
+    const events = this.unconfirmedEvents;
+    // Newest first, so that unshifting leaves the oldest at the head.
+    for (const lost of this.unconfirmed.splice(0).reverse()) this.settle(lost, "requeued");
+    return events;
   }
 
   /** Ends a batch taken off `unconfirmed`: counted published, put back in the queue, or dropped. */
@@ -223,7 +232,11 @@ export class EventPublisher {
       if (this.state_ === "closed") return;
       if (status.type === "disconnect" || status.type === "staleConnection") {
         this.state_ = "disconnected";
-        this.log.warn({ server: status.data }, "NATS disconnected; events queue until it returns");
+        const requeued = this.requeueUnconfirmed();
+        this.log.warn(
+          { server: status.data, requeued },
+          "NATS disconnected; events queue until it returns, unconfirmed ones to be sent again",
+        );
       } else if (status.type === "reconnect") {
         this.state_ = "connected";
         this.log.info({ server: status.data }, "NATS reconnected");
