@@ -1,4 +1,4 @@
-import { DESTINATION, seconds } from "./common.ts";
+import { seconds } from "./common.ts";
 import type { Scenario } from "./types.ts";
 
 /**
@@ -15,7 +15,6 @@ export const callControl: Scenario = {
     requestTimeoutMs: 10_000,
     mix: {
       weights: { originate: 4, play: 3, transfer: 1, hangup: 2 },
-      destination: DESTINATION,
       holdMs: [5_000, 15_000],
     },
   },

@@ -19,15 +19,13 @@ export const RECONNECT_GATES: Thresholds = {
   "outages.unrecovered": "==0",
 };
 
-/** Every originate goes to one far end the FreeSWITCH double answers (after 20 ms, in the lab's profile). */
-export const DESTINATION = "sofia/internal/1000@127.0.0.1:5090";
-
 /** Originates only, on a pool large enough for 2,000 calls/s at a few ms each. */
 export const originateLoad = (overrides: Partial<LoadSettings> = {}): LoadSettings => ({
   connections: 64,
   maxInFlight: 5_000,
   requestTimeoutMs: 10_000,
-  mix: { weights: { originate: 1 }, destination: DESTINATION },
+  // No destination: each gateway's originates dial the far end its FreeSWITCH reaches (LabHandle).
+  mix: { weights: { originate: 1 } },
   ...overrides,
 });
 

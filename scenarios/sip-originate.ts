@@ -1,3 +1,4 @@
+import { farEnds } from "../src/harness/lab-handle.ts";
 import { ADR_GATES, originateLoad, seconds } from "./common.ts";
 import type { Scenario } from "./types.ts";
 
@@ -12,7 +13,7 @@ export const sipOriginate: Scenario = {
   description:
     "200 originates/s for 60 s through Kamailio to the SIPp carrier (sharded-2); ADR-0011 gates, ASR, SIP gates",
   topology: "sharded-2",
-  load: originateLoad({ mix: { weights: { originate: 1 }, destination: "sofia/external/1000@carrier" } }),
+  load: originateLoad({ mix: { weights: { originate: 1 }, destination: farEnds.freeswitch } }),
   phases: [
     {
       name: "warm-up",

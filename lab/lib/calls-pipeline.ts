@@ -37,6 +37,8 @@ interface CallsPlanRequest {
    */
   database: { url: string } | { pgliteTemplate: string };
   /** A free loopback port. */
+  /** How the orchestrators dial a number (CALLS_DIAL_STRING); unset: the pipeline's default, which the double answers. */
+  dialString?: string;
   port(): number;
 }
 
@@ -64,6 +66,7 @@ export function planCallsPipeline(request: CallsPlanRequest): {
       "ALLOWED_DIALPLANS",
     ]),
     LOG_LEVEL: "info",
+    ...(request.dialString && { CALLS_DIAL_STRING: request.dialString }),
   };
 
   let database: CallsState["database"];

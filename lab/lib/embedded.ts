@@ -1,7 +1,14 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
 import { defaultCallerPolicy } from "../../src/gateway/caller-policy.ts";
+import { farEnds } from "../../src/harness/lab-handle.ts";
+import {
+  freeswitchArgs,
+  freeswitchStopGraceMs,
+  requireFreeswitch,
+  writeFreeswitchConfig,
+} from "../freeswitch/freeswitch.ts";
 import { kamailioArgs } from "../kamailio/kamailio.ts";
 import { sippArgs } from "../sipp/sipp.ts";
 import { buildServices } from "./build.ts";
@@ -21,7 +28,13 @@ import {
   secretValues,
 } from "./state.ts";
 import { ensureSystemDependencies, kamailio, natsServer, sipp } from "./system-deps.ts";
-import type { GatewaySpec, SipSpec, Topology } from "./topology.ts";
+import {
+  defaultSip,
+  type GatewaySpec,
+  type RealFreeswitchSpec,
+  type SipSpec,
+  type Topology,
+} from "./topology.ts";
 
 const loopback = "127.0.0.1";
 
@@ -73,9 +86,11 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
     template:
       topology.calls && !callsDatabaseUrl ? await pgliteTemplate(built["calls-db-template"]) : undefined,
   }));
-  const [bins, { built, template }] = await Promise.all([
+  const wantsRealFreeswitch = !external && topology.freeswitch.some((fs) => fs.kind === "freeswitch");
+  const [bins, { built, template }, freeswitchBinary] = await Promise.all([
     ensureSystemDependencies(sipSpec ? [natsServer, kamailio, sipp] : [natsServer]),
     buildAndTemplate,
+    wantsRealFreeswitch ? requireFreeswitch() : undefined,
   ]);
   const cluster = topology.nats.nodes.length > 1;
   const ports = await freePorts(
@@ -167,6 +182,25 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
         ports: [],
         health: { kind: "esl", endpoint },
       });
+      continue;
+    }
+    if (fs.kind === "freeswitch") {
+      const eslPort = take();
+      eslTargets.set(fs.name, { host: loopback, port: eslPort });
+      components.push(
+        realFreeswitchComponent({
+          spec: fs,
+          index: topology.freeswitch.indexOf(fs),
+          binary: freeswitchBinary as string,
+          eslPort,
+          sipPort: sip?.freeswitch.get(fs.name) ?? (await freeUdpPort()),
+          kamailio: sip && { host: loopback, port: sip.port },
+          inboundHoldMs: sipSpec?.carrier.holdMs ?? defaultSip.carrier.holdMs,
+          eslPassword: request.secrets.eslPassword,
+          runDir,
+          logFile: logFile(fs.name),
+        }),
+      );
       continue;
     }
     const port = take();
@@ -269,6 +303,7 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
     components.push(gatewayComponent(gateway, request.gateway, built.gateway, logFile));
 
   // The calls pipeline, talking to NATS directly and to its gateway over the REST API.
+  const pipelineGateway = gateways.find((g) => g.name === topology.calls?.gateway) as GatewayState;
   const pipeline = topology.calls
     ? planCallsPipeline({
         spec: topology.calls,
@@ -276,7 +311,11 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
         bundles: built,
         natsUrls: nats.map((n) => `nats://${loopback}:${n.client}`),
         natsMonitorUrls: nats.map((n) => `http://${loopback}:${n.monitor}`),
-        gateway: gateways.find((g) => g.name === topology.calls?.gateway) as GatewayState,
+        gateway: pipelineGateway,
+        // A real FreeSWITCH reaches the carrier through Kamailio; the double answers its default itself.
+        ...(isRealFreeswitch(components, pipelineGateway.freeswitch) && {
+          dialString: farEnds.freeswitch.replace("1000", "{to}"),
+        }),
         database: callsDatabaseUrl ? { url: callsDatabaseUrl } : { pgliteTemplate: template as string },
         port: take,
       })
@@ -379,6 +418,67 @@ function gatewayComponent(
     readyTimeoutMs: 15_000,
   };
   return component;
+}
+
+/** Whether this FreeSWITCH is a real one the lab runs (not the double, not an external one). */
+export function isRealFreeswitch(components: readonly ComponentState[], name: string): boolean {
+  return components.some((c) => c.name === name && c.kind === "freeswitch" && c.launch !== undefined);
+}
+
+/**
+ * A real FreeSWITCH: its configuration written from lab/freeswitch/freeswitch.xml into a private folder
+ * (it holds the ESL password; removed by `down`), run in the foreground with its own folders under the
+ * run's. Ready once ESL accepts: mod_event_socket is the last module it loads.
+ */
+function realFreeswitchComponent(plan: {
+  spec: RealFreeswitchSpec;
+  index: number;
+  binary: string;
+  eslPort: number;
+  sipPort: number;
+  kamailio: Endpoint | undefined;
+  inboundHoldMs: number;
+  eslPassword: string;
+  runDir: string;
+  logFile: string;
+}): ComponentState {
+  const { spec, eslPort, sipPort } = plan;
+  // Below the ephemeral range (32768+), 1,000 ports an instance: the instances of a lab never share one.
+  const rtpStart = 20_000 + plan.index * 1_000;
+  const dirs = writeFreeswitchConfig(
+    {
+      name: spec.name,
+      eslPort,
+      sipPort,
+      outboundProxy: plan.kamailio,
+      sessionsPerSecond: spec.sessionsPerSecond,
+      maxSessions: spec.maxSessions,
+      inboundHoldMs: plan.inboundHoldMs,
+      rtpPorts: [rtpStart, rtpStart + 999],
+    },
+    plan.eslPassword,
+    plan.runDir,
+  );
+  const endpoint = { host: loopback, port: eslPort };
+  return {
+    name: spec.name,
+    kind: "freeswitch",
+    launch: {
+      name: spec.name,
+      command: plan.binary,
+      args: freeswitchArgs(dirs),
+      env: {},
+      secretEnv: {},
+      logFile: plan.logFile,
+      ready: { port: endpoint },
+      readyTimeoutMs: 30_000,
+      stopGraceMs: freeswitchStopGraceMs,
+    },
+    privateDir: dirs.conf,
+    endpoints: { esl: `tcp://${loopback}:${eslPort}`, sip: `udp://${loopback}:${sipPort}` },
+    ports: [eslPort],
+    health: { kind: "esl", endpoint },
+  };
 }
 
 interface SipPlan {
@@ -495,7 +595,7 @@ const dependsOn: Readonly<Record<ComponentKind, readonly ComponentKind[]>> = {
   kamailio: [],
   sipp: [],
   "calls-db": [],
-  gateway: ["fault-proxy", "nats", "fakeswitch", "kamailio", "sipp"],
+  gateway: ["fault-proxy", "nats", "fakeswitch", "freeswitch", "kamailio", "sipp"],
   "calls-worker": ["nats", "calls-db", "gateway"],
   "calls-api": ["nats", "calls-db", "gateway"],
 };
@@ -555,10 +655,12 @@ export async function stopEmbedded(state: LabState): Promise<string[]> {
     const tier = state.components.filter((c) => c.process && depth(c.kind) === level);
     await Promise.all(
       tier.map(async (c) => {
-        if (c.process && !(await stopProcess(c.process))) leftovers.push(`${c.name} (pid ${c.process.pid})`);
+        if (c.process && !(await stopProcess(c.process, c.launch?.stopGraceMs)))
+          leftovers.push(`${c.name} (pid ${c.process.pid})`);
       }),
     );
   }
+  for (const c of state.components) if (c.privateDir) rmSync(c.privateDir, { recursive: true, force: true });
   return leftovers;
 }
 
@@ -578,14 +680,14 @@ async function processFault(
     case "kill":
       if (!running || !component.process) return `${component.name} is not running`;
       if (kind === "kill") signalProcess(component.process, "SIGKILL");
-      await stopProcess(component.process);
+      await stopProcess(component.process, component.launch.stopGraceMs);
       return `${component.name} (pid ${pid}) ${kind === "kill" ? "killed (SIGKILL)" : "stopped (SIGTERM)"}`;
     case "start":
       if (running) return `${component.name} is already running (pid ${pid})`;
       await startComponent(state, component, persist);
       return `${component.name} started (pid ${component.process?.pid})`;
     case "restart":
-      if (running && component.process) await stopProcess(component.process);
+      if (running && component.process) await stopProcess(component.process, component.launch.stopGraceMs);
       await startComponent(state, component, persist);
       return `${component.name} restarted (pid ${pid ?? "-"} → ${component.process?.pid})`;
     case "pause":

@@ -2,12 +2,18 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { FakeSwitchControl } from "../../src/fakeswitch/control-client.ts";
 import { mintToken, type Scope } from "../../src/gateway/auth.ts";
-import type { LabHandle } from "../../src/harness/lab-handle.ts";
+import { farEnds, type LabHandle } from "../../src/harness/lab-handle.ts";
 import type { SampledProcess } from "../../src/harness/process-sampler.ts";
 import type { Fault } from "../../src/harness/scenario.ts";
 import { newRunId } from "../../src/harness/summary.ts";
 import { composeRuntime, planCompose } from "./compose.ts";
-import { type ExternalFreeswitch, embeddedRuntime, type GatewayChoice, planEmbedded } from "./embedded.ts";
+import {
+  type ExternalFreeswitch,
+  embeddedRuntime,
+  type GatewayChoice,
+  isRealFreeswitch,
+  planEmbedded,
+} from "./embedded.ts";
 import { FaultControlClient } from "./fault-control.ts";
 import type { LinkFault, LinkFaultKind, ProxyStatus } from "./fault-proxy.ts";
 import { type Health, probeHealth } from "./health.ts";
@@ -250,7 +256,13 @@ export class Lab {
     return {
       topology: this.state.topology.name,
       mode: this.state.mode,
-      gateways: this.state.gateways.map(({ name, url }) => ({ name, url })),
+      gateways: this.state.gateways.map(({ name, url, freeswitch }) => ({
+        name,
+        url,
+        destination: isRealFreeswitch(this.state.components, freeswitch)
+          ? farEnds.freeswitch
+          : farEnds.double,
+      })),
       ...(calls && { calls }),
       natsUrls: this.natsUrls(),
       jwtSecret: this.secrets.jwtSecret,

@@ -24,6 +24,8 @@ export interface LaunchSpec {
   logFile: string;
   ready: ReadyCheck;
   readyTimeoutMs?: number;
+  /** How long a stop waits after SIGTERM before SIGKILL (default `stopProcess`'s). */
+  stopGraceMs?: number;
 }
 
 /** A running lab process: its pid, and its start time to tell it from a later process given the same pid. */

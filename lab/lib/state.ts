@@ -52,6 +52,8 @@ export interface ComponentState {
   process?: ProcessRef;
   /** How to start it again (`lab fault <name> start`); secrets by name only. */
   launch?: LaunchSpec & { secretEnv: Record<string, SecretName> };
+  /** A folder holding secrets (a real FreeSWITCH's configuration), outside results/; removed when the lab stops. */
+  privateDir?: string;
   /** compose mode: the compose service that runs it. */
   composeService?: string;
   /** Addresses worth showing, by role: {client: "nats://…", monitor: "http://…"}. */

@@ -38,11 +38,30 @@ export interface SipSpec {
   carrier: { answerMs: number; holdMs: number };
 }
 
-export interface FreeswitchSpec {
+/** A FreeSWITCH of the lab: the double (`kind: double`, the default) or a real one (`kind: freeswitch`). */
+export type FreeswitchSpec = DoubleSpec | RealFreeswitchSpec;
+
+export interface DoubleSpec {
   name: string;
+  kind: "double";
   /** FreeSWITCH double flags (`npm run fakeswitch -- --help`), over `labFakeswitchProfile`. */
   profile: Record<string, string>;
 }
+
+/** A real FreeSWITCH 1.10 the lab configures (lab/freeswitch/freeswitch.xml) and runs. */
+export interface RealFreeswitchSpec {
+  name: string;
+  kind: "freeswitch";
+  /** switch.conf's sessions-per-second and max-sessions (stock FreeSWITCH: 30 and 1000). */
+  sessionsPerSecond: number;
+  maxSessions: number;
+}
+
+/**
+ * A real FreeSWITCH's limits when its topology does not set them: raised from stock (30/s, 1000) as the
+ * doubles' are, so that a scenario meets this machine's capacity, not a configured refusal.
+ */
+export const labRealFreeswitchLimits = { sessionsPerSecond: 1000, maxSessions: 10_000 } as const;
 
 export interface GatewaySpec {
   name: string;
@@ -156,11 +175,32 @@ export function parseTopology(text: string, source: string): Topology {
       `nats.nodes: give 1 node (a single server) or 3 or more (a JetStream cluster; ${natsNodes.length} cannot keep a quorum)`,
     );
 
-  const freeswitch = check.list(root.freeswitch, "freeswitch").map((item, i) => {
+  const freeswitch = check.list(root.freeswitch, "freeswitch").map((item, i): FreeswitchSpec => {
     const where = `freeswitch[${i}]`;
-    const fs = check.object(item, where, ["name", "profile"]);
+    const kind = (item as { kind?: unknown } | null)?.kind ?? "double";
+    if (kind === "freeswitch") {
+      const fs = check.object(item, where, ["name", "kind", "sessions_per_second", "max_sessions"]);
+      return {
+        name: check.name(fs.name, `${where}.name`),
+        kind,
+        sessionsPerSecond: check.integer(
+          fs.sessions_per_second,
+          `${where}.sessions_per_second`,
+          labRealFreeswitchLimits.sessionsPerSecond,
+        ),
+        maxSessions: check.integer(
+          fs.max_sessions,
+          `${where}.max_sessions`,
+          labRealFreeswitchLimits.maxSessions,
+        ),
+      };
+    }
+    if (kind !== "double")
+      problems.push(`${where}.kind: expected double or freeswitch, not ${JSON.stringify(kind)}`);
+    const fs = check.object(item, where, ["name", "kind", "profile"]);
     return {
       name: check.name(fs.name, `${where}.name`),
+      kind: "double",
       profile: { ...labFakeswitchProfile, ...check.stringMap(fs.profile, `${where}.profile`) },
     };
   });
@@ -298,6 +338,14 @@ class Checker {
     if (typeof value === "string" && value !== "") return value;
     this.problems.push(`${where}: expected a non-empty string`);
     return undefined;
+  }
+
+  /** A positive whole number, or `fallback` when absent. */
+  integer(value: unknown, where: string, fallback: number): number {
+    if (value === undefined) return fallback;
+    if (typeof value === "number" && Number.isInteger(value) && value > 0) return value;
+    this.problems.push(`${where}: expected a positive whole number`);
+    return fallback;
   }
 
   name(value: unknown, where: string): string {

@@ -3,6 +3,16 @@ import type { Fault } from "./scenario.ts";
 import type { SipHandle } from "./sip.ts";
 
 /**
+ * Dial strings that reach a far end that answers. The double answers `sofia/internal/…` itself, off SIP
+ * (its profile's answer delay and hold); a lab's real FreeSWITCH sends `sofia/external/…` through Kamailio
+ * to the SIPp carrier, which answers after 20 ms and hangs up after 500 ms.
+ */
+export const farEnds = {
+  double: "sofia/internal/1000@127.0.0.1:5090",
+  freeswitch: "sofia/external/1000@carrier",
+} as const;
+
+/**
  * A running lab, as the scenario runner sees it: where to send load, where to listen for events, what to
  * sample, and how to inject a fault. The lab (embedded, external, compose; any topology) builds one and
  * hands it in; the runner knows nothing else of how the lab is run.
@@ -16,7 +26,12 @@ export interface LabHandle {
    * Gateways' base URLs on loopback: originates go to each in turn, a mid-call command to the gateway that
    * made its call; every one is scraped and, while faults run, watched.
    */
-  gateways: ReadonlyArray<{ name: string; url: string }>;
+  gateways: ReadonlyArray<{
+    name: string;
+    url: string;
+    /** A dial string that reaches a far end that answers, from this gateway's FreeSWITCH (`farEnds`). */
+    destination: string;
+  }>;
   /**
    * The calls pipeline, when the lab runs one: its API (the load of a scenario with `load.calls`), and its
    * database, where the run checks each call it placed for its status and its CDR.

@@ -17,6 +17,11 @@ export interface MixedRequest {
 const DEFAULT_PLAY = "tone_stream://%(100,0,440)";
 const DEFAULT_TRANSFER = "9999";
 
+/** A mix whose destination is known: one dial string, or one per gateway (by its base URL). */
+export type ResolvedRequestMix = Omit<RequestMix, "destination"> & {
+  destination: string | Readonly<Record<string, string>>;
+};
+
 /**
  * Draws the commands of a request mix by weight. Originates carry a fresh call uuid (so their events can be
  * followed) and, when the mix says so, a hold time for the FreeSWITCH double, and go to the gateways in
@@ -29,7 +34,7 @@ export class RequestMixer {
   private originates = 0;
 
   constructor(
-    private readonly mix: RequestMix,
+    private readonly mix: ResolvedRequestMix,
     private readonly token: string,
     private readonly calls: CallTracker,
     /** Gateways' base URLs; originates go to each in turn. */
@@ -98,7 +103,8 @@ export class RequestMixer {
         origin,
         headers: this.headers(),
         body: {
-          destination: this.mix.destination,
+          destination:
+            typeof this.mix.destination === "string" ? this.mix.destination : this.mix.destination[origin],
           application: { name: "park" },
           call_uuid: callUuid,
           ...(variables ? { variables } : {}),

@@ -24,7 +24,7 @@ import { OutcomeLog } from "./outcome-log.ts";
 import { joinPhases, type PlacedPhase, phaseIndexAt } from "./phases.ts";
 import { ProcessSampler } from "./process-sampler.ts";
 import { startProgress } from "./progress.ts";
-import { type MixedRequest, RequestMixer } from "./request-mix.ts";
+import { type MixedRequest, RequestMixer, type ResolvedRequestMix } from "./request-mix.ts";
 import { writeRunFiles } from "./results-files.ts";
 import { BASELINE_METRICS, processMetrics, type RunMetrics, runMetrics } from "./run-metrics.ts";
 import type { CallsLoad, LoadPhase, LoadSettings, Scenario } from "./scenario.ts";
@@ -117,7 +117,7 @@ export async function runScenario(
   const warmup: WarmupSection[] = [];
   for (const phase of scenario.phases.filter((p) => p.warmup)) {
     log(`run: warm-up ${phase.name} (not gated)`);
-    const request = warmupRequests(settings, token, origins);
+    const request = warmupRequests(settings, lab, token, origins);
     const result = await new HttpLoad({
       origin: origins,
       schedule: phase.schedule,
@@ -194,7 +194,7 @@ export async function runScenario(
       },
     };
   } else {
-    const mixer = new RequestMixer(mixOf(settings), token, tracker, origins);
+    const mixer = new RequestMixer(mixOf(settings, lab), token, tracker, origins);
     traffic = {
       request: (index) => {
         const request = mixer.next();
@@ -452,19 +452,31 @@ export async function runScenario(
   }
 }
 
-/** The gateway commands of a load without `calls` (validateScenario makes sure it has a mix). */
-function mixOf(settings: LoadSettings) {
+/**
+ * The gateway commands of a load without `calls` (validateScenario makes sure it has a mix); without a
+ * destination of its own, each gateway's originates dial the far end its FreeSWITCH reaches.
+ */
+function mixOf(settings: LoadSettings, lab: LabHandle): ResolvedRequestMix {
   if (!settings.mix) throw new Error("a load on the gateway needs a request mix");
-  return settings.mix;
+  const { destination, ...mix } = settings.mix;
+  return {
+    ...mix,
+    destination: destination ?? Object.fromEntries(lab.gateways.map((g) => [g.url, g.destination])),
+  };
 }
 
 /** Warm-up requests: the measured load's kind, followed by nothing. */
-function warmupRequests(settings: LoadSettings, token: string, origins: string[]): () => HttpRequestSpec {
+function warmupRequests(
+  settings: LoadSettings,
+  lab: LabHandle,
+  token: string,
+  origins: string[],
+): () => HttpRequestSpec {
   if (settings.calls) {
     const requests = new CallsApiRequests(settings.calls, token, origins[0]!, performance.now());
     return () => requests.request();
   }
-  const mixer = new RequestMixer(mixOf(settings), token, new CallTracker(performance.now()), origins);
+  const mixer = new RequestMixer(mixOf(settings, lab), token, new CallTracker(performance.now()), origins);
   return () => mixer.next().spec;
 }
 

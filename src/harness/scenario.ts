@@ -86,8 +86,8 @@ export interface RequestMix {
    * up; with none up, an originate is sent instead (counted as `mix.fallbacks`).
    */
   weights: Readonly<Partial<Record<Operation, number>>>;
-  /** Dial string each originate uses. */
-  destination: string;
+  /** Dial string each originate uses; unset: each gateway's own far end (`LabHandle.gateways[].destination`). */
+  destination?: string;
   /**
    * Each call's hold time, uniform in [min, max] ms, sent as the FreeSWITCH double's `fakeswitch_hold_ms`
    * originate variable (a real FreeSWITCH ignores it). Unset: the double's profile decides.

@@ -1,5 +1,5 @@
 import type { FakeSwitchOptions } from "../../src/fakeswitch/index.ts";
-import type { LabHandle } from "../../src/harness/lab-handle.ts";
+import { farEnds, type LabHandle } from "../../src/harness/lab-handle.ts";
 import type { Fault } from "../../src/harness/scenario.ts";
 import { type GatewayUnderTest, startGatewayUnderTest, testJwtSecret } from "../helpers/gateway.ts";
 import { startNatsServer, type TestNatsServer } from "../helpers/nats.ts";
@@ -31,7 +31,7 @@ export async function startInProcessLab(
   const handle: LabHandle = {
     topology: "in-process",
     mode: "test",
-    gateways: [{ name: "gateway", url: gateway.base }],
+    gateways: [{ name: "gateway", url: gateway.base, destination: farEnds.double }],
     natsUrls: [nats.url],
     jwtSecret: testJwtSecret,
     processes: () => [],

@@ -101,7 +101,7 @@ gateways: [{ name: gw, freeswitch: fs, env: { ESL_IDLE_TIMEOUT_MS: 500 } }]
       "custom.yaml",
     );
     expect(topology.name).toBe("custom");
-    expect(topology.freeswitch[0]?.profile).toMatchObject({ hold: "100", busy: "0.5", sps: "5000" });
+    expect(topology.freeswitch[0]).toMatchObject({ profile: { hold: "100", busy: "0.5", sps: "5000" } });
     expect(topology.gateways[0]?.env).toEqual({ ESL_IDLE_TIMEOUT_MS: "500" });
     expect(topology.links).toEqual([]);
   });
