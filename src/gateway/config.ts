@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
+import { defaultMaxTokenLifetimeSec } from "./auth.ts";
 
 /**
  * Gateway configuration, read from the environment (and optional *_FILE secrets) and validated at
@@ -21,6 +22,7 @@ export interface GatewayConfig {
     issuer: string | undefined;
     audience: string | undefined;
     clockToleranceSec: number;
+    maxLifetimeSec: number;
   };
   nats: { servers: string[]; subject: string; perTypeSubjects: boolean; queueCapacity: number };
   events: { names: string[]; allFields: boolean };
@@ -95,6 +97,7 @@ export function loadConfig(environment: Env = process.env): GatewayConfig {
       issuer: env.JWT_ISSUER || undefined,
       audience: env.JWT_AUDIENCE || undefined,
       clockToleranceSec: read.int("JWT_CLOCK_TOLERANCE_SEC", 5, 0, 300),
+      maxLifetimeSec: read.int("JWT_MAX_LIFETIME_SEC", defaultMaxTokenLifetimeSec, 60, 366 * 24 * 3600),
     },
     nats: {
       servers: read

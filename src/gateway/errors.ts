@@ -21,6 +21,7 @@ export type ApiErrorCode =
   | "request_timeout"
   | "unauthenticated"
   | "invalid_token"
+  | "token_lifetime_too_long"
   | "insufficient_scope"
   | "not_found"
   | "duplicate_call_uuid"
