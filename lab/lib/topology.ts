@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, YAMLParseError } from "yaml";
+import { profileFlagProblem } from "../../src/fakeswitch/profile-flags.ts";
 
 /** What a lab is made of, as declared in lab/topologies/<name>.yaml. */
 export interface Topology {
@@ -159,10 +160,13 @@ export function parseTopology(text: string, source: string): Topology {
   const freeswitch = check.list(root.freeswitch, "freeswitch").map((item, i) => {
     const where = `freeswitch[${i}]`;
     const fs = check.object(item, where, ["name", "profile"]);
-    return {
-      name: check.name(fs.name, `${where}.name`),
-      profile: { ...labFakeswitchProfile, ...check.stringMap(fs.profile, `${where}.profile`) },
-    };
+    const profile = check.stringMap(fs.profile, `${where}.profile`);
+    // Checked here, as the double's CLI would: at `up`, a bad flag would only show as its help text.
+    for (const [flag, value] of Object.entries(profile)) {
+      const problem = profileFlagProblem(flag, value);
+      if (problem) problems.push(`${where}.profile.${flag}: ${problem}`);
+    }
+    return { name: check.name(fs.name, `${where}.name`), profile: { ...labFakeswitchProfile, ...profile } };
   });
   if (freeswitch.length === 0) problems.push("freeswitch: at least one is needed");
   const fsNames = freeswitch.map((f) => f.name);
