@@ -411,10 +411,10 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
 
   for (const [url, methods] of [...methodsByUrl]) {
-    if (methods.has("GET")) methods.add("HEAD");
-    const allow = [...methods].join(", ");
+    const allowed = methods.has("GET") ? [...methods, "HEAD"] : [...methods]; // HEAD: fastify's, from GET
+    const allow = [...new Set(allowed)].join(", ");
     app.route({
-      method: app.supportedMethods.filter((method) => !methods.has(method)),
+      method: app.supportedMethods.filter((method) => !allowed.includes(method)),
       url,
       schema: { hide: true },
       handler: async (request, reply) => {
