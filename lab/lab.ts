@@ -12,7 +12,7 @@ import { report } from "./cli/report.ts";
 import { defaultScenario, endToEnd, endToEndHelp, run } from "./cli/run.ts";
 import { status } from "./cli/status.ts";
 import { up } from "./cli/up.ts";
-import { NoLabError, TargetError } from "./lib/lab.ts";
+import { LabSettingsError, NoLabError, TargetError } from "./lib/lab.ts";
 import { LabAlreadyUpError } from "./lib/state.ts";
 import { MissingDependencyError } from "./lib/system-deps.ts";
 import { TopologyError } from "./lib/topology.ts";
@@ -34,7 +34,14 @@ Every server binds 127.0.0.1. Results and logs: results/<id>/. The lab that is u
 `;
 
 /** Errors that are the user's to act on: their message is the whole story. */
-const plainErrors = [NoLabError, TargetError, LabAlreadyUpError, MissingDependencyError, TopologyError];
+const plainErrors = [
+  NoLabError,
+  TargetError,
+  LabAlreadyUpError,
+  MissingDependencyError,
+  TopologyError,
+  LabSettingsError,
+];
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;

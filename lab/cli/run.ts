@@ -27,9 +27,9 @@ export const run: Command = {
 
 Drives the scenario's load through the lab's gateways, follows every call's events on NATS, prints the
 summary and the gate table, and writes results/<run-id>/ (summary.json, series.ndjson, junit.xml,
-report.html). When a lab is up (\`npm run lab -- up\`) the scenario runs on it and leaves it up (with the
-lab's FreeSWITCH profile); otherwise a lab of the scenario's topology is started for the run and stopped
-after it. Ctrl-C ends the load early; what ran is still summarised.
+report.html). When a lab is up (\`npm run lab -- up\`) the scenario runs on it and leaves it up, unless
+the scenario needs gateway or FreeSWITCH double settings that lab was not started with (then it is refused,
+saying which); otherwise a lab of the scenario's topology is started for the run and stopped after it. Ctrl-C ends the load early; what ran is still summarised.
 
 scenarios:
 ${scenarioList}

@@ -1,9 +1,9 @@
 import { accessSync, constants } from "node:fs";
 import { resolve } from "node:path";
 import { question } from "zx";
+import { isLoopbackHost } from "../../src/net/loopback.ts";
 import type { ExternalFreeswitch, GatewayChoice } from "../lib/embedded.ts";
 import { Lab } from "../lib/lab.ts";
-import { isLoopbackHost } from "../lib/loopback.ts";
 import { type LabMode, labModes } from "../lib/state.ts";
 import { topologyNames } from "../lib/topology.ts";
 import { type Command, intOption, parseCommandArgs, UsageError } from "./command.ts";

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
+import { foreignHostProblem } from "../../src/net/loopback.ts";
 import {
   type CutMode,
   type FaultProxy,
@@ -13,7 +14,8 @@ import {
 /**
  * The fault proxies' control protocol: a tiny HTTP API on a loopback port, so that faults can be switched
  * from another shell (`lab fault …`) or a scenario while the proxies run in their own process. Every request
- * carries the lab's control token (from the state file), so only the lab's owner switches its faults.
+ * carries the lab's control token (from the state file), so only the lab's owner switches its faults, and
+ * must name this server in its Host header, so a web page rebinding its DNS name to it cannot.
  *
  *   GET    /links                        every link's status
  *   POST   /links/<link>/faults          body: a LinkFault; on (replaces a fault of the same kind)
@@ -25,6 +27,10 @@ export function startFaultControl(
   options: { host: string; port: number; token: string },
 ): Promise<http.Server> {
   const server = http.createServer((request, response) => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : options.port;
+    const foreignHost = foreignHostProblem(request.headers.host, { host: options.host, port });
+    if (foreignHost) return send(response, 403, { error: foreignHost });
     handle(proxies, options.token, request)
       .then(({ status, body }) => send(response, status, body))
       .catch((error: Error) => send(response, 400, { error: error.message }));

@@ -102,6 +102,11 @@ export class TargetError extends Error {
   override name = "TargetError";
 }
 
+/** A scenario asked to run on the lab that is up, which lacks the gateway or double settings it needs. */
+export class LabSettingsError extends Error {
+  override name = "LabSettingsError";
+}
+
 const runtimes: Record<LabMode, LabRuntime> = {
   embedded: embeddedRuntime,
   external: embeddedRuntime,

@@ -6,8 +6,9 @@ import {
   validateScenario,
 } from "../../src/harness/scenario-runner.ts";
 import { newRunId } from "../../src/harness/summary.ts";
-import { Lab } from "./lab.ts";
+import { Lab, LabSettingsError } from "./lab.ts";
 import { defaultResultsDir } from "./paths.ts";
+import type { LabState } from "./state.ts";
 
 export interface RunOptions extends Omit<HarnessRunOptions, "runId"> {
   /** Run on this lab (a lab that is up); without one, a lab of the scenario's topology is started for the run and stopped after it. */
@@ -28,14 +29,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const runId = newRunId(scenario.name);
   let lab = options.lab;
   if (lab) {
-    log(
-      `lab: running on lab ${lab.state.labId} (${lab.state.topology.name}, ${lab.state.mode}); its FreeSWITCH profile is the lab's`,
-    );
-    // The scenario's own settings only reach a lab started for it: say so, its gates may count on them.
-    if (scenario.lab?.fakeswitch || scenario.lab?.gatewayEnv)
-      log(
-        `lab: note: ${scenario.name} wants ${JSON.stringify(scenario.lab)}, which the lab that is up does not have; run it without a lab up to get them`,
+    // The scenario's own settings only reach a lab started for it: its gates count on them.
+    const missing = missingLabSettings(scenario.lab, lab.state);
+    if (missing.length > 0)
+      throw new LabSettingsError(
+        `${scenario.name} needs settings that lab ${lab.state.labId}, which is up, does not have:\n  ${missing.join("\n  ")}\n` +
+          `Run it on a lab of its own, started with them and stopped after the run: npm run lab -- down, then npm run lab -- run ${scenario.name}`,
       );
+    log(`lab: running on lab ${lab.state.labId} (${lab.state.topology.name}, ${lab.state.mode})`);
   } else {
     log(`lab: starting embedded ${scenario.topology ?? "single"} topology`);
     lab = await Lab.up({
@@ -55,4 +56,32 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   } finally {
     if (!options.lab) await lab.down();
   }
+}
+
+/**
+ * The scenario's lab settings (gateway environment, FreeSWITCH double flags) that a lab's gateways and
+ * doubles were not started with, one line each. A real FreeSWITCH takes no double flags: it has its own
+ * configuration, so it is not held against the lab.
+ */
+export function missingLabSettings(
+  wanted: Scenario["lab"],
+  state: Pick<LabState, "gateways" | "components">,
+): string[] {
+  const missing: string[] = [];
+  for (const [name, value] of Object.entries(wanted?.gatewayEnv ?? {}))
+    for (const gateway of state.gateways)
+      if (gateway.env[name] !== value)
+        missing.push(
+          `gateway ${gateway.name}: ${name}=${value} (it has ${gateway.env[name] ?? "the default"})`,
+        );
+  const doubles = state.components.filter((c) => c.kind === "fakeswitch");
+  for (const [flag, value] of Object.entries(wanted?.fakeswitch ?? {}))
+    for (const double of doubles) {
+      const args = double.launch?.args ?? [];
+      const at = args.lastIndexOf(`--${flag}`);
+      const has = at === -1 ? undefined : args[at + 1];
+      if (has !== value)
+        missing.push(`FreeSWITCH double ${double.name}: --${flag} ${value} (it has ${has ?? "the default"})`);
+    }
+  return missing;
 }

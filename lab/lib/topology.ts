@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, YAMLParseError } from "yaml";
+import { profileFlagProblem } from "../../src/fakeswitch/profile-flags.ts";
 
 /** What a lab is made of, as declared in lab/topologies/<name>.yaml. */
 export interface Topology {
@@ -198,10 +199,16 @@ export function parseTopology(text: string, source: string): Topology {
     if (kind !== "double")
       problems.push(`${where}.kind: expected double or freeswitch, not ${JSON.stringify(kind)}`);
     const fs = check.object(item, where, ["name", "kind", "profile"]);
+    const profile = check.stringMap(fs.profile, `${where}.profile`);
+    // Checked here, as the double's CLI would: at `up`, a bad flag would only show as its help text.
+    for (const [flag, value] of Object.entries(profile)) {
+      const problem = profileFlagProblem(flag, value);
+      if (problem) problems.push(`${where}.profile.${flag}: ${problem}`);
+    }
     return {
       name: check.name(fs.name, `${where}.name`),
       kind: "double",
-      profile: { ...labFakeswitchProfile, ...check.stringMap(fs.profile, `${where}.profile`) },
+      profile: { ...labFakeswitchProfile, ...profile },
     };
   });
   if (freeswitch.length === 0) problems.push("freeswitch: at least one is needed");

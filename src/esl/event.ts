@@ -106,6 +106,8 @@ export class EslEvent {
   private head: Buffer | undefined;
   /** The header block as latin1 (one char per byte, so offsets agree), lower-cased: for case-insensitive lookups. */
   private loweredHead: string | undefined;
+  /** Set by the full parse: see `malformed`. */
+  private malformation: string | undefined;
 
   constructor(
     readonly format: EventFormat,
@@ -272,6 +274,15 @@ export class EslEvent {
     return picked;
   }
 
+  /**
+   * What makes the payload something FreeSWITCH would not send (json that does not parse, is not an
+   * object or nests values; no Event-Name), or undefined. The event still reads as far as it can.
+   */
+  get malformed(): string | undefined {
+    this.rawHeaders();
+    return this.malformation ?? (this.get("Event-Name") ? undefined : "the event has no Event-Name");
+  }
+
   /** Header names in the order FreeSWITCH serialised them. */
   headerNames(): readonly string[] {
     this.rawHeaders();
@@ -379,21 +390,35 @@ export class EslEvent {
     }
   }
 
+  /**
+   * FreeSWITCH's json is one flat object of strings, a repeated header as an array of them. Anything
+   * else is recorded as the event's defect; a nested value is skipped, not stringified (100,000 nested
+   * arrays would overflow the stack).
+   */
   private parseJson(raw: Map<string, string>, order: string[]): void {
     let parsed: unknown;
     try {
       parsed = JSON.parse(this.payload.toString("utf8"));
-    } catch {
+    } catch (error) {
+      this.malformation = `the body is not JSON (${(error as Error).message})`;
       return;
     }
-    if (typeof parsed !== "object" || parsed === null) return;
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      this.malformation = "the body is not a JSON object";
+      return;
+    }
     for (const [name, value] of Object.entries(parsed)) {
+      const text = flatJsonValue(value);
+      if (text === undefined) {
+        this.malformation ??= `${JSON.stringify(name)} holds nested JSON, not a string or a list of strings`;
+        continue;
+      }
       if (name === "_body") {
-        this.eventBody = String(value);
+        this.eventBody = text;
         continue;
       }
       order.push(name);
-      raw.set(name, Array.isArray(value) ? value.join("|") : String(value));
+      raw.set(name, text);
     }
   }
 
@@ -448,6 +473,13 @@ export function serializeEvent(
     out += `${name}: ${urlEncode(value)}\n`;
   }
   return hasBody ? `${out}Content-Length: ${Buffer.byteLength(body)}\n\n${body}` : `${out}\n`;
+}
+
+/** A json header value as the event's text: a scalar, or a list of scalars joined by `|`; undefined if nested. */
+function flatJsonValue(value: unknown): string | undefined {
+  const scalar = (v: unknown) => typeof v !== "object" || v === null;
+  if (scalar(value)) return String(value);
+  return Array.isArray(value) && value.every(scalar) ? value.join("|") : undefined;
 }
 
 /** Printable ASCII without ':': a name parsePlain reads back unchanged. */

@@ -9,8 +9,8 @@
 import { parseArgs } from "node:util";
 import { startControlApi } from "./control-api.ts";
 import { startFakeSwitch } from "./index.ts";
+import { flagValue, profileFlagOptions, wholeNumber } from "./profile-flags.ts";
 import { startReplay } from "./replay.ts";
-import type { LoadLatency } from "./reply-latency.ts";
 
 const HELP = `fakeswitch: a FreeSWITCH 1.10 Event Socket double (inbound ESL server + call model)
 
@@ -49,50 +49,8 @@ fakeswitch_answer_delay_ms, fakeswitch_hold_ms, fakeswitch_hangup_cause (with ou
 fakeswitch_early_media=true|false (ignore_early_media=true makes the originate wait for the 200).
 `;
 
-function range(text: string | undefined, fallback: number | [number, number]): number | [number, number] {
-  if (text === undefined) return fallback;
-  if (/^inf(inity)?$/i.test(text)) return Number.POSITIVE_INFINITY;
-  const m = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(text);
-  if (m) return [Number(m[1]), Number(m[2])];
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`not a duration: ${text}`);
-  return n;
-}
-
-function share(text: string | undefined): number {
-  if (text === undefined) return 0;
-  const n = Number(text);
-  if (!(n >= 0 && n <= 1)) throw new Error(`not a share between 0 and 1: ${text}`);
-  return n;
-}
-
-function int(text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`not a whole number: ${text}`);
-  return n;
-}
-
-const LOAD_KEYS = [
-  "baseMs",
-  "perChannelMs",
-  "perOriginatePerSecondMs",
-  "saturationChannels",
-  "maxMs",
-] as const;
-
-function loadLatency(text: string | undefined): LoadLatency | undefined {
-  if (text === undefined) return undefined;
-  const latency: LoadLatency = {};
-  for (const pair of text.split(",")) {
-    const [key, value] = pair.split("=");
-    if (!LOAD_KEYS.includes(key as (typeof LOAD_KEYS)[number]))
-      throw new Error(`--load-latency: unknown key ${key}; expected ${LOAD_KEYS.join(", ")}`);
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`--load-latency: ${key} is not a number ≥ 0`);
-    latency[key as (typeof LOAD_KEYS)[number]] = n;
-  }
-  return latency;
+function port(text: string | undefined, fallback: number): number {
+  return text === undefined ? fallback : wholeNumber(text);
 }
 
 function peer(text: string): { host: string; port: number } {
@@ -108,21 +66,10 @@ async function main(): Promise<void> {
       host: { type: "string" },
       port: { type: "string" },
       password: { type: "string" },
-      "answer-delay": { type: "string" },
-      hold: { type: "string" },
-      busy: { type: "string" },
-      "no-answer": { type: "string" },
-      fail: { type: "string" },
-      "early-media": { type: "string" },
-      "max-sessions": { type: "string" },
-      sps: { type: "string" },
-      heartbeat: { type: "string" },
+      ...profileFlagOptions,
       hostname: { type: "string" },
       "control-port": { type: "string" },
-      "load-latency": { type: "string" },
-      "event-rate": { type: "string" },
       "sip-port": { type: "string" },
-      "sip-profile": { type: "string" },
       "sip-proxy": { type: "string" },
       replay: { type: "string" },
       speed: { type: "string" },
@@ -136,41 +83,44 @@ async function main(): Promise<void> {
     return;
   }
   if (values.replay !== undefined) {
-    await replay(values.replay, values.speed, int(values.port, 8021), !values["no-wait"]);
+    await replay(values.replay, values.speed, port(values.port, 8021), !values["no-wait"]);
     return;
   }
   const fs = await startFakeSwitch({
     host: values.host ?? "127.0.0.1",
-    port: int(values.port, 8021),
+    port: port(values.port, 8021),
     // FAKESWITCH_PASSWORD keeps the password out of process listings (the lab passes it that way).
     password: values.password ?? process.env.FAKESWITCH_PASSWORD ?? "ClueCon",
-    maxSessions: int(values["max-sessions"], 1000),
-    sessionsPerSecond: int(values.sps, 30),
-    heartbeatIntervalMs: int(values.heartbeat, 20_000),
+    maxSessions: flagValue("max-sessions", values["max-sessions"], 1000),
+    sessionsPerSecond: flagValue("sps", values.sps, 30),
+    heartbeatIntervalMs: flagValue("heartbeat", values.heartbeat, 20_000),
     hostname: values.hostname ?? "fakeswitch",
-    loadLatency: loadLatency(values["load-latency"]),
-    eventRatePerSecond: int(values["event-rate"], 0),
+    loadLatency: flagValue("load-latency", values["load-latency"], undefined),
+    eventRatePerSecond: flagValue("event-rate", values["event-rate"], 0),
     ...(values["sip-port"] !== undefined && {
       sip: {
-        port: int(values["sip-port"], 0),
-        ...(values["sip-profile"] && { profile: values["sip-profile"] }),
+        port: port(values["sip-port"], 0),
+        ...(values["sip-profile"] && { profile: flagValue("sip-profile", values["sip-profile"], "") }),
         ...(values["sip-proxy"] && { outboundProxy: peer(values["sip-proxy"]) }),
       },
     }),
     profile: {
-      answerDelayMs: range(values["answer-delay"], 300),
-      holdMs: range(values.hold, Number.POSITIVE_INFINITY),
-      busyShare: share(values.busy),
-      noAnswerShare: share(values["no-answer"]),
-      failShare: share(values.fail),
-      earlyMediaShare: share(values["early-media"]),
+      answerDelayMs: flagValue("answer-delay", values["answer-delay"], 300),
+      holdMs: flagValue("hold", values.hold, Number.POSITIVE_INFINITY),
+      busyShare: flagValue("busy", values.busy, 0),
+      noAnswerShare: flagValue("no-answer", values["no-answer"], 0),
+      failShare: flagValue("fail", values.fail, 0),
+      earlyMediaShare: flagValue("early-media", values["early-media"], 0),
     },
   });
   const controlPort = values["control-port"];
   const control =
     controlPort === undefined
       ? undefined
-      : await startControlApi(fs, { port: int(controlPort, 0), token: process.env.FAKESWITCH_CONTROL_TOKEN });
+      : await startControlApi(fs, {
+          port: port(controlPort, 0),
+          token: process.env.FAKESWITCH_CONTROL_TOKEN,
+        });
   const ready = {
     listening: { host: fs.host, port: fs.port },
     coreUuid: fs.coreUuid,

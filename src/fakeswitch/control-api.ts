@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
+import { foreignHostProblem } from "../net/loopback.ts";
 import type { CallProfile } from "./call-model.ts";
 import {
   BadRequest,
@@ -83,9 +84,8 @@ async function handle(
   port: number,
   token: string | undefined,
 ): Promise<unknown> {
-  const host = request.headers.host ?? "";
-  if (host !== `${HOST}:${port}` && host !== `localhost:${port}`)
-    throw new HttpError(403, `Host must be ${HOST}:${port}`);
+  const foreignHost = foreignHostProblem(request.headers.host, { host: HOST, port });
+  if (foreignHost) throw new HttpError(403, foreignHost);
   if (token !== undefined && !bearerMatches(request.headers.authorization, token))
     throw new HttpError(401, "bad token");
   const path = new URL(request.url ?? "/", `http://${HOST}`).pathname;

@@ -19,11 +19,16 @@ export const gatewayScopes: readonly GatewayScope[] = [
 export const callsScopes: readonly CallsScope[] = ["calls:write", "calls:read"];
 export const allScopes: readonly Scope[] = [...gatewayScopes, ...callsScopes];
 
+/** A token's lifetime accepted at most when none is configured: a day, twice what the lab and harness mint. */
+export const defaultMaxTokenLifetimeSec = 24 * 3600;
+
 export interface AuthOptions {
   secret: Uint8Array;
   issuer: string | undefined;
   audience: string | undefined;
   clockToleranceSec: number;
+  /** Longest lifetime accepted (exp - iat, or exp - now without iat); defaultMaxTokenLifetimeSec if unset. */
+  maxLifetimeSec?: number;
 }
 
 export interface Principal {
@@ -44,7 +49,8 @@ interface VerifiedToken {
 /**
  * Verifies `Authorization: Bearer <jwt>` with the HS256 secret shared with the backend. Only HS256 is
  * accepted (jose refuses `alg: none` and, with `algorithms`, every other algorithm); exp, nbf, iss and
- * aud are checked. Scopes come from `scope` (space-separated, RFC 8693) or `scopes` (array).
+ * aud are checked. Scopes come from `scope` (space-separated, RFC 8693) or `scopes` (array). A token that
+ * lives longer than maxLifetimeSec (`exp: 1e20`: a leaked token that never dies) is refused.
  *
  * A backend service sends the same token with every request until it expires: a token whose signature
  * and claims were verified is remembered by its exact text, and a later use re-checks only exp and nbf.
@@ -100,6 +106,7 @@ export class JwtAuthenticator {
     } catch (error) {
       throw new ApiError(401, "invalid_token", describeJwtError(error));
     }
+    this.checkLifetime(Number(payload.exp), payload.iat);
     const scopes = new Set<string>();
     if (typeof payload.scope === "string") for (const s of payload.scope.split(" ")) if (s) scopes.add(s);
     if (Array.isArray(payload.scopes))
@@ -112,6 +119,22 @@ export class JwtAuthenticator {
       notBeforeMs: typeof payload.nbf === "number" ? payload.nbf * 1000 : 0,
     });
     return principal;
+  }
+
+  /**
+   * Lifetime from the issue time, or from now when iat is absent or in the future (a far-future iat
+   * would otherwise make any exp look short).
+   */
+  private checkLifetime(exp: number, iat: unknown): void {
+    const maxSec = this.options.maxLifetimeSec ?? defaultMaxTokenLifetimeSec;
+    const nowSec = Date.now() / 1000;
+    const start = typeof iat === "number" ? Math.min(iat, nowSec) : nowSec;
+    if (exp - start > maxSec + this.options.clockToleranceSec)
+      throw new ApiError(
+        401,
+        "token_lifetime_too_long",
+        `token lifetime (exp - iat) is over the ${maxSec} s allowed; mint shorter-lived tokens`,
+      );
   }
 }
 

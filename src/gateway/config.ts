@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
+import { defaultMaxTokenLifetimeSec } from "./auth.ts";
 import { type CallerPolicySettings, callerPolicyFromEnv } from "./caller-policy.ts";
 
 /**
@@ -22,6 +23,7 @@ export interface GatewayConfig {
     issuer: string | undefined;
     audience: string | undefined;
     clockToleranceSec: number;
+    maxLifetimeSec: number;
   };
   nats: { servers: string[]; subject: string; perTypeSubjects: boolean; queueCapacity: number };
   events: { names: string[]; allFields: boolean };
@@ -98,6 +100,7 @@ export function loadConfig(environment: Env = process.env): GatewayConfig {
       issuer: env.JWT_ISSUER || undefined,
       audience: env.JWT_AUDIENCE || undefined,
       clockToleranceSec: read.int("JWT_CLOCK_TOLERANCE_SEC", 5, 0, 300),
+      maxLifetimeSec: read.int("JWT_MAX_LIFETIME_SEC", defaultMaxTokenLifetimeSec, 60, 366 * 24 * 3600),
     },
     nats: {
       servers: read

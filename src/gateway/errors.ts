@@ -15,8 +15,15 @@ export class ApiError extends Error {
 
 export type ApiErrorCode =
   | "bad_request"
+  /** Refused before routing: the method, URL or header fields (src/gateway/http.ts). */
+  | "method_not_allowed"
+  | "not_implemented"
+  | "uri_too_long"
+  | "headers_too_large"
+  | "request_timeout"
   | "unauthenticated"
   | "invalid_token"
+  | "token_lifetime_too_long"
   | "insufficient_scope"
   | "not_found"
   | "duplicate_call_uuid"

@@ -1,5 +1,8 @@
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import swagger from "@fastify/swagger";
 import Fastify, {
+  type ConnectionError,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
@@ -126,10 +129,89 @@ const errorResponses = {
   400: errorSchema,
   401: errorSchema,
   403: errorSchema,
+  405: errorSchema,
+  414: errorSchema,
+  415: errorSchema,
   429: errorSchema,
+  431: errorSchema,
   503: errorSchema,
   504: errorSchema,
 };
+
+/** Longest request target (path and query) served: 414 past it. */
+export const maxUrlBytes = 8 * 1024;
+/** Request line and header fields together (Node's own limit, made explicit): 431 past it, 414 when the request line alone is. */
+export const maxHeaderBytes = 16 * 1024;
+
+/** The ApiError for an error fastify raised (validation, body parsing, routing) or one a handler threw. */
+function toApiError(error: FastifyError, request: FastifyRequest): ApiError {
+  if (error instanceof ApiError) return error;
+  if ((error as { validation?: unknown }).validation) return new ApiError(400, "bad_request", error.message);
+  switch (error.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new ApiError(413, "payload_too_large", error.message);
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new ApiError(415, "unsupported_media_type", "send application/json");
+    case "FST_ERR_BAD_URL":
+      return new ApiError(400, "bad_request", "the request URL is not valid percent-encoded UTF-8");
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return new ApiError(414, "uri_too_long", `the request URL is over ${maxUrlBytes} bytes`);
+  }
+  if (error.statusCode === 400 || error.code?.startsWith("FST_ERR_CTP"))
+    return new ApiError(400, "bad_request", error.message);
+  request.log.error({ err: error.message }, "unhandled error");
+  return new ApiError(500, "internal", "internal error");
+}
+
+function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const apiError = toApiError(error, request);
+  if (apiError.retryAfterSec !== undefined) void reply.header("Retry-After", String(apiError.retryAfterSec));
+  if (apiError.status >= 500)
+    request.log.warn({ code: apiError.code, reason: apiError.message }, "request failed");
+  void reply.code(apiError.status).send({ error: { code: apiError.code, message: apiError.message } });
+}
+
+/** A request method token followed by a space: what an HTTP request starts with. */
+const requestLineStart = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ /;
+
+/**
+ * Requests Node's HTTP parser refuses before fastify sees them, answered with the same JSON envelope; the
+ * connection is closed, as Node does (the parser cannot resume mid-request).
+ */
+function answerClientError(this: FastifyInstance, error: ConnectionError, socket: Socket): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  // The chunk the parser failed on (a Buffer, whatever fastify's type says).
+  const packet: Buffer = Buffer.isBuffer(error.rawPacket) ? error.rawPacket : Buffer.alloc(0);
+  let apiError: ApiError;
+  if (error.code === "HPE_HEADER_OVERFLOW") {
+    // The failing chunk shows whether the request line was still being read (it arrives first, unbroken
+    // by a line end); a request line split across reads is counted as headers.
+    const parsed = packet.subarray(0, error.bytesParsed ?? packet.length).toString("latin1");
+    apiError =
+      requestLineStart.test(parsed) && !parsed.includes("\n")
+        ? new ApiError(414, "uri_too_long", `the request URL is over ${maxUrlBytes} bytes`)
+        : new ApiError(
+            431,
+            "headers_too_large",
+            `request line and header fields are over ${maxHeaderBytes} bytes`,
+          );
+  } else if (error.code === "HPE_INVALID_METHOD" && requestLineStart.test(packet.toString("latin1"))) {
+    apiError = new ApiError(501, "not_implemented", "request method not implemented");
+  } else if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    apiError = new ApiError(408, "request_timeout", "request not received in time");
+  } else {
+    apiError = new ApiError(400, "bad_request", "malformed HTTP request");
+  }
+  this.log.debug({ err: error.message, status: apiError.status }, "HTTP client error");
+  if (socket.writable) {
+    const body = JSON.stringify({ error: { code: apiError.code, message: apiError.message } });
+    socket.write(
+      `HTTP/1.1 ${apiError.status} ${STATUS_CODES[apiError.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
 
 /** The gateway's REST API (ADR-0011's contract). Every error is JSON with a stable `code`. */
 export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
@@ -139,8 +221,15 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     logController: new DebugRequestLog(),
     requestIdHeader: "x-request-id",
     genReqId: () => crypto.randomUUID(),
+    http: { maxHeaderSize: maxHeaderBytes },
+    // A path parameter is bounded by its schema (400) and the URL as a whole by maxUrlBytes (414).
+    routerOptions: { maxParamLength: maxUrlBytes },
+    frameworkErrors: sendError,
+    clientErrorHandler: answerClientError,
   });
   app.setValidatorCompiler(jsonValidatorCompiler());
+  // Only JSON bodies: fastify's default text/plain parser would hand a string to the schema (400, not 415).
+  app.removeContentTypeParser("text/plain");
 
   let closing = false;
   // Registered (awaited) before the routes, so its onRoute hook sees every one of them.
@@ -158,26 +247,10 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     },
   });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    let apiError: ApiError;
-    if (error instanceof ApiError) apiError = error;
-    else if ((error as { validation?: unknown }).validation)
-      apiError = new ApiError(400, "bad_request", error.message);
-    else if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE")
-      apiError = new ApiError(413, "payload_too_large", error.message);
-    else if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE")
-      apiError = new ApiError(415, "unsupported_media_type", error.message);
-    else if (error.statusCode === 400 || error.code?.startsWith("FST_ERR_CTP")) {
-      apiError = new ApiError(400, "bad_request", error.message);
-    } else {
-      request.log.error({ err: error.message }, "unhandled error");
-      apiError = new ApiError(500, "internal", "internal error");
-    }
-    if (apiError.retryAfterSec !== undefined)
-      void reply.header("Retry-After", String(apiError.retryAfterSec));
-    if (apiError.status >= 500)
-      request.log.warn({ code: apiError.code, reason: apiError.message }, "request failed");
-    void reply.code(apiError.status).send({ error: { code: apiError.code, message: apiError.message } });
+  app.setErrorHandler(sendError);
+  app.addHook("onRequest", async (request) => {
+    if ((request.raw.url ?? "").length > maxUrlBytes)
+      throw new ApiError(414, "uri_too_long", `the request URL is over ${maxUrlBytes} bytes`);
   });
   // While shutting down, every response asks the client to close its keep-alive connection.
   app.addHook("onSend", async (_request, reply) => {
@@ -186,10 +259,17 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   app.addHook("preClose", async () => {
     closing = true;
   });
-  app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .send({ error: { code: "not_found", message: `no route ${request.method} ${request.url}` } });
+  app.setNotFoundHandler(async (request) => {
+    if (!app.supportedMethods.includes(request.method))
+      throw new ApiError(501, "not_implemented", `request method ${request.method} not implemented`);
+    throw new ApiError(404, "not_found", `no route ${request.method} ${request.url}`);
+  });
+  // Each path's methods, so that another method on a known path is answered 405 with `Allow`, not 404.
+  const methodsByUrl = new Map<string, Set<string>>();
+  app.addHook("onRoute", (route) => {
+    const methods = methodsByUrl.get(route.url) ?? new Set<string>();
+    for (const method of [route.method].flat()) methods.add(method);
+    methodsByUrl.set(route.url, methods);
   });
 
   const guard = (scope: GatewayScope) => async (request: FastifyRequest) => {
@@ -329,6 +409,20 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     const text = await deps.metrics.registry.metrics();
     return reply.type(deps.metrics.registry.contentType).send(text);
   });
+
+  for (const [url, methods] of [...methodsByUrl]) {
+    const allowed = methods.has("GET") ? [...methods, "HEAD"] : [...methods]; // HEAD: fastify's, from GET
+    const allow = [...new Set(allowed)].join(", ");
+    app.route({
+      method: app.supportedMethods.filter((method) => !allowed.includes(method)),
+      url,
+      schema: { hide: true },
+      handler: async (request, reply) => {
+        void reply.header("allow", allow);
+        throw new ApiError(405, "method_not_allowed", `${request.method} is not allowed here (${allow})`);
+      },
+    });
+  }
 
   return app as unknown as FastifyInstance;
 }

@@ -113,6 +113,20 @@ describe("calls API authorization (the gateway's HS256 JWTs, calls:write / calls
     });
   });
 
+  it("answers 401 token_lifetime_too_long for a token that practically never expires", async () => {
+    const forever = await new SignJWT({ scope: "calls:write" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer(claims.issuer)
+      .setAudience(claims.audience)
+      .setIssuedAt()
+      .setExpirationTime(1e20)
+      .sign(secret);
+    expect(await post(`Bearer ${forever}`)).toMatchObject({
+      status: 401,
+      body: { error: { code: "token_lifetime_too_long" } },
+    });
+  });
+
   it("refuses alg none", async () => {
     const none = new UnsecuredJWT({ scope: "calls:write calls:read" })
       .setIssuer(claims.issuer)

@@ -24,6 +24,14 @@ describe("gateway configuration", () => {
     expect(config.http.host).toBe("127.0.0.1");
     expect(config.nats.subject).toBe("fs.events");
     expect(config.events.names).toContain("BACKGROUND_JOB");
+    expect(config.jwt.maxLifetimeSec).toBe(24 * 3600);
+  });
+
+  it("reads the longest token lifetime accepted", () => {
+    expect(loadConfig({ ...base, JWT_MAX_LIFETIME_SEC: "900" }).jwt.maxLifetimeSec).toBe(900);
+    expect(problemsOf({ ...base, JWT_MAX_LIFETIME_SEC: "1e20" })).toEqual([
+      expect.stringMatching(/^JWT_MAX_LIFETIME_SEC must be a number from 60 to /),
+    ]);
   });
 
   it("reports every problem at once, by variable name", () => {

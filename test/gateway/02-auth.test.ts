@@ -1,6 +1,6 @@
 import { SignJWT, UnsecuredJWT } from "jose";
 import { describe, expect, it, vi } from "vitest";
-import { JwtAuthenticator, mintToken } from "../../src/gateway/auth.ts";
+import { defaultMaxTokenLifetimeSec, JwtAuthenticator, mintToken } from "../../src/gateway/auth.ts";
 import { ApiError } from "../../src/gateway/errors.ts";
 
 const secret = new TextEncoder().encode("k".repeat(32));
@@ -107,6 +107,44 @@ describe("JWT authorization matrix", () => {
       status: 401,
       message: expect.stringMatching(/nbf/),
     });
+  });
+});
+
+describe("token lifetime", () => {
+  const nowSec = () => Math.floor(Date.now() / 1000);
+  const signed = (times: { iat?: number; exp: number }) => {
+    let jwt = new SignJWT({ scope: "fs:originate" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("backend")
+      .setAudience("fs-esl-gateway")
+      .setExpirationTime(times.exp);
+    if (times.iat !== undefined) jwt = jwt.setIssuedAt(times.iat);
+    return jwt.sign(secret);
+  };
+  const refused = { status: 401, code: "token_lifetime_too_long" };
+
+  it("refuses a token that practically never expires (exp 1e20), with or without iat", async () => {
+    expect(await outcome(`Bearer ${await signed({ exp: 1e20 })}`)).toMatchObject(refused);
+    expect(await outcome(`Bearer ${await signed({ iat: nowSec(), exp: 1e20 })}`)).toMatchObject(refused);
+  });
+
+  it("measures from iat, or from now when iat is in the future, so a far-future iat does not help", async () => {
+    const day = defaultMaxTokenLifetimeSec;
+    expect(
+      await outcome(`Bearer ${await signed({ iat: nowSec() - 3600, exp: nowSec() + day })}`),
+    ).toMatchObject(refused);
+    expect(await outcome(`Bearer ${await signed({ iat: 1e20 - 60, exp: 1e20 })}`)).toMatchObject(refused);
+    expect(await outcome(`Bearer ${await signed({ iat: nowSec(), exp: nowSec() + day })}`)).toEqual({
+      status: 200,
+    });
+  });
+
+  it("takes its limit from the options", async () => {
+    const strict = new JwtAuthenticator({ secret, ...claims, clockToleranceSec: 0, maxLifetimeSec: 600 });
+    const hour = await mintToken(secret, { ...claims, ttlSec: 3600 });
+    await expect(strict.authenticate(`Bearer ${hour}`, "fs:originate")).rejects.toMatchObject(refused);
+    const tenMinutes = await mintToken(secret, { ...claims, ttlSec: 600 });
+    await expect(strict.authenticate(`Bearer ${tenMinutes}`, "fs:originate")).resolves.toBeDefined();
   });
 });
 

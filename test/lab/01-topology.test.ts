@@ -137,6 +137,27 @@ extra: 1
     ]);
   });
 
+  it("checks each FreeSWITCH profile flag and value as the double would, with where it is", () => {
+    expect(
+      problemsOf(`description: x
+nats: { nodes: [nats] }
+freeswitch:
+  - { name: fs, profile: { hold: -5, bogus: 1, busy: 2, answer-delay: 10-50, load-latency: "maxMs=x" } }
+  - { name: fs2, profile: { sps: 1.5, hold: inf, port: 8021 } }
+gateways: [{ name: gw, freeswitch: fs }, { name: gw2, freeswitch: fs2 }]
+`),
+    ).toEqual([
+      "freeswitch[0].profile.hold: not a duration: -5",
+      expect.stringMatching(
+        /^freeswitch\[0\]\.profile\.bogus: unknown FreeSWITCH double flag \(known: answer-delay, hold, /,
+      ),
+      "freeswitch[0].profile.busy: not a share between 0 and 1: 2",
+      "freeswitch[0].profile.load-latency: --load-latency: maxMs is not a number ≥ 0",
+      "freeswitch[1].profile.sps: not a whole number: 1.5",
+      expect.stringMatching(/^freeswitch\[1\]\.profile\.port: unknown FreeSWITCH double flag/),
+    ]);
+  });
+
   it("has SIP unless the file opts out with sip: false, and checks what it changes", () => {
     const base = `description: x
 nats: { nodes: [nats] }

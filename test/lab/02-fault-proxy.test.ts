@@ -1,7 +1,9 @@
+import http from "node:http";
 import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FaultControlClient, startFaultControl } from "../../lab/lib/fault-control.ts";
 import { FaultProxy } from "../../lab/lib/fault-proxy.ts";
+import { foreignHostProblem } from "../../src/net/loopback.ts";
 
 const loopback = "127.0.0.1";
 /** "It answers": a generous bound, as the machine may be busy; a held or refused connection never answers. */
@@ -175,6 +177,52 @@ describe("FaultProxy", () => {
     await startProxy(deadPort);
     const socket = await connect();
     expect(await closedHow(socket)).toBe("ECONNRESET");
+  });
+
+  it("refuses a control request whose Host names another server (DNS rebinding), token or not", async () => {
+    await startProxy();
+    const control = await startFaultControl(new Map([["esl", proxy]]), {
+      host: loopback,
+      port: 0,
+      token: "t0k3n",
+    });
+    const port = (control.address() as net.AddressInfo).port;
+    /** fetch will not send a Host header of our choosing; node:http will. */
+    const statusWithHost = (host: string) =>
+      new Promise<number | undefined>((resolve, reject) => {
+        http
+          .get(
+            { host: loopback, port, path: "/links", headers: { host, authorization: "Bearer t0k3n" } },
+            (r) => {
+              r.resume();
+              resolve(r.statusCode);
+            },
+          )
+          .once("error", reject);
+      });
+    try {
+      expect(await statusWithHost(`evil.example:${port}`)).toBe(403);
+      expect(await statusWithHost(`${loopback}:${port + 1}`)).toBe(403);
+      expect(await statusWithHost(`localhost:${port}`)).toBe(200);
+      expect(await statusWithHost(`${loopback}:${port}`)).toBe(200);
+    } finally {
+      control.close();
+    }
+  });
+
+  it("takes as its own a Host of a loopback name or the address listened on, with the port", () => {
+    const listen = { host: "100.64.0.7", port: 7000 };
+    for (const host of ["127.0.0.1:7000", "localhost:7000", "[::1]:7000", "100.64.0.7:7000"])
+      expect(foreignHostProblem(host, listen)).toBeUndefined();
+    for (const host of [
+      undefined,
+      "",
+      "evil.example:7000",
+      "127.0.0.1:7001",
+      "127.0.0.1",
+      "x@127.0.0.1:7000",
+    ])
+      expect(foreignHostProblem(host, listen)).toMatch(/^Host must name this server/);
   });
 
   it("is switched through the control API, which wants the token", async () => {
