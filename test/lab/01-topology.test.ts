@@ -19,8 +19,15 @@ function problemsOf(yaml: string): string[] {
 }
 
 describe("topologies", () => {
-  it("ships single, sharded-2, nats-cluster and gateway-bench, each valid, with ESL and NATS proxied and Kamailio in front", () => {
-    expect(topologyNames()).toEqual(["gateway-bench", "nats-cluster", "sharded-2", "single"]);
+  it("ships single, sharded-2, nats-cluster, gateway-bench, single-real and mixed, each valid, with ESL and NATS proxied and Kamailio in front", () => {
+    expect(topologyNames()).toEqual([
+      "gateway-bench",
+      "mixed",
+      "nats-cluster",
+      "sharded-2",
+      "single",
+      "single-real",
+    ]);
     for (const name of topologyNames()) {
       const topology = loadTopology(name);
       for (const gateway of topology.gateways) {
@@ -48,9 +55,10 @@ describe("topologies", () => {
     });
   });
 
-  it("runs the calls pipeline in single only: two orchestrators through its gateway", () => {
+  it("runs the calls pipeline in single and single-real only: two orchestrators through its gateway", () => {
     expect(loadTopology("single").calls).toEqual({ orchestrators: 2, gateway: "gateway", env: {} });
-    for (const name of topologyNames().filter((n) => n !== "single"))
+    expect(loadTopology("single-real").calls).toEqual(loadTopology("single").calls);
+    for (const name of topologyNames().filter((n) => n !== "single" && n !== "single-real"))
       expect(loadTopology(name).calls, name).toBeUndefined();
     const minimal = parseTopology(
       `description: x
@@ -104,6 +112,27 @@ gateways: [{ name: gw, freeswitch: fs, env: { ESL_IDLE_TIMEOUT_MS: 500 } }]
     expect(topology.freeswitch[0]).toMatchObject({ profile: { hold: "100", busy: "0.5", sps: "5000" } });
     expect(topology.gateways[0]?.env).toEqual({ ESL_IDLE_TIMEOUT_MS: "500" });
     expect(topology.links).toEqual([]);
+  });
+
+  it("takes a real FreeSWITCH (kind: freeswitch) with its limits, the double by default, and refuses other kinds", () => {
+    expect(loadTopology("single-real").freeswitch).toEqual([
+      { name: "freeswitch", kind: "freeswitch", sessionsPerSecond: 1000, maxSessions: 10_000 },
+    ]);
+    expect(loadTopology("mixed").freeswitch.map((f) => f.kind)).toEqual(["freeswitch", "double"]);
+    expect(loadTopology("single").freeswitch[0]?.kind).toBe("double");
+    expect(
+      problemsOf(`description: x
+nats: { nodes: [nats] }
+freeswitch:
+  - { name: fs, kind: freeswitch, sessions_per_second: -1, profile: { hold: 1 } }
+  - { name: fs2, kind: asterisk }
+gateways: [{ name: gw, freeswitch: fs }, { name: gw2, freeswitch: fs2 }]
+`),
+    ).toEqual([
+      'freeswitch[0]: unknown key "profile" (known: name, kind, sessions_per_second, max_sessions)',
+      "freeswitch[0].sessions_per_second: expected a positive whole number",
+      'freeswitch[1].kind: expected double or freeswitch, not "asterisk"',
+    ]);
   });
 
   it("reports every problem at once, each with where it is", () => {
