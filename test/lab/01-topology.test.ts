@@ -212,7 +212,7 @@ gateways: [{ name: gw, freeswitch: fs }]
   it("refuses broken YAML, unknown names and the lab's reserved names", () => {
     expect(problemsOf("nats: [")[0]).toMatch(/^not valid YAML: /);
     expect(() => loadTopology("triple")).toThrow(
-      /no topology "triple"; shipped: gateway-bench, nats-cluster, sharded-2, single/,
+      /no topology "triple"; shipped: gateway-bench, mixed, nats-cluster, sharded-2, single, single-real/,
     );
     expect(
       problemsOf(`description: x
