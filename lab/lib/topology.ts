@@ -83,15 +83,15 @@ export interface LinkSpec {
 
 /**
  * Raised FreeSWITCH limits for a lab machine: stock FreeSWITCH (30 sessions/s, 1000 sessions) would refuse
- * load scenarios by design, and a 1 s HEARTBEAT lets the gateway see session counts promptly. Calls answer
- * after 20 ms and hang up after 500 ms, so a lab left running does not pile up channels.
+ * load scenarios by design. Calls answer after 20 ms and hang up after 500 ms, so a lab left running does
+ * not pile up channels. HEARTBEAT keeps FreeSWITCH's 20 s: the gateway counts sessions from its own channel
+ * table between heartbeats, and its ESL liveness probes with `api uptime`, so nothing needs them sooner.
  */
 export const labFakeswitchProfile: Readonly<Record<string, string>> = {
   "answer-delay": "20",
   hold: "500",
   sps: "5000",
   "max-sessions": "20000",
-  heartbeat: "1000",
 };
 
 /** A topology's SIP side when its file does not change it: the carrier answers as the lab's doubles do. */

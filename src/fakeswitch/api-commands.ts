@@ -247,7 +247,7 @@ export class ApiCommands {
     const [uuid, path] = arg.trim().split(/\s+/);
     if (!uuid || !path) return "-USAGE: <uuid> <path> [aleg|bleg|both]\n";
     const ch = this.channel(uuid);
-    if (!ch?.alive) return "+OK Message NOT sent\n";
+    if (!ch?.alive) return "-ERR invalid uuid\n";
     // switch_ivr_broadcast queues the playback to the session thread: it runs after the api returns.
     setImmediate(() => this.model.playback(ch, path, true));
     return "+OK Message sent\n";

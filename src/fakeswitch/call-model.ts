@@ -9,6 +9,7 @@ import {
   INBOUND_CALL,
   type OutboundScript,
   PLAYBACK,
+  PLAYBACK_STOP_ON_HANGUP,
   RINGING_CALL,
   TRANSFER,
 } from "./call-scripts.ts";
@@ -27,7 +28,7 @@ import {
 } from "./originate-parser.ts";
 import type { SwitchCore } from "./switch-core.ts";
 import { beginHangup, hangupOne, isCause } from "./teardown.ts";
-import { T } from "./tokens.ts";
+import { type HeaderRun, T } from "./tokens.ts";
 
 /** How the far end of a call behaves. Ranges `[min, max]` are drawn uniformly per call. */
 export interface CallProfile {
@@ -61,6 +62,9 @@ type Outcome =
 type Application = { kind: "park" } | { kind: "bridge"; dial: string } | { kind: "bridged" };
 
 const PARK: Application = { kind: "park" };
+/** Endpoints whose legs the double answers (`error/` is handled on its own). */
+const MODELLED_ENDPOINTS: ReadonlySet<string> = new Set(["sofia", "loopback", "user"]);
+const SOFIA_PROFILES: ReadonlySet<string> = new Set(["internal", "external"]);
 const draw = (v: number | [number, number]) => (Array.isArray(v) ? v[0] + Math.random() * (v[1] - v[0]) : v);
 
 /** A far end over real SIP (sip-side.ts): the double dials the legs of its sofia profile through it. */
@@ -102,6 +106,8 @@ export class CallModel {
   /** Set by the SIP side: its profile's `sofia/` legs are dialled for real instead of drawn from the profile. */
   farEnd: SipFarEnd | undefined;
   private readonly farEndLegs = new WeakMap<Channel, FarEndLeg>();
+  /** Channels playing a file, with whether it came from uuid_broadcast (which ends with a COMMAND). */
+  private readonly playing = new WeakMap<Channel, boolean>();
 
   constructor(
     private readonly core: SwitchCore,
@@ -183,6 +189,8 @@ export class CallModel {
       const name = dial.slice(6).toUpperCase();
       return isCause(name) ? name : "DESTINATION_OUT_OF_ORDER";
     }
+    const unknown = this.unknownEndpoint(dial);
+    if (unknown) return unknown;
     const vars = legVariables(leg, request);
     const uuid = lastVar(vars, "origination_uuid") ?? randomUUID();
     const refused = this.core.admitSession(uuid);
@@ -210,6 +218,18 @@ export class CallModel {
     this.fire(channel, (channel.script as OutboundScript).setup);
     channel.state = "CS_CONSUME_MEDIA";
     return channel;
+  }
+
+  /**
+   * switch_core_session_outgoing_channel refuses an endpoint no module provides (`CHAN_NOT_IMPLEMENTED`),
+   * and sofia_outgoing_channel a profile it does not have (`INVALID_PROFILE`): the double's profiles are
+   * `internal` and `external` (the vanilla ones, which the lab dials) and its SIP side's.
+   */
+  private unknownEndpoint(dial: string): string | undefined {
+    const [endpoint, profile] = dial.split("/");
+    if (endpoint === undefined || !MODELLED_ENDPOINTS.has(endpoint)) return "CHAN_NOT_IMPLEMENTED";
+    if (endpoint !== "sofia" || profile === "gateway" || profile === this.farEnd?.profile) return undefined;
+    return profile !== undefined && SOFIA_PROFILES.has(profile) ? undefined : "INVALID_PROFILE";
   }
 
   /** Which captured sequence the leg follows: a bridging A leg, early media (ignored or not), or a 180. */
@@ -445,8 +465,21 @@ export class CallModel {
           ? (script as OutboundScript).hangupAnswered
           : (script as OutboundScript).hangupUnanswered;
     beginHangup(channel, cause, disposition);
-    hangupOne(this.core, channel, list);
+    hangupOne(this.core, channel, this.withPlaybackStop(channel, list));
     for (const leg of this.ringing.get(channel) ?? []) this.hangup(leg, "ORIGINATOR_CANCEL");
+  }
+
+  /**
+   * A hangup during a playback ends it: after CHANNEL_HANGUP come its PLAYBACK_STOP and
+   * CHANNEL_EXECUTE_COMPLETE (and uuid_broadcast's COMMAND), then the rest of the teardown.
+   */
+  private withPlaybackStop(channel: Channel, list: readonly CompiledTemplate[]): readonly CompiledTemplate[] {
+    const withPrivateCommand = this.playing.get(channel);
+    if (withPrivateCommand === undefined) return list;
+    this.playing.delete(channel);
+    const [hangup, ...rest] = list as [CompiledTemplate, ...CompiledTemplate[]];
+    const stop = withPrivateCommand ? PLAYBACK_STOP_ON_HANGUP : PLAYBACK_STOP_ON_HANGUP.slice(0, 2);
+    return [hangup, ...stop, ...rest];
   }
 
   /** uuid_broadcast / sendmsg execute playback on a parked channel. */
@@ -462,12 +495,15 @@ export class CallModel {
     const t = channel.tokens;
     t.set(T.APP_UUID, randomUUID());
     t.set(T.APP_DATA, file);
+    t.setBlock(T.PLAYBACK_FILE_TYPE, playbackFileType(file));
     channel.application = "playback";
     channel.applicationData = file;
     this.core.fireChannel(channel, execute);
     this.core.fireChannel(channel, start);
+    this.playing.set(channel, withPrivateCommand);
     channel.later(playbackMs(file, channel), () => {
       if (!channel.alive) return;
+      this.playing.delete(channel);
       this.core.fireChannel(channel, stop);
       this.core.fireChannel(channel, complete);
       if (withPrivateCommand) this.core.fireChannel(channel, privateCommand);
@@ -503,6 +539,12 @@ export class CallModel {
     }
     return n;
   }
+}
+
+/** switch_ivr_play_file's Playback-File-Type: only tone_stream and local_stream files have one. */
+function playbackFileType(file: string): HeaderRun {
+  const type = /^(tone_stream|local_stream):/i.exec(file)?.[1];
+  return type ? [["Playback-File-Type", type.toLowerCase()]] : [];
 }
 
 /** tone_stream://%(on,off,freq);loops=N plays (on+off)*N ms; anything else: fakeswitch_playback_ms or 1 s. */

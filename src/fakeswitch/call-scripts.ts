@@ -11,6 +11,7 @@ import {
   ignoreEarlyMediaCall,
   ignoreEarlyMediaHangup,
   playbackOnPark,
+  playbackStopOnHangup,
   transferToPark,
 } from "./templates.ts";
 import { bridgeCall, bridgeHangup, uuidBridge, uuidBridgeHangup } from "./templates-bridge.ts";
@@ -206,6 +207,13 @@ export const PLAYBACK = cut(
   0,
   5,
   "CHANNEL_EXECUTE PLAYBACK_START PLAYBACK_STOP CHANNEL_EXECUTE_COMPLETE COMMAND",
+);
+/** A hangup during that playback: its end, after CHANNEL_HANGUP (measured on FreeSWITCH 1.10.12). */
+export const PLAYBACK_STOP_ON_HANGUP = cut(
+  compile(playbackStopOnHangup),
+  0,
+  3,
+  "PLAYBACK_STOP CHANNEL_EXECUTE_COMPLETE COMMAND",
 );
 export const TRANSFER = cut(
   compile(transferToPark),

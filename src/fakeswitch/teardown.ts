@@ -47,10 +47,29 @@ export function beginHangup(channel: Channel, cause: string, disposition?: strin
   t.set(T.SIP_STATUS, String(sip));
   t.set(T.SIP_PHRASE, phrase);
   t.set(T.PROTO_CAUSE, `sip:${sip}`);
-  t.set(
-    T.HANGUP_DISPOSITION,
-    disposition ?? (wasAnswered ? "send_bye" : cause === "NORMAL_CLEARING" ? "send_cancel" : "send_refuse"),
-  );
+  const how =
+    disposition ?? (wasAnswered ? "send_bye" : cause === "NORMAL_CLEARING" ? "send_cancel" : "send_refuse");
+  t.set(T.HANGUP_DISPOSITION, how);
+  // An answered leg's hangup events (templates.ts withSipTermBlocks): the far end's BYE sets the SIP
+  // termination variables before the hangup; our own hangup sets only the disposition, late.
+  if (how === "recv_bye") {
+    t.setBlock(T.SIP_TERM, [
+      ["variable_sip_term_status", "200"],
+      ["variable_proto_specific_hangup_cause", "sip:200"],
+      ["variable_sip_term_cause", String(q850)],
+    ]);
+    t.setBlock(T.LOCAL_DISPOSITION, []);
+  } else {
+    t.setBlock(T.SIP_TERM, []);
+    t.setBlock(T.LOCAL_DISPOSITION, [["variable_sip_hangup_disposition", how]]);
+  }
+}
+
+/** After CHANNEL_HANGUP, sofia records a received BYE's disposition with the termination variables. */
+function afterHangupEvent(channel: Channel): void {
+  const t = channel.tokens;
+  if (t.get(T.HANGUP_DISPOSITION) !== "recv_bye") return;
+  t.setBlock(T.SIP_TERM, [...t.blockList(T.SIP_TERM), ["variable_sip_hangup_disposition", "recv_bye"]]);
 }
 
 /**
@@ -84,6 +103,7 @@ export function finishHangup(
 export function hangupOne(core: SwitchCore, channel: Channel, list: readonly CompiledTemplate[]): void {
   const [first, ...rest] = list as [CompiledTemplate, ...CompiledTemplate[]];
   core.fireChannel(channel, first);
+  afterHangupEvent(channel);
   channel.state = "CS_HANGUP";
   setImmediate(() =>
     finishHangup(

@@ -113,10 +113,13 @@ export const TEMPLATE_TOKENS = [
 export const TEMPLATE_BLOCKS = [
   "CALLEE_ID_NAME",
   "CALLER_ID_NAME",
+  "LOCAL_DISPOSITION",
   "ORIG_CALLER_ID_NAME",
+  "PLAYBACK_FILE_TYPE",
   "PRE_TRANSFER_CALLER_ID_NAME",
   "SET_VARS",
   "SIP_FROM_DISPLAY",
+  "SIP_TERM",
   "USER_VARS",
 ] as const;
 
@@ -1741,6 +1744,7 @@ const t16: EventTemplate = {
     ["variable_channel_cid_flipped", "yes"],
     ["variable_call_uuid", "{{UUID}}"],
     ["variable_current_application", "park"],
+    ["{{SIP_TERM}}", ""],
     ["{{SET_VARS}}", ""],
   ],
 };
@@ -1895,6 +1899,7 @@ const t17: EventTemplate = {
     ["variable_channel_cid_flipped", "yes"],
     ["variable_call_uuid", "{{UUID}}"],
     ["variable_current_application", "park"],
+    ["{{SIP_TERM}}", ""],
     ["{{SET_VARS}}", ""],
   ],
 };
@@ -2049,6 +2054,7 @@ const t18: EventTemplate = {
     ["variable_channel_cid_flipped", "yes"],
     ["variable_call_uuid", "{{UUID}}"],
     ["variable_current_application", "park"],
+    ["{{SIP_TERM}}", ""],
     ["{{SET_VARS}}", ""],
     ["Application", "park"],
     ["Application-Response", "_none_"],
@@ -2407,6 +2413,7 @@ const t22: EventTemplate = {
     ["variable_channel_cid_flipped", "yes"],
     ["variable_call_uuid", "{{UUID}}"],
     ["variable_current_application", "park"],
+    ["{{SIP_TERM}}", ""],
     ["variable_hangup_cause", "{{HANGUP_CAUSE}}"],
     ["variable_hangup_cause_q850", "{{Q850}}"],
     ["variable_digits_dialed", "none"],
@@ -2459,7 +2466,7 @@ const t22: EventTemplate = {
     ["variable_waitusec", "{{WAITUSEC}}"],
     ["variable_progress_mediausec", "{{PROGRESS_MEDIAUSEC}}"],
     ["variable_flow_billusec", "{{FLOW_BILLUSEC}}"],
-    ["variable_sip_hangup_disposition", "{{HANGUP_DISPOSITION}}"],
+    ["{{LOCAL_DISPOSITION}}", ""],
     ["variable_rtp_audio_in_raw_bytes", "0"],
     ["variable_rtp_audio_in_media_bytes", "0"],
     ["variable_rtp_audio_in_packet_count", "0"],
@@ -2641,6 +2648,7 @@ const t23: EventTemplate = {
     ["variable_channel_cid_flipped", "yes"],
     ["variable_call_uuid", "{{UUID}}"],
     ["variable_current_application", "park"],
+    ["{{SIP_TERM}}", ""],
     ["variable_hangup_cause", "{{HANGUP_CAUSE}}"],
     ["variable_hangup_cause_q850", "{{Q850}}"],
     ["variable_digits_dialed", "none"],
@@ -2693,7 +2701,7 @@ const t23: EventTemplate = {
     ["variable_waitusec", "{{WAITUSEC}}"],
     ["variable_progress_mediausec", "{{PROGRESS_MEDIAUSEC}}"],
     ["variable_flow_billusec", "{{FLOW_BILLUSEC}}"],
-    ["variable_sip_hangup_disposition", "{{HANGUP_DISPOSITION}}"],
+    ["{{LOCAL_DISPOSITION}}", ""],
     ["variable_rtp_audio_in_raw_bytes", "0"],
     ["variable_rtp_audio_in_media_bytes", "0"],
     ["variable_rtp_audio_in_packet_count", "0"],
@@ -3103,8 +3111,8 @@ const t26: EventTemplate = {
     ["variable_current_application_data", "{{APP_DATA}}"],
     ["variable_current_application", "playback"],
     ["{{SET_VARS}}", ""],
-    ["Playback-File-Type", "tone_stream"],
-    ["Playback-File-Path", "tone_stream://%(200,0,800)"],
+    ["{{PLAYBACK_FILE_TYPE}}", ""],
+    ["Playback-File-Path", "{{APP_DATA}}"],
   ],
 };
 
@@ -3265,8 +3273,8 @@ const t27: EventTemplate = {
     ["variable_playback_ms", "200"],
     ["variable_playback_samples", "1600"],
     ["{{SET_VARS}}", ""],
-    ["Playback-File-Type", "tone_stream"],
-    ["Playback-File-Path", "tone_stream://%(200,0,800)"],
+    ["{{PLAYBACK_FILE_TYPE}}", ""],
+    ["Playback-File-Path", "{{APP_DATA}}"],
     ["Playback-Status", "done"],
   ],
 };
@@ -3454,7 +3462,7 @@ const t29: EventTemplate = {
     ["Event-Sequence", "{{SEQ}}"],
     ["call-command", "execute"],
     ["execute-app-name", "playback"],
-    ["execute-app-arg", "tone_stream://%(200,0,800)"],
+    ["execute-app-arg", "{{APP_DATA}}"],
     ["event-lock", "true"],
     ["lead-frames", "5"],
     ["Event-Name", "PRIVATE_COMMAND"],
@@ -3520,6 +3528,422 @@ const t29: EventTemplate = {
 };
 
 const t30: EventTemplate = {
+  event: "PLAYBACK_STOP",
+  headers: [
+    ["Event-Name", "PLAYBACK_STOP"],
+    ["Core-UUID", "{{CORE_UUID}}"],
+    ["FreeSWITCH-Hostname", "{{HOSTNAME}}"],
+    ["FreeSWITCH-Switchname", "{{HOSTNAME}}"],
+    ["FreeSWITCH-IPv4", "{{IPV4}}"],
+    ["FreeSWITCH-IPv6", "{{IPV6}}"],
+    ["Event-Date-Local", "{{DATE_LOCAL}}"],
+    ["Event-Date-GMT", "{{DATE_GMT}}"],
+    ["Event-Date-Timestamp", "{{EVENT_TS}}"],
+    ["Event-Calling-File", "switch_ivr_play_say.c"],
+    ["Event-Calling-Function", "switch_ivr_play_file"],
+    ["Event-Calling-Line-Number", "2020"],
+    ["Event-Sequence", "{{SEQ}}"],
+    ["Channel-State", "CS_EXECUTE"],
+    ["Channel-Call-State", "ACTIVE"],
+    ["Channel-State-Number", "10"],
+    ["Channel-Name", "{{CHANNEL_NAME}}"],
+    ["Unique-ID", "{{UUID}}"],
+    ["Call-Direction", "outbound"],
+    ["Presence-Call-Direction", "outbound"],
+    ["Channel-HIT-Dialplan", "true"],
+    ["Channel-Call-UUID", "{{UUID}}"],
+    ["Answer-State", "hangup"],
+    ["Hangup-Cause", "{{HANGUP_CAUSE}}"],
+    ["Channel-Read-Codec-Name", "PCMU"],
+    ["Channel-Read-Codec-Rate", "8000"],
+    ["Channel-Read-Codec-Bit-Rate", "64000"],
+    ["Channel-Write-Codec-Name", "PCMU"],
+    ["Channel-Write-Codec-Rate", "8000"],
+    ["Channel-Write-Codec-Bit-Rate", "64000"],
+    ["Caller-Direction", "outbound"],
+    ["Caller-Logical-Direction", "outbound"],
+    ["Caller-Caller-ID-Name", "Outbound Call"],
+    ["Caller-Caller-ID-Number", "{{DEST}}"],
+    ["{{ORIG_CALLER_ID_NAME}}", ""],
+    ["Caller-Orig-Caller-ID-Number", "{{CID_NUM}}"],
+    ["{{CALLEE_ID_NAME}}", ""],
+    ["Caller-Callee-ID-Number", "{{CID_NUM}}"],
+    ["Caller-Network-Addr", "127.0.0.1"],
+    ["Caller-ANI", "{{CID_NUM}}"],
+    ["Caller-Destination-Number", "{{CALLER_DEST}}"],
+    ["Caller-Unique-ID", "{{UUID}}"],
+    ["Caller-Source", "src/switch_ivr_originate.c"],
+    ["Caller-Context", "{{CONTEXT}}"],
+    ["Caller-Channel-Name", "{{CHANNEL_NAME}}"],
+    ["Caller-Profile-Index", "1"],
+    ["Caller-Profile-Created-Time", "{{PROFILE_TS}}"],
+    ["Caller-Channel-Created-Time", "{{CREATED_TS}}"],
+    ["Caller-Channel-Answered-Time", "{{ANSWERED_TS}}"],
+    ["Caller-Channel-Progress-Time", "{{PROGRESS_TS}}"],
+    ["Caller-Channel-Progress-Media-Time", "0"],
+    ["Caller-Channel-Hangup-Time", "0"],
+    ["Caller-Channel-Transfer-Time", "0"],
+    ["Caller-Channel-Resurrect-Time", "0"],
+    ["Caller-Channel-Bridged-Time", "0"],
+    ["Caller-Channel-Last-Hold", "0"],
+    ["Caller-Channel-Hold-Accum", "0"],
+    ["Caller-Screen-Bit", "true"],
+    ["Caller-Privacy-Hide-Name", "false"],
+    ["Caller-Privacy-Hide-Number", "false"],
+    ["variable_direction", "outbound"],
+    ["variable_is_outbound", "true"],
+    ["variable_uuid", "{{UUID}}"],
+    ["variable_session_id", "{{SESSION_ID}}"],
+    ["variable_sip_profile_name", "internal"],
+    ["variable_video_media_flow", "disabled"],
+    ["variable_text_media_flow", "disabled"],
+    ["variable_channel_name", "{{CHANNEL_NAME}}"],
+    ["variable_sip_destination_url", "sip:{{DEST}}@{{DEST_HOSTPORT}}"],
+    ["{{USER_VARS}}", ""],
+    ["variable_originate_early_media", "true"],
+    ["variable_originate_endpoint", "sofia"],
+    ["variable_audio_media_flow", "sendrecv"],
+    [
+      "variable_rtp_local_sdp_str",
+      "v=0\r\no=FreeSWITCH 1795220173 1795220174 IN IP4 127.0.0.1\r\ns=FreeSWITCH\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 17462 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n",
+    ],
+    ["variable_sip_outgoing_contact_uri", "<sip:mod_sofia@127.0.0.1:5060>"],
+    ["variable_sip_req_uri", "{{DEST}}@{{DEST_HOSTPORT}}"],
+    ["variable_sofia_profile_name", "internal"],
+    ["variable_recovery_profile_name", "internal"],
+    ["variable_sofia_profile_url", "sip:mod_sofia@127.0.0.1:5060"],
+    ["variable_sip_local_network_addr", "127.0.0.1"],
+    ["variable_sip_reply_host", "127.0.0.1"],
+    ["variable_sip_reply_port", "{{DEST_PORT}}"],
+    ["variable_sip_network_ip", "127.0.0.1"],
+    ["variable_sip_network_port", "{{DEST_PORT}}"],
+    ["variable_sip_recover_contact", "<sip:{{DEST_HOSTPORT}};transport=UDP>"],
+    ["variable_sip_full_via", "SIP/2.0/UDP 127.0.0.1;rport;branch=z9hG4bKccpvym1H5mHcF"],
+    ["variable_sip_recover_via", "SIP/2.0/UDP 127.0.0.1;rport;branch=z9hG4bKccpvym1H5mHcF"],
+    ["{{SIP_FROM_DISPLAY}}", ""],
+    ["variable_sip_full_from", "{{FROM_DISPLAY}}<sip:{{CID_NUM}}@127.0.0.1>;tag={{FROM_TAG}}"],
+    ["variable_sip_full_to", "<sip:{{DEST}}@{{DEST_HOSTPORT}}>;tag={{TO_TAG}}"],
+    ["variable_sip_from_user", "{{CID_NUM}}"],
+    ["variable_sip_from_uri", "{{CID_NUM}}@127.0.0.1"],
+    ["variable_sip_from_host", "127.0.0.1"],
+    ["variable_sip_to_user", "{{DEST}}"],
+    ["variable_sip_to_port", "{{DEST_PORT}}"],
+    ["variable_sip_to_uri", "{{DEST}}@{{DEST_HOSTPORT}}"],
+    ["variable_sip_to_host", "127.0.0.1"],
+    ["variable_sip_contact_params", "transport=UDP"],
+    ["variable_sip_contact_user", "nobody"],
+    ["variable_sip_contact_port", "{{DEST_PORT}}"],
+    ["variable_sip_contact_uri", "nobody@{{DEST_HOSTPORT}}"],
+    ["variable_sip_contact_host", "127.0.0.1"],
+    ["variable_sip_to_tag", "{{TO_TAG}}"],
+    ["variable_sip_from_tag", "{{FROM_TAG}}"],
+    ["variable_sip_cseq", "123065025"],
+    ["variable_sip_call_id", "{{SIP_CALL_ID}}"],
+    [
+      "variable_switch_r_sdp",
+      "v=0\r\no=sipp 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\n",
+    ],
+    ["variable_ep_codec_string", "CORE_PCM_MODULE.PCMU@8000h@20i@64000b"],
+    ["variable_rtp_use_codec_string", "OPUS,G722,PCMU,PCMA,H264,VP8"],
+    ["variable_remote_video_media_flow", "inactive"],
+    ["variable_remote_text_media_flow", "inactive"],
+    ["variable_remote_audio_media_flow", "sendrecv"],
+    ["variable_rtp_audio_recv_pt", "0"],
+    ["variable_rtp_use_codec_name", "PCMU"],
+    ["variable_rtp_use_codec_rate", "8000"],
+    ["variable_rtp_use_codec_ptime", "20"],
+    ["variable_rtp_use_codec_channels", "1"],
+    ["variable_rtp_last_audio_codec_string", "PCMU@8000h@20i@1c"],
+    ["variable_read_codec", "PCMU"],
+    ["variable_original_read_codec", "PCMU"],
+    ["variable_read_rate", "8000"],
+    ["variable_original_read_rate", "8000"],
+    ["variable_write_codec", "PCMU"],
+    ["variable_write_rate", "8000"],
+    ["variable_dtmf_type", "rfc2833"],
+    ["variable_local_media_ip", "127.0.0.1"],
+    ["variable_local_media_port", "17462"],
+    ["variable_advertised_media_ip", "127.0.0.1"],
+    ["variable_rtp_use_timer_name", "soft"],
+    ["variable_rtp_use_pt", "0"],
+    ["variable_rtp_use_ssrc", "251958651"],
+    ["variable_rtp_2833_send_payload", "101"],
+    ["variable_rtp_2833_recv_payload", "101"],
+    ["variable_remote_media_ip", "127.0.0.1"],
+    ["variable_remote_media_port", "6000"],
+    ["variable_endpoint_disposition", "{{ENDPOINT_DISPOSITION}}"],
+    ["{{PRE_TRANSFER_CALLER_ID_NAME}}", ""],
+    ["variable_pre_transfer_caller_id_number", "{{CID_NUM}}"],
+    ["variable_channel_cid_flipped", "yes"],
+    ["variable_call_uuid", "{{UUID}}"],
+    ["variable_current_loop", "1"],
+    ["variable_total_loops", "1"],
+    ["variable_current_application_data", "{{APP_DATA}}"],
+    ["variable_current_application", "playback"],
+    ["{{SIP_TERM}}", ""],
+    ["variable_playback_last_offset_pos", "1600"],
+    ["variable_playback_seconds", "0"],
+    ["variable_playback_ms", "200"],
+    ["variable_playback_samples", "1600"],
+    ["{{SET_VARS}}", ""],
+    ["{{PLAYBACK_FILE_TYPE}}", ""],
+    ["Playback-File-Path", "{{APP_DATA}}"],
+    ["Playback-Status", "done"],
+  ],
+};
+
+const t31: EventTemplate = {
+  event: "CHANNEL_EXECUTE_COMPLETE",
+  headers: [
+    ["Event-Name", "CHANNEL_EXECUTE_COMPLETE"],
+    ["Core-UUID", "{{CORE_UUID}}"],
+    ["FreeSWITCH-Hostname", "{{HOSTNAME}}"],
+    ["FreeSWITCH-Switchname", "{{HOSTNAME}}"],
+    ["FreeSWITCH-IPv4", "{{IPV4}}"],
+    ["FreeSWITCH-IPv6", "{{IPV6}}"],
+    ["Event-Date-Local", "{{DATE_LOCAL}}"],
+    ["Event-Date-GMT", "{{DATE_GMT}}"],
+    ["Event-Date-Timestamp", "{{EVENT_TS}}"],
+    ["Event-Calling-File", "switch_core_session.c"],
+    ["Event-Calling-Function", "switch_core_session_exec"],
+    ["Event-Calling-Line-Number", "2967"],
+    ["Event-Sequence", "{{SEQ}}"],
+    ["Channel-State", "CS_EXECUTE"],
+    ["Channel-Call-State", "ACTIVE"],
+    ["Channel-State-Number", "10"],
+    ["Channel-Name", "{{CHANNEL_NAME}}"],
+    ["Unique-ID", "{{UUID}}"],
+    ["Call-Direction", "outbound"],
+    ["Presence-Call-Direction", "outbound"],
+    ["Channel-HIT-Dialplan", "true"],
+    ["Channel-Call-UUID", "{{UUID}}"],
+    ["Answer-State", "hangup"],
+    ["Hangup-Cause", "{{HANGUP_CAUSE}}"],
+    ["Channel-Read-Codec-Name", "PCMU"],
+    ["Channel-Read-Codec-Rate", "8000"],
+    ["Channel-Read-Codec-Bit-Rate", "64000"],
+    ["Channel-Write-Codec-Name", "PCMU"],
+    ["Channel-Write-Codec-Rate", "8000"],
+    ["Channel-Write-Codec-Bit-Rate", "64000"],
+    ["Caller-Direction", "outbound"],
+    ["Caller-Logical-Direction", "outbound"],
+    ["Caller-Caller-ID-Name", "Outbound Call"],
+    ["Caller-Caller-ID-Number", "{{DEST}}"],
+    ["{{ORIG_CALLER_ID_NAME}}", ""],
+    ["Caller-Orig-Caller-ID-Number", "{{CID_NUM}}"],
+    ["{{CALLEE_ID_NAME}}", ""],
+    ["Caller-Callee-ID-Number", "{{CID_NUM}}"],
+    ["Caller-Network-Addr", "127.0.0.1"],
+    ["Caller-ANI", "{{CID_NUM}}"],
+    ["Caller-Destination-Number", "{{CALLER_DEST}}"],
+    ["Caller-Unique-ID", "{{UUID}}"],
+    ["Caller-Source", "src/switch_ivr_originate.c"],
+    ["Caller-Context", "{{CONTEXT}}"],
+    ["Caller-Channel-Name", "{{CHANNEL_NAME}}"],
+    ["Caller-Profile-Index", "1"],
+    ["Caller-Profile-Created-Time", "{{PROFILE_TS}}"],
+    ["Caller-Channel-Created-Time", "{{CREATED_TS}}"],
+    ["Caller-Channel-Answered-Time", "{{ANSWERED_TS}}"],
+    ["Caller-Channel-Progress-Time", "{{PROGRESS_TS}}"],
+    ["Caller-Channel-Progress-Media-Time", "0"],
+    ["Caller-Channel-Hangup-Time", "0"],
+    ["Caller-Channel-Transfer-Time", "0"],
+    ["Caller-Channel-Resurrect-Time", "0"],
+    ["Caller-Channel-Bridged-Time", "0"],
+    ["Caller-Channel-Last-Hold", "0"],
+    ["Caller-Channel-Hold-Accum", "0"],
+    ["Caller-Screen-Bit", "true"],
+    ["Caller-Privacy-Hide-Name", "false"],
+    ["Caller-Privacy-Hide-Number", "false"],
+    ["variable_direction", "outbound"],
+    ["variable_is_outbound", "true"],
+    ["variable_uuid", "{{UUID}}"],
+    ["variable_session_id", "{{SESSION_ID}}"],
+    ["variable_sip_profile_name", "internal"],
+    ["variable_video_media_flow", "disabled"],
+    ["variable_text_media_flow", "disabled"],
+    ["variable_channel_name", "{{CHANNEL_NAME}}"],
+    ["variable_sip_destination_url", "sip:{{DEST}}@{{DEST_HOSTPORT}}"],
+    ["{{USER_VARS}}", ""],
+    ["variable_originate_early_media", "true"],
+    ["variable_originate_endpoint", "sofia"],
+    ["variable_audio_media_flow", "sendrecv"],
+    [
+      "variable_rtp_local_sdp_str",
+      "v=0\r\no=FreeSWITCH 1795220173 1795220174 IN IP4 127.0.0.1\r\ns=FreeSWITCH\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 17462 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n",
+    ],
+    ["variable_sip_outgoing_contact_uri", "<sip:mod_sofia@127.0.0.1:5060>"],
+    ["variable_sip_req_uri", "{{DEST}}@{{DEST_HOSTPORT}}"],
+    ["variable_sofia_profile_name", "internal"],
+    ["variable_recovery_profile_name", "internal"],
+    ["variable_sofia_profile_url", "sip:mod_sofia@127.0.0.1:5060"],
+    ["variable_sip_local_network_addr", "127.0.0.1"],
+    ["variable_sip_reply_host", "127.0.0.1"],
+    ["variable_sip_reply_port", "{{DEST_PORT}}"],
+    ["variable_sip_network_ip", "127.0.0.1"],
+    ["variable_sip_network_port", "{{DEST_PORT}}"],
+    ["variable_sip_recover_contact", "<sip:{{DEST_HOSTPORT}};transport=UDP>"],
+    ["variable_sip_full_via", "SIP/2.0/UDP 127.0.0.1;rport;branch=z9hG4bKccpvym1H5mHcF"],
+    ["variable_sip_recover_via", "SIP/2.0/UDP 127.0.0.1;rport;branch=z9hG4bKccpvym1H5mHcF"],
+    ["{{SIP_FROM_DISPLAY}}", ""],
+    ["variable_sip_full_from", "{{FROM_DISPLAY}}<sip:{{CID_NUM}}@127.0.0.1>;tag={{FROM_TAG}}"],
+    ["variable_sip_full_to", "<sip:{{DEST}}@{{DEST_HOSTPORT}}>;tag={{TO_TAG}}"],
+    ["variable_sip_from_user", "{{CID_NUM}}"],
+    ["variable_sip_from_uri", "{{CID_NUM}}@127.0.0.1"],
+    ["variable_sip_from_host", "127.0.0.1"],
+    ["variable_sip_to_user", "{{DEST}}"],
+    ["variable_sip_to_port", "{{DEST_PORT}}"],
+    ["variable_sip_to_uri", "{{DEST}}@{{DEST_HOSTPORT}}"],
+    ["variable_sip_to_host", "127.0.0.1"],
+    ["variable_sip_contact_params", "transport=UDP"],
+    ["variable_sip_contact_user", "nobody"],
+    ["variable_sip_contact_port", "{{DEST_PORT}}"],
+    ["variable_sip_contact_uri", "nobody@{{DEST_HOSTPORT}}"],
+    ["variable_sip_contact_host", "127.0.0.1"],
+    ["variable_sip_to_tag", "{{TO_TAG}}"],
+    ["variable_sip_from_tag", "{{FROM_TAG}}"],
+    ["variable_sip_cseq", "123065025"],
+    ["variable_sip_call_id", "{{SIP_CALL_ID}}"],
+    [
+      "variable_switch_r_sdp",
+      "v=0\r\no=sipp 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\n",
+    ],
+    ["variable_ep_codec_string", "CORE_PCM_MODULE.PCMU@8000h@20i@64000b"],
+    ["variable_rtp_use_codec_string", "OPUS,G722,PCMU,PCMA,H264,VP8"],
+    ["variable_remote_video_media_flow", "inactive"],
+    ["variable_remote_text_media_flow", "inactive"],
+    ["variable_remote_audio_media_flow", "sendrecv"],
+    ["variable_rtp_audio_recv_pt", "0"],
+    ["variable_rtp_use_codec_name", "PCMU"],
+    ["variable_rtp_use_codec_rate", "8000"],
+    ["variable_rtp_use_codec_ptime", "20"],
+    ["variable_rtp_use_codec_channels", "1"],
+    ["variable_rtp_last_audio_codec_string", "PCMU@8000h@20i@1c"],
+    ["variable_read_codec", "PCMU"],
+    ["variable_original_read_codec", "PCMU"],
+    ["variable_read_rate", "8000"],
+    ["variable_original_read_rate", "8000"],
+    ["variable_write_codec", "PCMU"],
+    ["variable_write_rate", "8000"],
+    ["variable_dtmf_type", "rfc2833"],
+    ["variable_local_media_ip", "127.0.0.1"],
+    ["variable_local_media_port", "17462"],
+    ["variable_advertised_media_ip", "127.0.0.1"],
+    ["variable_rtp_use_timer_name", "soft"],
+    ["variable_rtp_use_pt", "0"],
+    ["variable_rtp_use_ssrc", "251958651"],
+    ["variable_rtp_2833_send_payload", "101"],
+    ["variable_rtp_2833_recv_payload", "101"],
+    ["variable_remote_media_ip", "127.0.0.1"],
+    ["variable_remote_media_port", "6000"],
+    ["variable_endpoint_disposition", "{{ENDPOINT_DISPOSITION}}"],
+    ["{{PRE_TRANSFER_CALLER_ID_NAME}}", ""],
+    ["variable_pre_transfer_caller_id_number", "{{CID_NUM}}"],
+    ["variable_channel_cid_flipped", "yes"],
+    ["variable_call_uuid", "{{UUID}}"],
+    ["variable_current_loop", "1"],
+    ["variable_total_loops", "1"],
+    ["variable_current_application_data", "{{APP_DATA}}"],
+    ["variable_current_application", "playback"],
+    ["{{SIP_TERM}}", ""],
+    ["variable_playback_last_offset_pos", "1600"],
+    ["variable_playback_seconds", "0"],
+    ["variable_playback_ms", "200"],
+    ["variable_playback_samples", "1600"],
+    ["variable_current_application_response", "FILE PLAYED"],
+    ["{{SET_VARS}}", ""],
+    ["Application", "playback"],
+    ["Application-Data", "{{APP_DATA}}"],
+    ["Application-Response", "FILE PLAYED"],
+    ["Application-UUID", "{{APP_UUID}}"],
+  ],
+};
+
+const t32: EventTemplate = {
+  event: "COMMAND",
+  headers: [
+    ["Event-Name", "COMMAND"],
+    ["Core-UUID", "{{CORE_UUID}}"],
+    ["FreeSWITCH-Hostname", "{{HOSTNAME}}"],
+    ["FreeSWITCH-Switchname", "{{HOSTNAME}}"],
+    ["FreeSWITCH-IPv4", "{{IPV4}}"],
+    ["FreeSWITCH-IPv6", "{{IPV6}}"],
+    ["Event-Date-Local", "{{DATE_LOCAL}}"],
+    ["Event-Date-GMT", "{{DATE_GMT}}"],
+    ["Event-Date-Timestamp", "{{EVENT_TS}}"],
+    ["Event-Calling-File", "switch_ivr_async.c"],
+    ["Event-Calling-Function", "switch_ivr_broadcast"],
+    ["Event-Calling-Line-Number", "5731"],
+    ["Event-Sequence", "{{SEQ}}"],
+    ["call-command", "execute"],
+    ["execute-app-name", "playback"],
+    ["execute-app-arg", "{{APP_DATA}}"],
+    ["event-lock", "true"],
+    ["lead-frames", "5"],
+    ["Event-Name", "PRIVATE_COMMAND"],
+    ["Core-UUID", "{{CORE_UUID}}"],
+    ["FreeSWITCH-Hostname", "{{HOSTNAME}}"],
+    ["FreeSWITCH-Switchname", "{{HOSTNAME}}"],
+    ["FreeSWITCH-IPv4", "{{IPV4}}"],
+    ["FreeSWITCH-IPv6", "{{IPV6}}"],
+    ["Event-Date-Local", "{{DATE_LOCAL}}"],
+    ["Event-Date-GMT", "{{DATE_GMT}}"],
+    ["Event-Date-Timestamp", "{{EVENT_TS}}"],
+    ["Event-Calling-File", "switch_ivr.c"],
+    ["Event-Calling-Function", "switch_ivr_parse_next_event"],
+    ["Event-Calling-Line-Number", "804"],
+    ["Event-Sequence", "{{SEQ}}"],
+    ["Channel-State", "CS_EXECUTE"],
+    ["Channel-Call-State", "ACTIVE"],
+    ["Channel-State-Number", "10"],
+    ["Channel-Name", "{{CHANNEL_NAME}}"],
+    ["Unique-ID", "{{UUID}}"],
+    ["Call-Direction", "outbound"],
+    ["Presence-Call-Direction", "outbound"],
+    ["Channel-HIT-Dialplan", "true"],
+    ["Channel-Call-UUID", "{{UUID}}"],
+    ["Answer-State", "hangup"],
+    ["Hangup-Cause", "{{HANGUP_CAUSE}}"],
+    ["Channel-Read-Codec-Name", "PCMU"],
+    ["Channel-Read-Codec-Rate", "8000"],
+    ["Channel-Read-Codec-Bit-Rate", "64000"],
+    ["Channel-Write-Codec-Name", "PCMU"],
+    ["Channel-Write-Codec-Rate", "8000"],
+    ["Channel-Write-Codec-Bit-Rate", "64000"],
+    ["Caller-Direction", "outbound"],
+    ["Caller-Logical-Direction", "outbound"],
+    ["Caller-Caller-ID-Name", "Outbound Call"],
+    ["Caller-Caller-ID-Number", "{{DEST}}"],
+    ["{{ORIG_CALLER_ID_NAME}}", ""],
+    ["Caller-Orig-Caller-ID-Number", "{{CID_NUM}}"],
+    ["{{CALLEE_ID_NAME}}", ""],
+    ["Caller-Callee-ID-Number", "{{CID_NUM}}"],
+    ["Caller-Network-Addr", "127.0.0.1"],
+    ["Caller-ANI", "{{CID_NUM}}"],
+    ["Caller-Destination-Number", "{{CALLER_DEST}}"],
+    ["Caller-Unique-ID", "{{UUID}}"],
+    ["Caller-Source", "src/switch_ivr_originate.c"],
+    ["Caller-Context", "{{CONTEXT}}"],
+    ["Caller-Channel-Name", "{{CHANNEL_NAME}}"],
+    ["Caller-Profile-Index", "1"],
+    ["Caller-Profile-Created-Time", "{{PROFILE_TS}}"],
+    ["Caller-Channel-Created-Time", "{{CREATED_TS}}"],
+    ["Caller-Channel-Answered-Time", "{{ANSWERED_TS}}"],
+    ["Caller-Channel-Progress-Time", "{{PROGRESS_TS}}"],
+    ["Caller-Channel-Progress-Media-Time", "0"],
+    ["Caller-Channel-Hangup-Time", "0"],
+    ["Caller-Channel-Transfer-Time", "0"],
+    ["Caller-Channel-Resurrect-Time", "0"],
+    ["Caller-Channel-Bridged-Time", "0"],
+    ["Caller-Channel-Last-Hold", "0"],
+    ["Caller-Channel-Hold-Accum", "0"],
+    ["Caller-Screen-Bit", "true"],
+    ["Caller-Privacy-Hide-Name", "false"],
+    ["Caller-Privacy-Hide-Number", "false"],
+  ],
+};
+
+const t33: EventTemplate = {
   event: "CHANNEL_UNPARK",
   headers: [
     ["Event-Name", "CHANNEL_UNPARK"],
@@ -3684,7 +4108,7 @@ const t30: EventTemplate = {
   ],
 };
 
-const t31: EventTemplate = {
+const t34: EventTemplate = {
   event: "CHANNEL_EXECUTE_COMPLETE",
   headers: [
     ["Event-Name", "CHANNEL_EXECUTE_COMPLETE"],
@@ -3852,7 +4276,7 @@ const t31: EventTemplate = {
   ],
 };
 
-const t32: EventTemplate = {
+const t35: EventTemplate = {
   event: "CHANNEL_STATE",
   headers: [
     ["Event-Name", "CHANNEL_STATE"],
@@ -3920,7 +4344,7 @@ const t32: EventTemplate = {
   ],
 };
 
-const t33: EventTemplate = {
+const t36: EventTemplate = {
   event: "CHANNEL_STATE",
   headers: [
     ["Event-Name", "CHANNEL_STATE"],
@@ -3988,7 +4412,7 @@ const t33: EventTemplate = {
   ],
 };
 
-const t34: EventTemplate = {
+const t37: EventTemplate = {
   event: "CHANNEL_EXECUTE",
   headers: [
     ["Event-Name", "CHANNEL_EXECUTE"],
@@ -4153,7 +4577,7 @@ const t34: EventTemplate = {
   ],
 };
 
-const t35: EventTemplate = {
+const t38: EventTemplate = {
   event: "CHANNEL_PARK",
   headers: [
     ["Event-Name", "CHANNEL_PARK"],
@@ -4316,7 +4740,7 @@ const t35: EventTemplate = {
   ],
 };
 
-const t36: EventTemplate = {
+const t39: EventTemplate = {
   event: "CHANNEL_CREATE",
   headers: [
     ["Event-Name", "CHANNEL_CREATE"],
@@ -4405,7 +4829,7 @@ const t36: EventTemplate = {
   ],
 };
 
-const t37: EventTemplate = {
+const t40: EventTemplate = {
   event: "CHANNEL_ORIGINATE",
   headers: [
     ["Event-Name", "CHANNEL_ORIGINATE"],
@@ -4494,7 +4918,7 @@ const t37: EventTemplate = {
   ],
 };
 
-const t38: EventTemplate = {
+const t41: EventTemplate = {
   event: "CHANNEL_HANGUP",
   headers: [
     ["Event-Name", "CHANNEL_HANGUP"],
@@ -4596,7 +5020,7 @@ const t38: EventTemplate = {
   ],
 };
 
-const t39: EventTemplate = {
+const t42: EventTemplate = {
   event: "CHANNEL_STATE",
   headers: [
     ["Event-Name", "CHANNEL_STATE"],
@@ -4656,7 +5080,7 @@ const t39: EventTemplate = {
   ],
 };
 
-const t40: EventTemplate = {
+const t43: EventTemplate = {
   event: "CHANNEL_CALLSTATE",
   headers: [
     ["Event-Name", "CHANNEL_CALLSTATE"],
@@ -4718,7 +5142,7 @@ const t40: EventTemplate = {
   ],
 };
 
-const t41: EventTemplate = {
+const t44: EventTemplate = {
   event: "CHANNEL_STATE",
   headers: [
     ["Event-Name", "CHANNEL_STATE"],
@@ -4778,7 +5202,7 @@ const t41: EventTemplate = {
   ],
 };
 
-const t42: EventTemplate = {
+const t45: EventTemplate = {
   event: "CHANNEL_HANGUP_COMPLETE",
   headers: [
     ["Event-Name", "CHANNEL_HANGUP_COMPLETE"],
@@ -4930,7 +5354,7 @@ const t42: EventTemplate = {
   ],
 };
 
-const t43: EventTemplate = {
+const t46: EventTemplate = {
   event: "CHANNEL_DESTROY",
   headers: [
     ["Event-Name", "CHANNEL_DESTROY"],
@@ -5081,7 +5505,7 @@ const t43: EventTemplate = {
   ],
 };
 
-const t44: EventTemplate = {
+const t47: EventTemplate = {
   event: "CHANNEL_STATE",
   headers: [
     ["Event-Name", "CHANNEL_STATE"],
@@ -5141,7 +5565,7 @@ const t44: EventTemplate = {
   ],
 };
 
-const t45: EventTemplate = {
+const t48: EventTemplate = {
   event: "CHANNEL_CREATE",
   headers: [
     ["Event-Name", "CHANNEL_CREATE"],
@@ -5230,7 +5654,7 @@ const t45: EventTemplate = {
   ],
 };
 
-const t46: EventTemplate = {
+const t49: EventTemplate = {
   event: "CHANNEL_ORIGINATE",
   headers: [
     ["Event-Name", "CHANNEL_ORIGINATE"],
@@ -5319,7 +5743,7 @@ const t46: EventTemplate = {
   ],
 };
 
-const t47: EventTemplate = {
+const t50: EventTemplate = {
   event: "CHANNEL_PROGRESS_MEDIA",
   headers: [
     ["Event-Name", "CHANNEL_PROGRESS_MEDIA"],
@@ -5439,7 +5863,7 @@ const t47: EventTemplate = {
   ],
 };
 
-const t48: EventTemplate = {
+const t51: EventTemplate = {
   event: "CHANNEL_CALLSTATE",
   headers: [
     ["Event-Name", "CHANNEL_CALLSTATE"],
@@ -5500,7 +5924,7 @@ const t48: EventTemplate = {
   ],
 };
 
-const t49: EventTemplate = {
+const t52: EventTemplate = {
   event: "CODEC",
   headers: [
     ["Event-Name", "CODEC"],
@@ -5568,7 +5992,7 @@ const t49: EventTemplate = {
   ],
 };
 
-const t50: EventTemplate = {
+const t53: EventTemplate = {
   event: "CODEC",
   headers: [
     ["Event-Name", "CODEC"],
@@ -5636,7 +6060,7 @@ const t50: EventTemplate = {
   ],
 };
 
-const t51: EventTemplate = {
+const t54: EventTemplate = {
   event: "CALL_UPDATE",
   headers: [
     ["Event-Name", "CALL_UPDATE"],
@@ -5789,7 +6213,7 @@ const t51: EventTemplate = {
   ],
 };
 
-const t52: EventTemplate = {
+const t55: EventTemplate = {
   event: "CHANNEL_STATE",
   headers: [
     ["Event-Name", "CHANNEL_STATE"],
@@ -5854,7 +6278,7 @@ const t52: EventTemplate = {
   ],
 };
 
-const t53: EventTemplate = {
+const t56: EventTemplate = {
   event: "CHANNEL_EXECUTE",
   headers: [
     ["Event-Name", "CHANNEL_EXECUTE"],
@@ -6009,7 +6433,7 @@ const t53: EventTemplate = {
   ],
 };
 
-const t54: EventTemplate = {
+const t57: EventTemplate = {
   event: "CHANNEL_PARK",
   headers: [
     ["Event-Name", "CHANNEL_PARK"],
@@ -6162,7 +6586,7 @@ const t54: EventTemplate = {
   ],
 };
 
-const t55: EventTemplate = {
+const t58: EventTemplate = {
   event: "CHANNEL_ANSWER",
   headers: [
     ["Event-Name", "CHANNEL_ANSWER"],
@@ -6315,7 +6739,7 @@ const t55: EventTemplate = {
   ],
 };
 
-const t56: EventTemplate = {
+const t59: EventTemplate = {
   event: "CHANNEL_CALLSTATE",
   headers: [
     ["Event-Name", "CHANNEL_CALLSTATE"],
@@ -6382,7 +6806,7 @@ const t56: EventTemplate = {
   ],
 };
 
-const t57: EventTemplate = {
+const t60: EventTemplate = {
   event: "CHANNEL_HANGUP",
   headers: [
     ["Event-Name", "CHANNEL_HANGUP"],
@@ -6499,6 +6923,7 @@ const t57: EventTemplate = {
     ["variable_channel_cid_flipped", "yes"],
     ["variable_call_uuid", "{{UUID}}"],
     ["variable_current_application", "park"],
+    ["{{SIP_TERM}}", ""],
     ["variable_sip_local_network_addr", "127.0.0.1"],
     ["variable_sip_reply_host", "127.0.0.1"],
     ["variable_sip_reply_port", "{{DEST_PORT}}"],
@@ -6536,7 +6961,7 @@ const t57: EventTemplate = {
   ],
 };
 
-const t58: EventTemplate = {
+const t61: EventTemplate = {
   event: "CHANNEL_UNPARK",
   headers: [
     ["Event-Name", "CHANNEL_UNPARK"],
@@ -6653,6 +7078,7 @@ const t58: EventTemplate = {
     ["variable_channel_cid_flipped", "yes"],
     ["variable_call_uuid", "{{UUID}}"],
     ["variable_current_application", "park"],
+    ["{{SIP_TERM}}", ""],
     ["variable_sip_local_network_addr", "127.0.0.1"],
     ["variable_sip_reply_host", "127.0.0.1"],
     ["variable_sip_reply_port", "{{DEST_PORT}}"],
@@ -6690,7 +7116,7 @@ const t58: EventTemplate = {
   ],
 };
 
-const t59: EventTemplate = {
+const t62: EventTemplate = {
   event: "CHANNEL_EXECUTE_COMPLETE",
   headers: [
     ["Event-Name", "CHANNEL_EXECUTE_COMPLETE"],
@@ -6807,6 +7233,7 @@ const t59: EventTemplate = {
     ["variable_channel_cid_flipped", "yes"],
     ["variable_call_uuid", "{{UUID}}"],
     ["variable_current_application", "park"],
+    ["{{SIP_TERM}}", ""],
     ["variable_sip_local_network_addr", "127.0.0.1"],
     ["variable_sip_reply_host", "127.0.0.1"],
     ["variable_sip_reply_port", "{{DEST_PORT}}"],
@@ -6847,7 +7274,7 @@ const t59: EventTemplate = {
   ],
 };
 
-const t60: EventTemplate = {
+const t63: EventTemplate = {
   event: "CHANNEL_STATE",
   headers: [
     ["Event-Name", "CHANNEL_STATE"],
@@ -6913,7 +7340,7 @@ const t60: EventTemplate = {
   ],
 };
 
-const t61: EventTemplate = {
+const t64: EventTemplate = {
   event: "CHANNEL_CALLSTATE",
   headers: [
     ["Event-Name", "CHANNEL_CALLSTATE"],
@@ -6981,7 +7408,7 @@ const t61: EventTemplate = {
   ],
 };
 
-const t62: EventTemplate = {
+const t65: EventTemplate = {
   event: "CHANNEL_STATE",
   headers: [
     ["Event-Name", "CHANNEL_STATE"],
@@ -7047,7 +7474,7 @@ const t62: EventTemplate = {
   ],
 };
 
-const t63: EventTemplate = {
+const t66: EventTemplate = {
   event: "CHANNEL_HANGUP_COMPLETE",
   headers: [
     ["Event-Name", "CHANNEL_HANGUP_COMPLETE"],
@@ -7165,6 +7592,7 @@ const t63: EventTemplate = {
     ["variable_channel_cid_flipped", "yes"],
     ["variable_call_uuid", "{{UUID}}"],
     ["variable_current_application", "park"],
+    ["{{SIP_TERM}}", ""],
     ["variable_sip_local_network_addr", "127.0.0.1"],
     ["variable_sip_reply_host", "127.0.0.1"],
     ["variable_sip_reply_port", "{{DEST_PORT}}"],
@@ -7250,7 +7678,7 @@ const t63: EventTemplate = {
     ["variable_waitusec", "{{WAITUSEC}}"],
     ["variable_progress_mediausec", "{{PROGRESS_MEDIAUSEC}}"],
     ["variable_flow_billusec", "{{FLOW_BILLUSEC}}"],
-    ["variable_sip_hangup_disposition", "{{HANGUP_DISPOSITION}}"],
+    ["{{LOCAL_DISPOSITION}}", ""],
     ["variable_rtp_audio_in_raw_bytes", "0"],
     ["variable_rtp_audio_in_media_bytes", "0"],
     ["variable_rtp_audio_in_packet_count", "0"],
@@ -7282,7 +7710,7 @@ const t63: EventTemplate = {
   ],
 };
 
-const t64: EventTemplate = {
+const t67: EventTemplate = {
   event: "CHANNEL_DESTROY",
   headers: [
     ["Event-Name", "CHANNEL_DESTROY"],
@@ -7399,6 +7827,7 @@ const t64: EventTemplate = {
     ["variable_channel_cid_flipped", "yes"],
     ["variable_call_uuid", "{{UUID}}"],
     ["variable_current_application", "park"],
+    ["{{SIP_TERM}}", ""],
     ["variable_sip_local_network_addr", "127.0.0.1"],
     ["variable_sip_reply_host", "127.0.0.1"],
     ["variable_sip_reply_port", "{{DEST_PORT}}"],
@@ -7484,7 +7913,7 @@ const t64: EventTemplate = {
     ["variable_waitusec", "{{WAITUSEC}}"],
     ["variable_progress_mediausec", "{{PROGRESS_MEDIAUSEC}}"],
     ["variable_flow_billusec", "{{FLOW_BILLUSEC}}"],
-    ["variable_sip_hangup_disposition", "{{HANGUP_DISPOSITION}}"],
+    ["{{LOCAL_DISPOSITION}}", ""],
     ["variable_rtp_audio_in_raw_bytes", "0"],
     ["variable_rtp_audio_in_media_bytes", "0"],
     ["variable_rtp_audio_in_packet_count", "0"],
@@ -7516,7 +7945,7 @@ const t64: EventTemplate = {
   ],
 };
 
-const t65: EventTemplate = {
+const t68: EventTemplate = {
   event: "CHANNEL_STATE",
   headers: [
     ["Event-Name", "CHANNEL_STATE"],
@@ -7582,7 +8011,7 @@ const t65: EventTemplate = {
   ],
 };
 
-const t66: EventTemplate = {
+const t69: EventTemplate = {
   event: "CHANNEL_CREATE",
   headers: [
     ["Event-Name", "CHANNEL_CREATE"],
@@ -7671,7 +8100,7 @@ const t66: EventTemplate = {
   ],
 };
 
-const t67: EventTemplate = {
+const t70: EventTemplate = {
   event: "CHANNEL_ORIGINATE",
   headers: [
     ["Event-Name", "CHANNEL_ORIGINATE"],
@@ -7760,7 +8189,7 @@ const t67: EventTemplate = {
   ],
 };
 
-const t68: EventTemplate = {
+const t71: EventTemplate = {
   event: "CHANNEL_PROGRESS_MEDIA",
   headers: [
     ["Event-Name", "CHANNEL_PROGRESS_MEDIA"],
@@ -7880,7 +8309,7 @@ const t68: EventTemplate = {
   ],
 };
 
-const t69: EventTemplate = {
+const t72: EventTemplate = {
   event: "CHANNEL_ANSWER",
   headers: [
     ["Event-Name", "CHANNEL_ANSWER"],
@@ -8029,7 +8458,7 @@ const t69: EventTemplate = {
   ],
 };
 
-const t70: EventTemplate = {
+const t73: EventTemplate = {
   event: "CHANNEL_CALLSTATE",
   headers: [
     ["Event-Name", "CHANNEL_CALLSTATE"],
@@ -8096,7 +8525,7 @@ const t70: EventTemplate = {
   ],
 };
 
-const t71: EventTemplate = {
+const t74: EventTemplate = {
   event: "CALL_UPDATE",
   headers: [
     ["Event-Name", "CALL_UPDATE"],
@@ -8249,7 +8678,7 @@ const t71: EventTemplate = {
   ],
 };
 
-const t72: EventTemplate = {
+const t75: EventTemplate = {
   event: "CHANNEL_STATE",
   headers: [
     ["Event-Name", "CHANNEL_STATE"],
@@ -8314,7 +8743,7 @@ const t72: EventTemplate = {
   ],
 };
 
-const t73: EventTemplate = {
+const t76: EventTemplate = {
   event: "CHANNEL_EXECUTE",
   headers: [
     ["Event-Name", "CHANNEL_EXECUTE"],
@@ -8469,7 +8898,7 @@ const t73: EventTemplate = {
   ],
 };
 
-const t74: EventTemplate = {
+const t77: EventTemplate = {
   event: "CHANNEL_PARK",
   headers: [
     ["Event-Name", "CHANNEL_PARK"],
@@ -8622,7 +9051,7 @@ const t74: EventTemplate = {
   ],
 };
 
-const t75: EventTemplate = {
+const t78: EventTemplate = {
   event: "CHANNEL_HANGUP",
   headers: [
     ["Event-Name", "CHANNEL_HANGUP"],
@@ -8772,11 +9201,12 @@ const t75: EventTemplate = {
     ["variable_channel_cid_flipped", "yes"],
     ["variable_call_uuid", "{{UUID}}"],
     ["variable_current_application", "park"],
+    ["{{SIP_TERM}}", ""],
     ["{{SET_VARS}}", ""],
   ],
 };
 
-const t76: EventTemplate = {
+const t79: EventTemplate = {
   event: "CHANNEL_UNPARK",
   headers: [
     ["Event-Name", "CHANNEL_UNPARK"],
@@ -8926,11 +9356,12 @@ const t76: EventTemplate = {
     ["variable_channel_cid_flipped", "yes"],
     ["variable_call_uuid", "{{UUID}}"],
     ["variable_current_application", "park"],
+    ["{{SIP_TERM}}", ""],
     ["{{SET_VARS}}", ""],
   ],
 };
 
-const t77: EventTemplate = {
+const t80: EventTemplate = {
   event: "CHANNEL_EXECUTE_COMPLETE",
   headers: [
     ["Event-Name", "CHANNEL_EXECUTE_COMPLETE"],
@@ -9080,6 +9511,7 @@ const t77: EventTemplate = {
     ["variable_channel_cid_flipped", "yes"],
     ["variable_call_uuid", "{{UUID}}"],
     ["variable_current_application", "park"],
+    ["{{SIP_TERM}}", ""],
     ["{{SET_VARS}}", ""],
     ["Application", "park"],
     ["Application-Response", "_none_"],
@@ -9087,7 +9519,7 @@ const t77: EventTemplate = {
   ],
 };
 
-const t78: EventTemplate = {
+const t81: EventTemplate = {
   event: "CHANNEL_HANGUP_COMPLETE",
   headers: [
     ["Event-Name", "CHANNEL_HANGUP_COMPLETE"],
@@ -9238,6 +9670,7 @@ const t78: EventTemplate = {
     ["variable_channel_cid_flipped", "yes"],
     ["variable_call_uuid", "{{UUID}}"],
     ["variable_current_application", "park"],
+    ["{{SIP_TERM}}", ""],
     ["variable_hangup_cause", "{{HANGUP_CAUSE}}"],
     ["variable_hangup_cause_q850", "{{Q850}}"],
     ["variable_digits_dialed", "none"],
@@ -9290,7 +9723,7 @@ const t78: EventTemplate = {
     ["variable_waitusec", "{{WAITUSEC}}"],
     ["variable_progress_mediausec", "{{PROGRESS_MEDIAUSEC}}"],
     ["variable_flow_billusec", "{{FLOW_BILLUSEC}}"],
-    ["variable_sip_hangup_disposition", "{{HANGUP_DISPOSITION}}"],
+    ["{{LOCAL_DISPOSITION}}", ""],
     ["variable_rtp_audio_in_raw_bytes", "0"],
     ["variable_rtp_audio_in_media_bytes", "0"],
     ["variable_rtp_audio_in_packet_count", "0"],
@@ -9322,7 +9755,7 @@ const t78: EventTemplate = {
   ],
 };
 
-const t79: EventTemplate = {
+const t82: EventTemplate = {
   event: "CHANNEL_DESTROY",
   headers: [
     ["Event-Name", "CHANNEL_DESTROY"],
@@ -9472,6 +9905,7 @@ const t79: EventTemplate = {
     ["variable_channel_cid_flipped", "yes"],
     ["variable_call_uuid", "{{UUID}}"],
     ["variable_current_application", "park"],
+    ["{{SIP_TERM}}", ""],
     ["variable_hangup_cause", "{{HANGUP_CAUSE}}"],
     ["variable_hangup_cause_q850", "{{Q850}}"],
     ["variable_digits_dialed", "none"],
@@ -9524,7 +9958,7 @@ const t79: EventTemplate = {
     ["variable_waitusec", "{{WAITUSEC}}"],
     ["variable_progress_mediausec", "{{PROGRESS_MEDIAUSEC}}"],
     ["variable_flow_billusec", "{{FLOW_BILLUSEC}}"],
-    ["variable_sip_hangup_disposition", "{{HANGUP_DISPOSITION}}"],
+    ["{{LOCAL_DISPOSITION}}", ""],
     ["variable_rtp_audio_in_raw_bytes", "0"],
     ["variable_rtp_audio_in_media_bytes", "0"],
     ["variable_rtp_audio_in_packet_count", "0"],
@@ -9582,37 +10016,37 @@ export const hangupParked: readonly EventTemplate[] = [t16, t17, t18, t19, t20, 
 /** 03-lifecycle-event-plain: uuid_broadcast playback on the parked call. */
 export const playbackOnPark: readonly EventTemplate[] = [t25, t26, t27, t28, t29];
 
+/** 03-lifecycle-event-plain: the end of that playback, as sent when the call hangs up during it. */
+export const playbackStopOnHangup: readonly EventTemplate[] = [t30, t31, t32];
+
 /** 03-lifecycle-event-plain: uuid_transfer (unpark, routing, execute), ending parked again. */
-export const transferToPark: readonly EventTemplate[] = [t30, t31, t32, t33, t34, t35];
+export const transferToPark: readonly EventTemplate[] = [t33, t34, t35, t36, t37, t38];
 
 /** 09a-sip-error-responses: an originate refused by the far end (486 → USER_BUSY). */
 export const failedCall: readonly EventTemplate[] = [
   t0,
   t1,
-  t36,
-  t37,
-  t4,
-  t5,
-  t38,
   t39,
   t40,
+  t4,
+  t5,
   t41,
   t42,
   t43,
   t44,
+  t45,
+  t46,
+  t47,
 ];
 
 /** 09b-sip-183-early-media: 183 with SDP (the originate succeeds), parked in early media, then the 200. */
 export const earlyMediaCall: readonly EventTemplate[] = [
   t0,
   t1,
-  t45,
-  t46,
-  t4,
-  t5,
-  t47,
   t48,
   t49,
+  t4,
+  t5,
   t50,
   t51,
   t52,
@@ -9620,33 +10054,36 @@ export const earlyMediaCall: readonly EventTemplate[] = [
   t54,
   t55,
   t56,
+  t57,
+  t58,
+  t59,
 ];
 
 /** 09b-sip-183-early-media: uuid_kill of that call. */
-export const earlyMediaHangup: readonly EventTemplate[] = [t57, t58, t59, t60, t61, t62, t63, t64, t65];
+export const earlyMediaHangup: readonly EventTemplate[] = [t60, t61, t62, t63, t64, t65, t66, t67, t68];
 
 /** 09b-sip-183-early-media: the same with ignore_early_media=true: the originate waits for the 200. */
 export const ignoreEarlyMediaCall: readonly EventTemplate[] = [
   t0,
   t1,
-  t66,
-  t67,
-  t4,
-  t5,
-  t68,
-  t48,
-  t49,
-  t50,
   t69,
   t70,
+  t4,
+  t5,
   t71,
+  t51,
+  t52,
+  t53,
   t72,
   t73,
   t74,
+  t75,
+  t76,
+  t77,
 ];
 
 /** 09b-sip-183-early-media: uuid_kill of that call. */
-export const ignoreEarlyMediaHangup: readonly EventTemplate[] = [t75, t76, t77, t60, t61, t62, t78, t79, t65];
+export const ignoreEarlyMediaHangup: readonly EventTemplate[] = [t78, t79, t80, t63, t64, t65, t81, t82, t68];
 
 /** 14-log-data: the log/data frames of answeredCall (`after`: the index of the event each followed). */
 export const answeredCallLogs = [

@@ -202,8 +202,9 @@ export class FsControl {
       throw this.translate(name, error);
     }
     this.record(name, performance.now() - started);
-    // uuid_broadcast answers "+OK Message NOT sent" when the session does not exist.
-    const notFound = /no such channel|not sent/i.test(body);
+    // A missing uuid: uuid_kill and uuid_transfer answer "-ERR No such channel!", uuid_broadcast
+    // "-ERR invalid uuid" (FreeSWITCH 1.10.12, docs/fidelity.md).
+    const notFound = /^-ERR (no such channel!|invalid uuid)$/i.test(body.trim());
     if (body.startsWith("+OK") && !notFound) return;
     if (notFound) throw new ApiError(404, "not_found", `no channel ${callUuid}`);
     this.metrics.errors.inc({ type: "freeswitch_error" });

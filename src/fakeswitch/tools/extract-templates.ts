@@ -102,6 +102,9 @@ const byHeader: Record<string, string> = {
   "Application-UUID": "APP_UUID",
   "Application-Data": "APP_DATA",
   variable_current_application_data: "APP_DATA",
+  // The file a playback plays is its application's data (switch_ivr_play_file, the COMMAND of uuid_broadcast).
+  "Playback-File-Path": "APP_DATA",
+  "execute-app-arg": "APP_DATA",
   "Caller-Profile-Created-Time": "PROFILE_TS",
   "Caller-Channel-Created-Time": "CREATED_TS",
   "Caller-Destination-Number": "CALLER_DEST",
@@ -248,6 +251,11 @@ function tokenize(
     if (name.startsWith("variable_") && own.userVars.includes(name.slice(9))) {
       if (!userVars) headers.push(["{{USER_VARS}}", ""]);
       userVars = true;
+      continue;
+    }
+    // switch_ivr_play_file names the type only of tone_stream:// and local_stream:// files.
+    if (name === "Playback-File-Type") {
+      headers.push(["{{PLAYBACK_FILE_TYPE}}", ""]);
       continue;
     }
     const direct = byHeader[name];
@@ -407,6 +415,51 @@ const kill14 = sentIndex(c14, "api uuid_kill");
 const answered = scene(c14, { a: u14, from: 0, to: kill14 });
 const killed = scene(c14, { a: u14, from: kill14, to: c14.sent.length });
 
+/**
+ * The hangup events of an answered leg, for both ends hanging up. The captures' hangups are uuid_kill
+ * (sofia sets sip_hangup_disposition=send_bye late, after the CDR variables); when the far end's BYE ends
+ * the call, sofia sets sip_term_status, proto_specific_hangup_cause and sip_term_cause before the hangup
+ * and sip_hangup_disposition=recv_bye right after it, all following current_application (measured on
+ * FreeSWITCH 1.10.12, docs/fidelity.md). `{{SIP_TERM}}` holds the first run, `{{LOCAL_DISPOSITION}}` the
+ * late disposition.
+ */
+function withSipTermBlocks(templates: Template[]): Template[] {
+  return templates.map((t) => ({
+    ...t,
+    headers: t.headers.flatMap(([name, value]): Headers => {
+      if (name === "variable_sip_hangup_disposition") return [["{{LOCAL_DISPOSITION}}", ""]];
+      if (name === "variable_current_application")
+        return [
+          [name, value],
+          ["{{SIP_TERM}}", ""],
+        ];
+      return [[name, value]];
+    }),
+  }));
+}
+
+/**
+ * A playback's last events when the call hangs up during it (measured on FreeSWITCH 1.10.12): the same
+ * as at its end, sent after CHANNEL_HANGUP with Answer-State hangup, the Hangup-Cause, and the running
+ * state's number CS_HANGUP (10).
+ */
+function duringHangup(templates: Template[]): Template[] {
+  return withSipTermBlocks(
+    templates.map((t) => ({
+      ...t,
+      headers: t.headers.flatMap(([name, value]): Headers => {
+        if (name === "Answer-State")
+          return [
+            [name, "hangup"],
+            ["Hangup-Cause", "{{HANGUP_CAUSE}}"],
+          ];
+        if (name === "Channel-State-Number") return [[name, "10"]];
+        return [[name, value]];
+      }),
+    })),
+  );
+}
+
 // ---- 03-lifecycle-event-plain: uuid_broadcast (playback) and uuid_transfer segments ----
 const c03 = load("03-lifecycle-event-plain");
 const u03 = uuidIn(c03.sent[sentIndex(c03, "bgapi originate")] ?? "");
@@ -417,6 +470,8 @@ const playback = scene(c03, { a: u03, from: bcast, to: xfer });
 const transferAll = scene(c03, { a: u03, from: xfer, to: kill03 });
 // The captured transfer ran extension 7001 (answer, playback, park); the double's dialplan parks.
 const transfer = [...transferAll.slice(0, 4), ...transferAll.slice(-2)];
+// PLAYBACK_STOP, CHANNEL_EXECUTE_COMPLETE (playback), COMMAND.
+const playbackStopOnHangup = duringHangup(playback.slice(2));
 
 // ---- 09a-sip-error-responses: the first call (486 Busy Here) ----
 const c09a = load("09a-sip-error-responses");
@@ -509,9 +564,13 @@ const lists: Record<string, [doc: string, templates: Template[]]> = {
   ],
   hangupParked: [
     "14-log-data: uuid_kill of the parked call (CHANNEL_HANGUP … CHANNEL_STATE CS_DESTROY).",
-    killed,
+    withSipTermBlocks(killed),
   ],
   playbackOnPark: ["03-lifecycle-event-plain: uuid_broadcast playback on the parked call.", playback],
+  playbackStopOnHangup: [
+    "03-lifecycle-event-plain: the end of that playback, as sent when the call hangs up during it.",
+    playbackStopOnHangup,
+  ],
   transferToPark: [
     "03-lifecycle-event-plain: uuid_transfer (unpark, routing, execute), ending parked again.",
     transfer,
@@ -521,12 +580,15 @@ const lists: Record<string, [doc: string, templates: Template[]]> = {
     "09b-sip-183-early-media: 183 with SDP (the originate succeeds), parked in early media, then the 200.",
     earlyMediaCall,
   ],
-  earlyMediaHangup: ["09b-sip-183-early-media: uuid_kill of that call.", earlyMediaHangup],
+  earlyMediaHangup: ["09b-sip-183-early-media: uuid_kill of that call.", withSipTermBlocks(earlyMediaHangup)],
   ignoreEarlyMediaCall: [
     "09b-sip-183-early-media: the same with ignore_early_media=true: the originate waits for the 200.",
     ignoreEarlyMediaCall,
   ],
-  ignoreEarlyMediaHangup: ["09b-sip-183-early-media: uuid_kill of that call.", ignoreEarlyMediaHangup],
+  ignoreEarlyMediaHangup: [
+    "09b-sip-183-early-media: uuid_kill of that call.",
+    withSipTermBlocks(ignoreEarlyMediaHangup),
+  ],
   bridgeCall: [
     "10-bridge-and-uuid-bridge: api originate A &bridge(B): A answers, B rings and answers, A bridges to B.",
     bridgeCall,
