@@ -19,6 +19,16 @@ export const RECONNECT_GATES: Thresholds = {
   "outages.unrecovered": "==0",
 };
 
+/**
+ * Issue 13 §2, at least once: every event a gateway counted published is in a JetStream stream on
+ * `fs.events` (the ground truth, read by the harness), and every event it received in the run was
+ * published or dropped by its end.
+ */
+export const PUBLISHER_GATES: Thresholds = {
+  events_unstored: "==0",
+  "gateway.events_unbalanced": "==0",
+};
+
 /** Every originate goes to one far end the FreeSWITCH double answers (after 20 ms, in the lab's profile). */
 export const DESTINATION = "sofia/internal/1000@127.0.0.1:5090";
 
