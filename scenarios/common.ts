@@ -19,6 +19,16 @@ export const RECONNECT_GATES: Thresholds = {
   "outages.unrecovered": "==0",
 };
 
+/**
+ * At least once: every event a gateway counted published is in a JetStream stream on
+ * `fs.events` (the ground truth, read by the harness), and every event it received in the run was
+ * published or dropped by its end.
+ */
+export const PUBLISHER_GATES: Thresholds = {
+  events_unstored: "==0",
+  "gateway.events_unbalanced": "==0",
+};
+
 /** Originates only, on a pool large enough for 2,000 calls/s at a few ms each. */
 export const originateLoad = (overrides: Partial<LoadSettings> = {}): LoadSettings => ({
   connections: 64,

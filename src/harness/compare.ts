@@ -46,6 +46,7 @@ const HEADLINE = [
   "call_setup.p95",
   "erlangs",
   "events_lost",
+  "events_unstored",
   "gateway_rss_mb.max",
   "cpu.gateway.mean",
   "detect_ms.max",
@@ -58,7 +59,7 @@ const HIGHER_IS_BETTER =
   /^(capacity_cps|rate\.achieved|asr|erlangs|requests\.(sent|ok)|calls\.(answered|seizures)|cdr\.([^.]+\.)?completeness|pipeline\.([^.]+\.)?(accepted|answered))$/;
 /** Counts of things that happened, not a quality: no better or worse. */
 const NEUTRAL =
-  /^(http\.|events\.received|requests\.sent|calls\.attempts|.*\.count$|rate\.target|pipeline\.([^.]+\.)?sent$)/;
+  /^(http\.|events\.(received|stored)|requests\.sent|calls\.attempts|.*\.count$|rate\.target|pipeline\.([^.]+\.)?sent$)/;
 
 /** Two runs side by side, B against A: every metric either has, with deltas, headline figures first. */
 export function compareRuns(a: RunSummary, b: RunSummary): RunComparison {

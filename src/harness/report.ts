@@ -320,6 +320,7 @@ function figuresSection(summary: RunSummary): string {
     ],
     ["traffic / peak concurrent calls", `${n("erlangs")} erlangs / ${n("concurrent.peak")}`],
     ["events lost (lifecycle events never received)", n("events_lost")],
+    ["events counted published, not stored by NATS", n("events_unstored")],
     ["gateway RSS max", m["gateway_rss_mb.max"] === undefined ? "-" : `${m["gateway_rss_mb.max"]} MB`],
   ];
   const causes = Object.entries(summary.calls?.failedByCause ?? {}).map(

@@ -75,9 +75,15 @@ export function runMetrics(summary: RunSummary): RunMetrics {
     add(m, "gateway.errors", t.errors);
     add(m, "gateway.reconnects", t.reconnects);
     add(m, "gateway.events_dropped", t.eventsDropped);
+    // Received in the run and neither published nor dropped by its end: still queued, or off the books.
+    add(m, "gateway.events_unbalanced", t.eventsReceived - t.eventsPublished - t.eventsDropped);
     add(m, "gateway.rejections", t.rejections);
     m["gateway.in_flight.max"] = Math.max(m["gateway.in_flight.max"] ?? 0, t.inFlightMax);
     m["gateway.queue_depth.max"] = Math.max(m["gateway.queue_depth.max"] ?? 0, t.queueDepthMax);
+  }
+  if (summary.publisher) {
+    m["events.stored"] = summary.publisher.events;
+    m.events_unstored = summary.publisher.unstored;
   }
   const gatewayNames = new Set((summary.topology?.gateways ?? []).map((g) => g.name));
   Object.assign(m, processMetrics(processes ?? [], gatewayNames));

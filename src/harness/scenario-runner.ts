@@ -30,6 +30,7 @@ import { BASELINE_METRICS, processMetrics, type RunMetrics, runMetrics } from ".
 import type { CallsLoad, LoadPhase, LoadSettings, Scenario } from "./scenario.ts";
 import { dispatcherTimings, phaseSip, type SipSection } from "./sip.ts";
 import { SipMonitor } from "./sip-monitor.ts";
+import { publisherSection, StoredEventCounter } from "./stored-events.ts";
 import {
   buildSummary,
   type FaultRecord,
@@ -74,6 +75,12 @@ const PHASE_JUDGE_GRACE_MS = 1_000;
 const DISPATCHER_POLL_MS = 200;
 /** Calls made this long before a fault may still have been up during it: their missing events count as lost. */
 const OUTAGE_LOOKBACK_MS = 2_000;
+/**
+ * Between the stored-events mark and the gateways' baseline scrape. The gateway counts an event published
+ * when the PONG after it comes (within ~10 ms, plus a round trip): so none it stored before the mark is
+ * counted after the baseline, and taken for one NATS lacks.
+ */
+const PUBLISH_CONFIRM_MARGIN_MS = 200;
 
 /**
  * Runs a scenario on a running lab: warm-up, then the measured phases as one open-loop load with the
@@ -143,6 +150,14 @@ export async function runScenario(
           dir: join(dir, "caller"),
         })
       : undefined;
+  // Ground truth for publisher loss; without JetStream the run goes on, and `events_unstored` is not measured.
+  const storedEvents = await StoredEventCounter.start({ servers: [...lab.natsUrls] }).catch(
+    (error: Error) => {
+      log(`run: ${error.message}`);
+      return undefined;
+    },
+  );
+  await sleep(PUBLISH_CONFIRM_MARGIN_MS);
   const eventsSink: { tracker?: CallTracker } = {};
   const monitor = await LagMonitor.start({
     servers: [...lab.natsUrls],
@@ -295,6 +310,11 @@ export async function runScenario(
   const sipResult = await sip?.stop(performance.now(), caller ? [caller.read()] : []);
   const lagResult = await monitor.stop();
   const gatewayResults = await Promise.all(scrapers.map((s) => s.stop()));
+  // After the last scrape: every event counted published by then is in the stream by now.
+  const stored = await storedEvents?.stop().catch((error: Error) => {
+    log(`run: reading the events NATS stored: ${error.message}`);
+    return undefined;
+  });
   const processes = sampler.stop();
   const health = await Promise.all(
     watchers.map(async ({ name, watcher }) => ({ name, changes: await watcher.stop() })),
@@ -389,6 +409,7 @@ export async function runScenario(
     ...(callsRun ? {} : { calls: tracker.report(endedAt) }),
     ...(pipeline ? { pipeline } : {}),
     gateways: gatewayResults,
+    ...(stored ? { publisher: publisherSection(stored, gatewayResults) } : {}),
     processes,
     faults: sipResult ? withDispatcherTimings(faultRecords, sipResult) : faultRecords,
     ...(sipResult ? { sip: sipResult } : {}),

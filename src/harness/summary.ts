@@ -11,6 +11,7 @@ import type { EndingCounts, WindowCounts } from "./outcome-log.ts";
 import type { ProcessSeries, ProcessWindow } from "./process-sampler.ts";
 import type { Fault, Operation } from "./scenario.ts";
 import { activityChanges, type PhaseSip, type SipSection } from "./sip.ts";
+import type { PublisherSection } from "./stored-events.ts";
 import type { TelecomReport } from "./telecom.ts";
 
 /** Bumped on any change a reader of an older summary.json would misread; see docs/results.md. */
@@ -49,6 +50,8 @@ export interface RunSummary {
   pipeline?: PipelineSection;
   /** Each gateway's own /metrics, every second. */
   gateways?: GatewayScrapeResult[];
+  /** The events the gateways counted published against those a JetStream stream stored; absent without JetStream. */
+  publisher?: PublisherSection;
   /** CPU and RSS of every lab process (and the harness), every second. */
   processes?: ProcessSeries[];
   faults?: FaultRecord[];
@@ -290,6 +293,7 @@ export function formatSummary(summary: RunSummary): string {
   }
   lines.push(
     ...formatCalls(summary),
+    ...formatPublisher(summary),
     ...formatPipeline(summary),
     ...formatCapacity(summary),
     ...formatFaults(summary),
@@ -309,6 +313,20 @@ function formatCalls({ calls, metrics = {} }: RunSummary): string[] {
       (esl === undefined ? "" : `; gateway ESL p95 ${esl} ms`),
     ...(causes.length > 0 ? [`failed calls by cause: ${causes.join(", ")}`] : []),
     ...(refused.length > 0 ? [`originates refused: ${refused.join(", ")}`] : []),
+  ];
+}
+
+/** Publisher loss against what NATS stored, and whether the gateways' books balance. */
+function formatPublisher({ publisher, gateways = [] }: RunSummary): string[] {
+  if (gateways.length === 0) return [];
+  const sum = (key: "eventsReceived" | "eventsPublished" | "eventsDropped") =>
+    gateways.reduce((total, g) => total + g.totals[key], 0);
+  const books = `received ${sum("eventsReceived")}, published ${sum("eventsPublished")}, dropped ${sum("eventsDropped")}`;
+  if (!publisher)
+    return [`publisher: ${books}; no JetStream stream read, so not checked against what NATS stored`];
+  const own = publisher.ownStream ? ", the harness's for the run" : "";
+  return [
+    `publisher: ${books}; stream ${publisher.stream}${own} stored ${publisher.events} distinct events on ${publisher.subject} (${publisher.messages} messages); ${publisher.unstored} counted published and not stored`,
   ];
 }
 

@@ -36,4 +36,14 @@ describe("summary.json schema (docs/summary.schema.json)", () => {
       "/sip/sipp/0/responseTime must have required property 'hdr'",
     ]);
   });
+
+  it("checks the publisher section: the stored events against those counted published", () => {
+    const summary = JSON.parse(JSON.stringify(syntheticSummary("20260101T000000Z-synthetic-0001")));
+    summary.publisher.unstored = -1;
+    delete summary.publisher.stream;
+    expect(summarySchemaErrors(summary).sort()).toEqual([
+      "/publisher must have required property 'stream'",
+      "/publisher/unstored must be >= 0",
+    ]);
+  });
 });

@@ -118,6 +118,11 @@ describe("the scenario runner on a lab (real NATS, gateway and FreeSWITCH double
     expect(summary.operations?.play?.count ?? 0).toBeGreaterThanOrEqual(0);
     expect(summary.gateways?.[0]?.totals.commands).toBeGreaterThan(0);
     expect(summary.metrics?.["esl_command_latency.p95"]).toBeGreaterThan(0);
+    // The lab has no stream on fs.events: the harness's own stored every event the gateway counted published.
+    expect(summary.publisher).toMatchObject({ stream: "LAB_RUN_EVENTS", ownStream: true, unstored: 0 });
+    expect(summary.publisher?.published).toBe(summary.gateways?.[0]?.totals.eventsPublished);
+    expect(summary.publisher?.events).toBeGreaterThanOrEqual(summary.publisher?.published ?? 1);
+    expect(summary.metrics?.events_unstored).toBe(0);
     expect(summary.processes?.map((p) => p.name)).toEqual(["harness"]);
     expect(summary.host?.cpus).toBeGreaterThan(0);
   });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { FakeSwitchOptions } from "../../src/fakeswitch/index.ts";
 import { farEnds, type LabHandle } from "../../src/harness/lab-handle.ts";
 import type { Fault } from "../../src/harness/scenario.ts";
@@ -14,13 +17,15 @@ export interface InProcessLab {
 }
 
 /**
- * A lab for harness tests: a real nats-server, and the gateway and the FreeSWITCH double in this process.
+ * A lab for harness tests: a real nats-server (JetStream on, as in every lab, so a run counts what it
+ * stored), and the gateway and the FreeSWITCH double in this process.
  * Faults go straight to the double (the ESL link's faults are the double's connection faults).
  */
 export async function startInProcessLab(
   options: { fakeswitch?: Partial<FakeSwitchOptions>; env?: Record<string, string> } = {},
 ): Promise<InProcessLab> {
-  const nats = await startNatsServer();
+  const jetStreamDir = mkdtempSync(join(tmpdir(), "in-process-lab-js-"));
+  const nats = await startNatsServer({ jetStreamDir });
   const gateway = await startGatewayUnderTest({
     natsUrl: nats.url,
     fakeswitch: options.fakeswitch,
@@ -65,6 +70,7 @@ export async function startInProcessLab(
     async stop() {
       await gateway.stop();
       await nats.stop();
+      rmSync(jetStreamDir, { recursive: true, force: true });
     },
   };
 }

@@ -222,6 +222,15 @@ export function syntheticSummary(runId: string, scale = 1): RunSummary {
         },
       },
     ],
+    publisher: {
+      subject: "fs.events",
+      stream: "FS_EVENTS",
+      ownStream: false,
+      messages: 8000,
+      events: 8000,
+      published: 8000,
+      unstored: 0,
+    },
     processes: [
       process("gateway", 0.3, 90),
       process("fakeswitch", 0.1, 70),
