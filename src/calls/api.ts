@@ -7,6 +7,7 @@ import Fastify, {
 } from "fastify";
 import type { JetStreamClient } from "nats";
 import type { Logger } from "pino";
+import { channelVariable, EslArgumentError } from "../esl/index.ts";
 import type { CallsScope, JwtAuthenticator } from "../gateway/auth.ts";
 import { type CallerPolicy, PolicyViolation } from "../gateway/caller-policy.ts";
 import { ApiError } from "../gateway/errors.ts";
@@ -116,14 +117,8 @@ export async function buildCallsApi(deps: CallsApiDeps): Promise<FastifyInstance
       const id = randomUUID();
       const acceptedAt = new Date();
       const { to, from, options = {} } = request.body;
-      for (const [name, value] of Object.entries(options.variables ?? {})) {
-        try {
-          deps.policy.variable(name, value);
-        } catch (error) {
-          if (error instanceof PolicyViolation) throw new ApiError(400, error.code, error.message);
-          throw error;
-        }
-      }
+      for (const [name, value] of Object.entries(options.variables ?? {}))
+        checkVariable(deps.policy, name, value);
       try {
         await deps.store.insertCall({ id, to, from, options, acceptedAt });
       } catch (error) {
@@ -166,6 +161,22 @@ export async function buildCallsApi(deps: CallsApiDeps): Promise<FastifyInstance
   });
 
   return app as unknown as FastifyInstance;
+}
+
+/**
+ * What the gateway will check of a variable, checked before the call is queued: the caller policy, then
+ * the ESL encoder's rules for an originate's `{name=value}` (no quote, brace, comma...). A 400 now instead
+ * of a call that fails later.
+ */
+function checkVariable(policy: CallerPolicy, name: string, value: string | number | boolean): void {
+  try {
+    policy.variable(name, value);
+    channelVariable(name, value);
+  } catch (error) {
+    if (error instanceof PolicyViolation) throw new ApiError(400, error.code, error.message);
+    if (error instanceof EslArgumentError) throw new ApiError(400, "bad_request", error.message);
+    throw error;
+  }
 }
 
 function callView(call: CallRecord, cdr: CdrRecord | undefined) {

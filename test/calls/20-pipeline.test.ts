@@ -115,14 +115,26 @@ describe("calls pipeline end to end (nats-server JetStream, the double, the gate
     expect(notUuid.status).toBe(400);
   });
 
-  it("dead-letters a call the gateway refuses as malformed, and fails it", async () => {
+  it("refuses at once what the gateway would refuse: a variable it does not allow or cannot encode", async () => {
+    for (const variables of [
+      { api_on_answer: "x" },
+      { "sip_h_X-A": "a'b" },
+      { "sip_h_X-A": "${system(id)}" },
+    ]) {
+      const response = await postCall({ to: "+14155551234", from: "+15105551234", options: { variables } });
+      expect(response.status, JSON.stringify(variables)).toBe(400);
+    }
+  });
+
+  it("dead-letters a call the gateway refuses (its caller policy is narrower than the API's), and fails it", async () => {
     const nc = await connect({ servers: stack.nats.url });
     try {
       const accepted = await postCall({
         to: "+14155551234",
         from: "+15105551234",
-        options: { variables: { bad_value: "a'b\nc" } },
+        options: { variables: { x_tenant: "1" } },
       });
+      expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
       const call = await until("the call to fail", async () => {
         const c = await getCall(accepted.body.id);
         return c.status === "failed" ? c : undefined;
