@@ -424,7 +424,8 @@ export function heartbeatHeaders(core: SwitchCore): Array<[string, string]> {
     ["Uptime-msec", String(Math.floor(up / 1000))],
     ["Session-Count", String(core.channels.size)],
     ["Max-Sessions", String(core.maxSessions)],
-    ["Session-Per-Sec", String(core.sessionsPerSecond)],
+    // runtime.sps, the budget left in the current second (not the limit), printed %u: below 0 it wraps.
+    ["Session-Per-Sec", String(core.spsRemaining >>> 0)],
     ["Session-Per-Sec-Last", String(core.spsLast)],
     ["Session-Per-Sec-Max", String(core.spsPeak)],
     ["Session-Per-Sec-FiveMin", String(core.spsPeak)],

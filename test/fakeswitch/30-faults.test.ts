@@ -119,6 +119,21 @@ describe("fault injection", () => {
     s.close();
   });
 
+  it("HEARTBEAT's Session-Per-Sec is the budget left in this second (runtime.sps), not the limit", async () => {
+    const sw = await start({ sessionsPerSecond: 30 });
+    const s = await RawSession.authed(sw.port);
+    await s.command("event plain HEARTBEAT");
+    expect(await heartbeatBudget(s, sw)).toBe(30);
+    // Ten sessions, then a HEARTBEAT at once: 20 left, unless the second turned meanwhile (then ten more).
+    let budget = 30;
+    for (let attempt = 0; attempt < 3 && budget > 20; attempt++) {
+      for (let i = 0; i < 10; i++) await s.command(`api originate ${DIAL} &park()`);
+      budget = await heartbeatBudget(s, sw);
+    }
+    expect(budget).toBeLessThanOrEqual(20);
+    expect((await s.command("api fsctl sps")).bodyText()).toBe("+OK sessions per second: 30\n");
+  });
+
   it("eventBurst(n): n events at once, in order", async () => {
     const sw = await start();
     const s = await RawSession.authed(sw.port);
@@ -206,3 +221,10 @@ describe("fault injection", () => {
     expect(s.events().length).toBeGreaterThan(0);
   });
 });
+
+async function heartbeatBudget(s: RawSession, sw: FakeSwitch): Promise<number> {
+  const seen = s.events().length;
+  sw.eventBurst(1);
+  await s.until(() => s.events().length > seen);
+  return Number(s.events().at(-1)?.get("Session-Per-Sec"));
+}
