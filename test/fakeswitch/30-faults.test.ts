@@ -175,6 +175,22 @@ describe("fault injection", () => {
     await expect(connectRaw(sw.port)).rejects.toMatchObject({ code: "ECONNREFUSED" });
   });
 
+  it("shutdown({ lingerMs }): after SHUTDOWN, originates fail CHAN_NOT_IMPLEMENTED and fsctl sps answers 0 until the notice", async () => {
+    const sw = await start();
+    const s = await RawSession.authed(sw.port);
+    await s.command("event plain SHUTDOWN BACKGROUND_JOB");
+    const shutdown = sw.shutdown({ lingerMs: 300 });
+    await s.until(() => s.events().some((e) => e.name === "SHUTDOWN"));
+    expect((await s.command(`api originate ${DIAL} &park()`)).bodyText()).toBe("-ERR CHAN_NOT_IMPLEMENTED\n");
+    expect((await s.command("api fsctl sps")).bodyText()).toBe("+OK sessions per second: 0\n");
+    expect((await s.command("api status")).bodyText()).toMatch(/is not ready\n/);
+    const late = await RawSession.authed(sw.port); // FreeSWITCH still accepts ESL connections meanwhile
+    expect(s.closed).toBe(false);
+    await shutdown;
+    await s.until(() => s.closed && late.closed);
+    expect(s.frames.at(-1)?.bodyText()).toBe("The system is being shut down.\n");
+  });
+
   it("shutdown({ notice: false }): a SIGKILL — EOF with no events and no notice (07d)", async () => {
     const sw = await start();
     const s = await RawSession.authed(sw.port);
