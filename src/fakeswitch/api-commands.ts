@@ -90,7 +90,7 @@ export class ApiCommands {
     const count = core.channels.size;
     return (
       `UP ${uptimeText(core.uptimeUs())}\n` +
-      `FreeSWITCH (Version ${VERSION_SHORT}) is ready\n` +
+      `FreeSWITCH (Version ${VERSION_SHORT}) is ${core.shuttingDown ? "not ready" : "ready"}\n` +
       `${core.sessionsSinceStartup} session(s) since startup\n` +
       `${count} session(s) - peak ${core.peakSessions}, last 5min ${core.peakSessions} \n` +
       `${core.spsLast} session(s) per Sec out of max ${core.sessionsPerSecond}, peak ${core.spsPeak}, last 5min ${core.spsPeak} \n` +
@@ -112,6 +112,9 @@ export class ApiCommands {
       }
       case "sps": {
         const n = Number.parseInt(value ?? "", 10);
+        // switch_core_session_ctl refuses every command while shutting down and leaves the argument as
+        // given: a real FreeSWITCH then answers `fsctl sps` with 0.
+        if (core.shuttingDown) return `+OK sessions per second: ${Math.max(n, 0) || 0}\n`;
         if (n > 0) {
           core.sessionsPerSecond = n;
           core.spsRemaining = n;
@@ -424,7 +427,8 @@ export function heartbeatHeaders(core: SwitchCore): Array<[string, string]> {
     ["Uptime-msec", String(Math.floor(up / 1000))],
     ["Session-Count", String(core.channels.size)],
     ["Max-Sessions", String(core.maxSessions)],
-    ["Session-Per-Sec", String(core.sessionsPerSecond)],
+    // runtime.sps, the budget left in the current second (not the limit), printed %u: below 0 it wraps.
+    ["Session-Per-Sec", String(core.spsRemaining >>> 0)],
     ["Session-Per-Sec-Last", String(core.spsLast)],
     ["Session-Per-Sec-Max", String(core.spsPeak)],
     ["Session-Per-Sec-FiveMin", String(core.spsPeak)],

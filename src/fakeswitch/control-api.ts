@@ -174,7 +174,11 @@ export function controlRoutes(fs: FakeSwitch): Map<string, ControlRoute> {
     [
       "POST /shutdown",
       async (body) => {
-        await fs.shutdown({ notice: body.notice === undefined ? true : booleanField(body, "notice") });
+        onlyFields(body, ["notice", "lingerMs"]);
+        await fs.shutdown({
+          notice: body.notice === undefined ? true : booleanField(body, "notice"),
+          lingerMs: optionalNumber(body, "lingerMs", { max: 600_000 }),
+        });
       },
     ],
     [

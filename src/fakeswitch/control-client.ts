@@ -62,7 +62,7 @@ export class FakeSwitchControl {
   inboundCall(call: InboundCall): Promise<{ uuid: string }> {
     return this.request("POST", "/inbound", call);
   }
-  shutdown(opts: { notice?: boolean } = {}): Promise<void> {
+  shutdown(opts: { notice?: boolean; lingerMs?: number } = {}): Promise<void> {
     return this.request("POST", "/shutdown", opts);
   }
   restart(): Promise<{ coreUuid: string; port: number }> {

@@ -92,9 +92,12 @@ export interface FakeSwitch {
   /**
    * The `fsctl shutdown` / SIGTERM path: SHUTDOWN, every channel hung up SYSTEM_SHUTDOWN, the
    * `The system is being shut down.` notice, sockets closed, the port stops listening.
+   * `lingerMs` keeps the connections (and the port) up that long after SHUTDOWN, as a real FreeSWITCH does
+   * while its modules unload (seconds, up to ~30 s under load): originates then fail
+   * `-ERR CHAN_NOT_IMPLEMENTED`, `fsctl sps` answers 0 and `status` says `not ready`.
    * `notice: false` mimics SIGKILL: sockets closed with no events and no notice.
    */
-  shutdown(opts?: { notice?: boolean }): Promise<void>;
+  shutdown(opts?: { notice?: boolean; lingerMs?: number }): Promise<void>;
   /** After a shutdown (or on a running switch: shut down first), listen again with a new Core-UUID. */
   restart(): Promise<void>;
 }
@@ -293,23 +296,26 @@ class FakeSwitchServer implements FakeSwitch, ConnectionHost {
     }
   }
 
-  async shutdown(opts: { notice?: boolean } = {}): Promise<void> {
+  async shutdown(opts: { notice?: boolean; lingerMs?: number } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.stopTimers();
     const notice = opts.notice ?? true;
-    await this.closeListener();
     if (notice) {
       const core = this.core;
       core.fireHeaders("SHUTDOWN", ["switch_core.c", "switch_core_destroy", "3023"], () => [
         ["Event-Info", "System Shutting Down"],
       ]);
+      core.shuttingDown = true;
       this.model.hupall("SYSTEM_SHUTDOWN");
+      if (opts.lingerMs) await new Promise((resolve) => setTimeout(resolve, opts.lingerMs));
+      await this.closeListener();
       // Let the hangup teardown (scheduled with setImmediate) reach the listeners first.
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise((resolve) => setImmediate(resolve));
       for (const c of [...this.connections]) c.kill(SHUTDOWN_NOTICE);
     } else {
+      await this.closeListener();
       for (const ch of this.core.channels.values()) ch.clearTimers();
       this.core.channels.clear();
       for (const s of this.sockets) s.destroy();
@@ -320,6 +326,7 @@ class FakeSwitchServer implements FakeSwitch, ConnectionHost {
   async restart(): Promise<void> {
     await this.shutdown();
     this.core.coreUuid = randomUUID();
+    this.core.shuttingDown = false;
     this.core.startedUs = Math.floor((performance.timeOrigin + performance.now()) * 1000);
     await this.listen();
   }

@@ -59,6 +59,8 @@ export class SwitchCore {
   spsRemaining: number;
   pausedInbound = false;
   pausedOutbound = false;
+  /** SCF_SHUTTING_DOWN: from the SHUTDOWN event until the listeners are closed. */
+  shuttingDown = false;
   readonly channels = new Map<string, Channel>();
   sessionsSinceStartup = 0;
   peakSessions = 0;
@@ -104,6 +106,8 @@ export class SwitchCore {
    * turns into its initial cause, DESTINATION_OUT_OF_ORDER.
    */
   admitSession(uuid: string, direction: "outbound" | "inbound" = "outbound"): string | undefined {
+    // While shutting down, FreeSWITCH's endpoint modules are unloading: a real one answers this (observed).
+    if (this.shuttingDown) return "CHAN_NOT_IMPLEMENTED";
     if (this.channels.has(uuid)) return "DESTINATION_OUT_OF_ORDER";
     if (direction === "outbound" ? this.pausedOutbound : this.pausedInbound)
       return "DESTINATION_OUT_OF_ORDER";

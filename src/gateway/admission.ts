@@ -15,7 +15,8 @@ export type RejectionReason =
   | "stalled"
   | "latency"
   | "max_sessions"
-  | "sessions_per_second";
+  | "sessions_per_second"
+  | "freeswitch_shutting_down";
 
 const latencyWindow = 256;
 /** Samples older than this no longer count, so a rejecting gateway recovers once FreeSWITCH does. */
@@ -27,7 +28,8 @@ const probeIntervalMs = 100;
  * Backpressure in front of FreeSWITCH: refuse at once (503 while ESL is down, 429 when busy) rather than
  * queue. "Busy" is in-flight commands over a limit, the p95 of recent ESL latency over a limit, or
  * FreeSWITCH's own HEARTBEAT figures near Max-Sessions; originates are also kept under FreeSWITCH's
- * sessions-per-second limit, which FreeSWITCH would otherwise enforce by failing calls.
+ * sessions-per-second limit, which FreeSWITCH would otherwise enforce by failing calls, and refused (503)
+ * while FreeSWITCH is shutting down, when every one would fail.
  */
 export class Admission {
   inFlight = 0;
@@ -38,6 +40,7 @@ export class Admission {
   private maxSessions = Number.POSITIVE_INFINITY;
   private sessionCount = 0;
   private sessionsPerSecondLimit = Number.POSITIVE_INFINITY;
+  private freeswitchShuttingDown = false;
   private originateSecond = 0;
   private originatesThisSecond = 0;
 
@@ -54,6 +57,14 @@ export class Admission {
     if (!this.esl.ready)
       this.reject("esl_down", 503, "freeswitch_unavailable", "FreeSWITCH ESL connection is down");
     if (kind === "read") return;
+    if (kind === "originate" && this.freeswitchShuttingDown) {
+      this.reject(
+        "freeswitch_shutting_down",
+        503,
+        "freeswitch_unavailable",
+        "FreeSWITCH is shutting down: it would fail every originate until it is back",
+      );
+    }
     if (this.inFlight >= this.options.maxInFlight) {
       this.reject(
         "in_flight",
@@ -124,14 +135,31 @@ export class Admission {
     }
   }
 
-  /** Track FreeSWITCH's own limits from HEARTBEAT (Max-Sessions, Session-Count, Session-Per-Sec). */
+  /**
+   * Track FreeSWITCH's session limit and count from HEARTBEAT (Max-Sessions, Session-Count). Its
+   * Session-Per-Sec is not the sessions-per-second limit but runtime.sps, what is left of the current
+   * second's budget: see {@link observeSessionsPerSecondLimit}.
+   */
   observeHeartbeat(fields: Readonly<Record<string, string>>): void {
     const max = Number(fields["Max-Sessions"]);
     const count = Number(fields["Session-Count"]);
-    const sps = Number(fields["Session-Per-Sec"]);
     if (max > 0) this.maxSessions = max;
     if (count >= 0) this.sessionCount = count;
-    if (sps > 0) this.sessionsPerSecondLimit = sps;
+  }
+
+  /** FreeSWITCH's configured sessions-per-second (runtime.sps_total, what `fsctl sps` answers). */
+  observeSessionsPerSecondLimit(limit: number): void {
+    if (limit > 0) this.sessionsPerSecondLimit = limit;
+  }
+
+  get shuttingDown(): boolean {
+    return this.freeswitchShuttingDown;
+  }
+
+  /** While FreeSWITCH shuts down, originates are refused with 503 instead of failing there. */
+  observeShutdown(shuttingDown: boolean): void {
+    this.freeswitchShuttingDown = shuttingDown;
+    this.metrics.freeswitchShuttingDown.set(shuttingDown ? 1 : 0);
   }
 
   /** Live session count between heartbeats, from the gateway's own channel table. */
@@ -139,12 +167,21 @@ export class Admission {
     this.sessionCount = count;
   }
 
-  status(): { inFlight: number; latencyP95Ms: number; sessionCount: number; maxSessions: number | null } {
+  status(): {
+    inFlight: number;
+    latencyP95Ms: number;
+    sessionCount: number;
+    maxSessions: number | null;
+    sessionsPerSecondLimit: number | null;
+  } {
     return {
       inFlight: this.inFlight,
       latencyP95Ms: this.latencyP95(),
       sessionCount: this.sessionCount,
       maxSessions: Number.isFinite(this.maxSessions) ? this.maxSessions : null,
+      sessionsPerSecondLimit: Number.isFinite(this.sessionsPerSecondLimit)
+        ? this.sessionsPerSecondLimit
+        : null,
     };
   }
 

@@ -25,6 +25,17 @@ const redact = {
   censor: "[redacted]",
 };
 
+/**
+ * FreeSWITCH's answers that may mean it is shutting down: hung up by its shutdown, or no endpoint module
+ * any more (it unloads them first and answers ESL for seconds after). CHAN_NOT_IMPLEMENTED alone is also a
+ * mistyped endpoint, so these only trigger a check ({@link Gateway.checkFreeswitch}).
+ */
+const SHUTDOWN_JOB_RESULT = /^-ERR (SYSTEM_SHUTDOWN|CHAN_NOT_IMPLEMENTED)\b/;
+/** FreeSWITCH's disconnect notice when it shuts down ("The system is being shut down."). */
+const SHUTDOWN_NOTICE = /being shut down/i;
+/** `fsctl sps`: "+OK sessions per second: 30"; 0 while FreeSWITCH is shutting down. */
+const SPS_REPLY = /^\+OK sessions per second: (\d+)/;
+
 export function createLogger(level: string): Logger {
   return pino({ level, redact, base: { service: "fs-esl-gateway" } });
 }
@@ -46,6 +57,8 @@ export class Gateway {
   private reconnects = 0;
   private uptimeTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  private checkingFreeswitch = false;
+  private lastFreeswitchCheckAt = 0;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -55,7 +68,7 @@ export class Gateway {
       host: config.esl.host,
       port: config.esl.port,
       password: config.esl.password,
-      events: { format: "plain", names: config.events.names },
+      events: { format: "plain", names: withShutdownEvent(config.events.names) },
       commandTimeoutMs: config.esl.commandTimeoutMs,
       jobTimeoutMs: config.esl.jobTimeoutMs,
       backoff: config.esl.backoff,
@@ -136,11 +149,17 @@ export class Gateway {
   health(): { healthy: boolean; body: Record<string, unknown> } {
     const now = Date.now();
     const since = this.esl.connectedSince;
-    const healthy = this.esl.ready;
+    const reason = !this.esl.ready
+      ? "esl_down"
+      : this.admission.shuttingDown
+        ? "freeswitch_shutting_down"
+        : undefined;
+    const healthy = reason === undefined;
     return {
       healthy,
       body: {
         status: healthy ? (this.publisher.state === "connected" ? "ok" : "degraded") : "unavailable",
+        ...(reason && { reason }),
         esl: {
           state: this.esl.state,
           connected: this.esl.state === "authenticating" || this.esl.ready,
@@ -170,6 +189,7 @@ export class Gateway {
     this.esl.on("ready", () => {
       this.log.info("ESL connected and subscribed");
       this.metrics.connected.set(1);
+      void this.checkFreeswitch();
       void this.reseedChannels();
     });
     this.esl.on("disconnected", (reason) => {
@@ -183,9 +203,10 @@ export class Gateway {
       if (attempt > 1) this.metrics.connectionFailures.inc();
       this.log.info({ delayMs, attempt }, "ESL reconnecting");
     });
-    this.esl.on("disconnectNotice", (text) =>
-      this.log.warn({ notice: text.trim() }, "FreeSWITCH disconnect notice"),
-    );
+    this.esl.on("disconnectNotice", (text) => {
+      this.log.warn({ notice: text.trim() }, "FreeSWITCH disconnect notice");
+      if (SHUTDOWN_NOTICE.test(text)) this.freeswitchShuttingDown("disconnect notice");
+    });
     this.esl.on("protocolError", (error) => {
       this.metrics.errors.inc({ type: "protocol" });
       this.log.error({ err: error.message }, "ESL protocol error; reconnecting");
@@ -211,8 +232,52 @@ export class Gateway {
     this.channels.apply(normalized);
     if (normalized.event_type === "HEARTBEAT") this.admission.observeHeartbeat(normalized.fields);
     else this.admission.observeSessionCount(this.channels.size);
+    if (event.name === "SHUTDOWN") this.freeswitchShuttingDown("SHUTDOWN event");
+    else if (event.name === "BACKGROUND_JOB" && SHUTDOWN_JOB_RESULT.test(event.body)) this.suspectShutdown();
     this.metrics.channels.set(this.channels.size);
     this.publisher.enqueue(normalized);
+  }
+
+  /**
+   * Ask FreeSWITCH its sessions-per-second limit (`fsctl sps`), on every connect and when an originate
+   * failed the way they do during a shutdown. The answer is 0 once FreeSWITCH is shutting down (it
+   * refuses every fsctl then), which also catches a shutdown whose SHUTDOWN event came before this
+   * connection. Anything else clears the shutting-down state: an unknown is not a reason to refuse.
+   */
+  private async checkFreeswitch(): Promise<void> {
+    if (this.checkingFreeswitch || !this.esl.ready) return;
+    this.checkingFreeswitch = true;
+    this.lastFreeswitchCheckAt = Date.now();
+    try {
+      const { body } = await this.esl.api("fsctl sps");
+      const limit = SPS_REPLY.exec(body)?.[1];
+      if (limit === "0") return this.freeswitchShuttingDown("fsctl sps answered 0");
+      if (limit === undefined) this.log.warn({ reply: body.trim() }, "fsctl sps: unexpected answer");
+      else this.admission.observeSessionsPerSecondLimit(Number(limit));
+      this.freeswitchAvailable();
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, "could not read FreeSWITCH's sessions-per-second");
+    } finally {
+      this.checkingFreeswitch = false;
+    }
+  }
+
+  /** A failed originate that may mean a shutdown: check, at most once a second (a bad dial string repeats). */
+  private suspectShutdown(): void {
+    if (this.admission.shuttingDown || Date.now() - this.lastFreeswitchCheckAt < 1_000) return;
+    void this.checkFreeswitch();
+  }
+
+  private freeswitchShuttingDown(why: string): void {
+    if (this.admission.shuttingDown) return;
+    this.admission.observeShutdown(true);
+    this.log.warn({ why }, "FreeSWITCH is shutting down: originates refused with 503 until it is back");
+  }
+
+  private freeswitchAvailable(): void {
+    if (!this.admission.shuttingDown) return;
+    this.admission.observeShutdown(false);
+    this.log.info("FreeSWITCH is back: originates admitted again");
   }
 
   private async reseedChannels(): Promise<void> {
@@ -224,4 +289,9 @@ export class Gateway {
       this.log.warn({ err: (error as Error).message }, "could not re-seed the channel table");
     }
   }
+}
+
+/** The configured events plus SHUTDOWN, which the gateway needs whatever FS_EVENTS says. */
+function withShutdownEvent(names: readonly string[]): string[] {
+  return names.includes("ALL") || names.includes("SHUTDOWN") ? [...names] : [...names, "SHUTDOWN"];
 }

@@ -85,6 +85,11 @@ export class GatewayMetrics {
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
+  readonly freeswitchShuttingDown = new Gauge({
+    name: "fs_esl_freeswitch_shutting_down",
+    help: "1 from FreeSWITCH's SHUTDOWN until the gateway is connected to a FreeSWITCH that is not shutting down",
+    registers: [this.registry],
+  });
   readonly inFlight = new Gauge({
     name: "fs_esl_commands_in_flight",
     help: "Commands sent to FreeSWITCH and not yet answered",

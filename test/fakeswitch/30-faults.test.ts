@@ -119,6 +119,21 @@ describe("fault injection", () => {
     s.close();
   });
 
+  it("HEARTBEAT's Session-Per-Sec is the budget left in this second (runtime.sps), not the limit", async () => {
+    const sw = await start({ sessionsPerSecond: 30 });
+    const s = await RawSession.authed(sw.port);
+    await s.command("event plain HEARTBEAT");
+    expect(await heartbeatBudget(s, sw)).toBe(30);
+    // Ten sessions, then a HEARTBEAT at once: 20 left, unless the second turned meanwhile (then ten more).
+    let budget = 30;
+    for (let attempt = 0; attempt < 3 && budget > 20; attempt++) {
+      for (let i = 0; i < 10; i++) await s.command(`api originate ${DIAL} &park()`);
+      budget = await heartbeatBudget(s, sw);
+    }
+    expect(budget).toBeLessThanOrEqual(20);
+    expect((await s.command("api fsctl sps")).bodyText()).toBe("+OK sessions per second: 30\n");
+  });
+
   it("eventBurst(n): n events at once, in order", async () => {
     const sw = await start();
     const s = await RawSession.authed(sw.port);
@@ -158,6 +173,22 @@ describe("fault injection", () => {
     expect(last?.contentType).toBe("text/disconnect-notice");
     expect(last?.bodyText()).toBe("The system is being shut down.\n");
     await expect(connectRaw(sw.port)).rejects.toMatchObject({ code: "ECONNREFUSED" });
+  });
+
+  it("shutdown({ lingerMs }): after SHUTDOWN, originates fail CHAN_NOT_IMPLEMENTED and fsctl sps answers 0 until the notice", async () => {
+    const sw = await start();
+    const s = await RawSession.authed(sw.port);
+    await s.command("event plain SHUTDOWN BACKGROUND_JOB");
+    const shutdown = sw.shutdown({ lingerMs: 300 });
+    await s.until(() => s.events().some((e) => e.name === "SHUTDOWN"));
+    expect((await s.command(`api originate ${DIAL} &park()`)).bodyText()).toBe("-ERR CHAN_NOT_IMPLEMENTED\n");
+    expect((await s.command("api fsctl sps")).bodyText()).toBe("+OK sessions per second: 0\n");
+    expect((await s.command("api status")).bodyText()).toMatch(/is not ready\n/);
+    const late = await RawSession.authed(sw.port); // FreeSWITCH still accepts ESL connections meanwhile
+    expect(s.closed).toBe(false);
+    await shutdown;
+    await s.until(() => s.closed && late.closed);
+    expect(s.frames.at(-1)?.bodyText()).toBe("The system is being shut down.\n");
   });
 
   it("shutdown({ notice: false }): a SIGKILL — EOF with no events and no notice (07d)", async () => {
@@ -206,3 +237,10 @@ describe("fault injection", () => {
     expect(s.events().length).toBeGreaterThan(0);
   });
 });
+
+async function heartbeatBudget(s: RawSession, sw: FakeSwitch): Promise<number> {
+  const seen = s.events().length;
+  sw.eventBurst(1);
+  await s.until(() => s.events().length > seen);
+  return Number(s.events().at(-1)?.get("Session-Per-Sec"));
+}

@@ -158,18 +158,40 @@ describe("admission control", () => {
     expect(rejection(admission, "control")).toBeUndefined();
   });
 
-  it("keeps originates under FreeSWITCH's max-sessions and sessions-per-second from HEARTBEAT", () => {
+  it("keeps originates under FreeSWITCH's max-sessions (HEARTBEAT) and its sessions-per-second limit (fsctl sps)", () => {
     const admission = new Admission({ ...options, maxInFlight: 1000 }, new GatewayMetrics(), esl);
     admission.observeHeartbeat({ "Max-Sessions": "10", "Session-Count": "9", "Session-Per-Sec": "30" });
     expect(rejection(admission)).toMatchObject({
       status: 429,
       message: expect.stringMatching(/9 of 10 sessions/),
     });
-    admission.observeHeartbeat({ "Max-Sessions": "1000", "Session-Count": "0", "Session-Per-Sec": "3" });
-    const outcomes = Array.from({ length: 4 }, () => rejection(admission));
-    // Calls within one wall-clock second: at most 3 admitted. (A second boundary may reset the count once.)
-    expect(outcomes.filter((e) => e === undefined).length).toBeGreaterThanOrEqual(3);
-    const rejected = outcomes.filter((e) => e !== undefined);
-    for (const error of rejected) expect(error?.message).toMatch(/sessions-per-second/);
+    // HEARTBEAT's Session-Per-Sec is what is left of FreeSWITCH's current second, not a limit.
+    admission.observeHeartbeat({ "Max-Sessions": "1000", "Session-Count": "0", "Session-Per-Sec": "1" });
+    expect(rejection(admission)).toBeUndefined();
+    admission.observeSessionsPerSecondLimit(3);
+    vi.useFakeTimers({ now: 1_700_000_000_000 }); // all five within one wall-clock second
+    try {
+      const outcomes = Array.from({ length: 5 }, () => rejection(admission));
+      expect(outcomes.filter((e) => e === undefined).length).toBe(3);
+      for (const error of outcomes.slice(3)) expect(error?.message).toMatch(/sessions-per-second limit 3/);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(admission.status().sessionsPerSecondLimit).toBe(3);
+  });
+
+  it("refuses originates with 503 while FreeSWITCH shuts down; controls still go through", () => {
+    const metrics = new GatewayMetrics();
+    const admission = new Admission({ ...options, maxInFlight: 1000 }, metrics, esl);
+    admission.observeShutdown(true);
+    expect(rejection(admission)).toMatchObject({
+      status: 503,
+      code: "freeswitch_unavailable",
+      retryAfterSec: 2,
+      message: expect.stringMatching(/shutting down/),
+    });
+    expect(rejection(admission, "control")).toBeUndefined();
+    admission.observeShutdown(false);
+    expect(rejection(admission)).toBeUndefined();
   });
 });

@@ -1,7 +1,17 @@
 import { connect } from "nats";
+import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { FaultProxy } from "../../lab/lib/fault-proxy.ts";
-import { type GatewayUnderTest, startGatewayUnderTest, until } from "../helpers/gateway.ts";
+import { startFakeSwitch } from "../../src/fakeswitch/index.ts";
+import { loadConfig } from "../../src/gateway/config.ts";
+import { Gateway } from "../../src/gateway/gateway.ts";
+import {
+  type GatewayUnderTest,
+  startGatewayUnderTest,
+  testEslPassword,
+  testJwtSecret,
+  until,
+} from "../helpers/gateway.ts";
 import { startNatsServer, type TestNatsServer } from "../helpers/nats.ts";
 
 const destination = "sofia/internal/1000@127.0.0.1:5090";
@@ -182,6 +192,87 @@ describe("gateway resilience", () => {
       return r.status === 429 ? r : undefined;
     });
     expect(refused.body.error.message).toMatch(/3 of 3 sessions/);
+  });
+
+  it("keeps originates under FreeSWITCH's configured sessions-per-second (fsctl sps), not HEARTBEAT's budget left in a second", async () => {
+    const { lab } = await setup({}, { sessionsPerSecond: 30, heartbeatIntervalMs: 60_000 });
+    const burst = (n: number) =>
+      Promise.all(Array.from({ length: n }, () => lab.call("POST", "/api/v1/fs/originate", { destination })));
+    expect((await burst(25)).filter((r) => r.status !== 202).map((r) => r.body)).toEqual([]);
+    // FreeSWITCH's HEARTBEAT now says Session-Per-Sec 5 or so: what is left of this second's 30.
+    lab.fs.eventBurst(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const next = await burst(25);
+    expect(next.filter((r) => r.status === 429).map((r) => r.body.error.message)).toEqual([]);
+    expect(lab.fs.stats.originates).toBe(50);
+  });
+
+  it("refuses originates past the limit `fsctl sps` reported at connect, before any HEARTBEAT", async () => {
+    const { lab } = await setup({}, { sessionsPerSecond: 5, heartbeatIntervalMs: 60_000 });
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () => lab.call("POST", "/api/v1/fs/originate", { destination })),
+    );
+    const refused = results.filter((r) => r.status === 429);
+    // 12 requests may straddle a second boundary: at most 2 x 5 admitted.
+    expect(refused.length).toBeGreaterThanOrEqual(2);
+    expect(refused[0]?.body.error.message).toMatch(/sessions-per-second limit 5/);
+  });
+
+  it("sheds originates (503, Retry-After) and answers /health 503 while FreeSWITCH shuts down, until a fresh FreeSWITCH is back", async () => {
+    const { lab } = await setup({ RETRY_AFTER_SEC: "2" });
+    const health = async () => {
+      const response = await fetch(`${lab.base}/health`);
+      return { status: response.status, body: await response.json() };
+    };
+    // A real FreeSWITCH answers ESL for seconds (~30 s under load) after SHUTDOWN while its modules unload.
+    const shutdown = lab.fs.shutdown({ lingerMs: 1_500 });
+    const during = await until("health reports the shutdown", async () => {
+      const h = await health();
+      return h.status === 503 ? h : undefined;
+    });
+    expect(during.body).toMatchObject({ status: "unavailable", reason: "freeswitch_shutting_down" });
+    expect(during.body.esl.authenticated).toBe(true);
+    const refused = await lab.call("POST", "/api/v1/fs/originate", { destination });
+    expect(refused).toMatchObject({ status: 503, body: { error: { code: "freeswitch_unavailable" } } });
+    expect(refused.headers.get("retry-after")).toBe("2");
+    expect(lab.fs.stats.originates).toBe(0);
+    const metrics = await (await fetch(`${lab.base}/metrics`)).text();
+    expect(metrics).toMatch(/fs_esl_freeswitch_shutting_down 1/);
+    expect(metrics).toMatch(/fs_esl_rejections_total\{reason="freeswitch_shutting_down"\} 1/);
+
+    await shutdown;
+    await lab.fs.restart();
+    await until("healthy again", async () => (await health()).status === 200, 10_000);
+    expect((await lab.call("POST", "/api/v1/fs/originate", { destination })).status).toBe(202);
+    expect(await (await fetch(`${lab.base}/metrics`)).text()).toMatch(/fs_esl_freeswitch_shutting_down 0/);
+  });
+
+  it("finds a shutdown it connected in the middle of: fsctl sps answers 0, so originates are shed", async () => {
+    const nats = await startNatsServer();
+    cleanups.push(() => nats.stop());
+    const fs = await startFakeSwitch({ password: testEslPassword, profile: { answerDelayMs: 10 } });
+    cleanups.push(() => fs.close());
+    const shutdown = fs.shutdown({ lingerMs: 2_000 }); // its SHUTDOWN event went to nobody
+    const gateway = new Gateway(
+      loadConfig({
+        FS_ESL_PORT: String(fs.port),
+        FS_ESL_PASSWORD: testEslPassword,
+        JWT_SECRET: testJwtSecret,
+        HTTP_PORT: "0",
+        NATS_URL: nats.url,
+      }),
+      pino({ level: "silent" }),
+    );
+    const { port } = await gateway.start();
+    cleanups.push(async () => {
+      await gateway.stop();
+      await shutdown;
+    });
+    await until("the connect-time check found the shutdown", () => {
+      const { body } = gateway.health();
+      return body.reason === "freeswitch_shutting_down" && body;
+    });
+    expect(gateway.health().body.esl).toMatchObject({ authenticated: true });
   });
 
   it("drains on stop: in-flight requests finish, the event queue is flushed, ESL gets `exit`", async () => {
