@@ -263,7 +263,7 @@ describe("gateway resilience", () => {
       }),
       pino({ level: "silent" }),
     );
-    const { port } = await gateway.start();
+    await gateway.start();
     cleanups.push(async () => {
       await gateway.stop();
       await shutdown;
