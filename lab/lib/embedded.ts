@@ -477,7 +477,7 @@ function realFreeswitchComponent(plan: {
     privateDir: dirs.conf,
     endpoints: { esl: `tcp://${loopback}:${eslPort}`, sip: `udp://${loopback}:${sipPort}` },
     ports: [eslPort],
-    health: { kind: "esl", endpoint },
+    health: { kind: "freeswitch", endpoint },
   };
 }
 

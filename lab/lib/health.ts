@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import pg from "pg";
 import { $ } from "zx";
+import { EslClient } from "../../src/esl/index.ts";
 import { dispatcherTargets } from "../kamailio/kamailio.ts";
 import { readSippRows, sippTotals } from "../sipp/stats.ts";
 import { FaultControlClient } from "./fault-control.ts";
@@ -28,6 +29,8 @@ export async function probeHealth(check: HealthCheck, state: LabState): Promise<
         return await probeNats(check.monitorUrl);
       case "esl":
         return await probeEsl(check.endpoint);
+      case "freeswitch":
+        return await probeFreeswitch(check.endpoint, state.secrets.eslPassword);
       case "fault-proxy": {
         const links = await new FaultControlClient(check.controlUrl, state.secrets.controlToken).links();
         const faulty = links.filter((l) => l.faults.length > 0).map((l) => l.name);
@@ -72,6 +75,34 @@ export async function probeHealth(check: HealthCheck, state: LabState): Promise<
     }
   } catch (error) {
     return { health: "down", detail: (error as Error).message };
+  }
+}
+
+/**
+ * A real FreeSWITCH the lab runs, asked over ESL with the lab's password what `fs_cli -x status` and
+ * `show channels count` print: whether it is ready, its channels up, sessions since start and its sessions/s.
+ */
+async function probeFreeswitch(endpoint: Endpoint, password: string): Promise<HealthReport> {
+  const client = new EslClient({
+    ...endpoint,
+    password,
+    reconnect: false,
+    events: { format: "plain", names: [] },
+    commandTimeoutMs: probeTimeoutMs,
+  });
+  try {
+    await client.connect();
+    const status = (await client.api("status")).body;
+    const channels = /^(\d+) total/m.exec((await client.api("show channels count")).body)?.[1] ?? "?";
+    const ready = /is ready/.test(status);
+    const since = /^(\d+) session\(s\) since startup/m.exec(status)?.[1] ?? "?";
+    const perSecond = /^(\d+) session\(s\) per Sec out of max (\d+)/m.exec(status);
+    return {
+      health: ready ? "ok" : "degraded",
+      detail: `${ready ? "ready" : "not ready"}; ${channels} channels up, ${since} sessions since start, ${perSecond?.[1] ?? "?"}/s of max ${perSecond?.[2] ?? "?"}`,
+    };
+  } finally {
+    await client.close();
   }
 }
 

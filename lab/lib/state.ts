@@ -23,6 +23,8 @@ export type HealthCheck =
   | { kind: "gateway"; url: string }
   | { kind: "nats"; monitorUrl: string }
   | { kind: "esl"; endpoint: Endpoint }
+  /** A real FreeSWITCH the lab runs: asked `status` and `show channels count` with the lab's ESL password. */
+  | { kind: "freeswitch"; endpoint: Endpoint }
   | { kind: "fault-proxy"; controlUrl: string }
   | { kind: "container"; service: string }
   | { kind: "kamailio"; rpc: string }
