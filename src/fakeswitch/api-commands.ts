@@ -240,7 +240,8 @@ export class ApiCommands {
 
   private uuidAnswer(arg: string): string {
     const ch = this.channel(arg.trim().split(/\s+/)[0]);
-    if (!ch?.alive) return NO_CHANNEL;
+    // uuid_answer_function's own text for a uuid it cannot locate (not the usual "No such channel!").
+    if (!ch?.alive) return "-ERROR\n";
     setImmediate(() => this.model.answer(ch));
     return "+OK\n";
   }

@@ -32,7 +32,7 @@ export interface ConnectionHost {
 const EMPTY = Buffer.alloc(0);
 /** Socket bytes buffered before events are held in the listener's own queue. */
 const SOCKET_HIGH_WATER = 1024 * 1024;
-/** switch_log_str2level: names and numbers 0..7. */
+/** switch_log_str2level's names. */
 const LOG_LEVELS: Record<string, number> = {
   console: 0,
   alert: 1,
@@ -161,7 +161,9 @@ export class EslConnection implements EventListener, LogListener {
     if (lower.startsWith("filter ")) return this.filter(cmd.slice(7));
     if (lower.startsWith("myevents")) return this.myeventsCommand(cmd);
     if (lower.startsWith("divert_events")) {
-      return this.myeventsUuid ? "+OK events not diverted" : "-ERR not controlling a session.";
+      if (!this.myeventsUuid) return "-ERR not controlling a session.";
+      // Only the reply: diverting a controlled session's events to this socket is not modelled.
+      return cmd.slice(13).trim().toLowerCase() === "on" ? "+OK events diverted" : "+OK events not diverted";
     }
     if (lower.startsWith("sendmsg")) return this.sendmsg(command);
     if (lower.startsWith("sendevent")) return this.sendevent(command);
@@ -395,9 +397,11 @@ export class EslConnection implements EventListener, LogListener {
     const levelText = cmd.slice(3).replace(/^ +/, "").split(" ")[0] ?? "";
     let level = 7;
     if (levelText) {
+      // switch_log_str2level: a number is clamped to 0..63 (SWITCH_LOG_INVALID - 1), a name looked up.
       const named = LOG_LEVELS[levelText.toLowerCase()];
-      level = /^\d+$/.test(levelText) ? Number(levelText) : (named ?? -1);
-      if (level < 0 || level > 7) return "-ERR invalid log level";
+      if (/^-?\d+$/.test(levelText)) level = Math.min(63, Math.max(0, Number(levelText)));
+      else if (named === undefined) return "-ERR invalid log level";
+      else level = named;
     }
     this.logLevel = level;
     this.host.core.addLogListener(this);

@@ -225,6 +225,32 @@ describe("conformance with the FreeSWITCH 1.10.12 captures", () => {
     s.close();
   });
 
+  it("log levels, divert_events and uuid_answer on a missing uuid answer as FreeSWITCH 1.10.12 did (npm run conformance)", async () => {
+    const s = await RawSession.authed(fs.port);
+    const replies = async (commands: string[]) => {
+      const texts: string[] = [];
+      for (const c of commands) texts.push((await s.command(c)).header("Reply-Text") ?? "");
+      return texts;
+    };
+    expect(await replies(["log 99", "log -1", "log debug", "log foo"])).toEqual([
+      "+OK log level 99 [63]",
+      "+OK log level -1 [0]",
+      "+OK log level debug [7]",
+      "-ERR invalid log level",
+    ]);
+    expect((await s.command(`api uuid_answer ${U}`)).bodyText()).toBe("-ERROR\n");
+    await s.command(ORIGINATE);
+    await s.until(() => fs.channelCount === 1);
+    await s.command(`myevents ${U}`);
+    expect(await replies(["divert_events on", "divert_events off"])).toEqual([
+      "+OK events diverted",
+      "+OK events not diverted",
+    ]);
+    await s.command(`api uuid_kill ${U}`);
+    await s.until(() => fs.channelCount === 0);
+    s.close();
+  });
+
   it("api status, uptime and show channels with live calls have the captured shapes (02)", async () => {
     const s = await RawSession.authed(fs.port);
     const status = (await s.command("api status")).bodyText();
