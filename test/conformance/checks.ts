@@ -313,6 +313,8 @@ const limits: Script = {
       await delay(1_100);
       await p.reply("limits.originate past sessions-per-second", s, originate);
       await p.reply("limits.fsctl sps 30", s, "api fsctl sps 30", numbersToN);
+      // As with lowering it: the raised budget counts from the next refill, and this second's is spent.
+      await delay(1_100);
     });
     await withSipp("carrier-answer", { ANSWER_MS: 0, HOLD_MS: 5_000 }, 1, async (answer) => {
       const s = await p.session();
