@@ -94,6 +94,8 @@ export function planCallsPipeline(request: CallsPlanRequest): {
         secretEnv: {},
         logFile: logFile("calls-db"),
         ready: { port: { host: loopback, port } },
+        // Copying the template and opening PGlite took over 10 s on a 2-core host with other work on it.
+        readyTimeoutMs: 30_000,
       },
       endpoints: { postgres: url },
       ports: [port],
