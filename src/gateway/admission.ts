@@ -16,7 +16,8 @@ export type RejectionReason =
   | "latency"
   | "max_sessions"
   | "sessions_per_second"
-  | "freeswitch_shutting_down";
+  | "freeswitch_shutting_down"
+  | "channel_table_seeding";
 
 const latencyWindow = 256;
 /** Samples older than this no longer count, so a rejecting gateway recovers once FreeSWITCH does. */
@@ -41,6 +42,8 @@ export class Admission {
   private sessionCount = 0;
   private sessionsPerSecondLimit = Number.POSITIVE_INFINITY;
   private freeswitchShuttingDown = false;
+  /** After a (re)connect, until `show channels` has re-seeded the channel table. */
+  private channelTableSeeding = false;
   private originateSecond = 0;
   private originatesThisSecond = 0;
 
@@ -57,6 +60,15 @@ export class Admission {
     if (!this.esl.ready)
       this.reject("esl_down", 503, "freeswitch_unavailable", "FreeSWITCH ESL connection is down");
     if (kind === "read") return;
+    // A fresh table cannot refuse a live uuid yet (409): an orchestrator's retry of an originate that reached
+    // FreeSWITCH before a gateway restart would be sent again. One `show channels` round trip long.
+    if (kind === "originate" && this.channelTableSeeding)
+      this.reject(
+        "channel_table_seeding",
+        503,
+        "freeswitch_unavailable",
+        "the channel table is being re-seeded from FreeSWITCH after a reconnect",
+      );
     if (kind === "originate" && this.freeswitchShuttingDown) {
       this.reject(
         "freeswitch_shutting_down",
@@ -154,6 +166,11 @@ export class Admission {
 
   get shuttingDown(): boolean {
     return this.freeswitchShuttingDown;
+  }
+
+  /** Originates wait (503) from a (re)connect until the channel table is re-seeded, so a live uuid gets 409. */
+  observeChannelTableSeeding(seeding: boolean): void {
+    this.channelTableSeeding = seeding;
   }
 
   /** While FreeSWITCH shuts down, originates are refused with 503 instead of failing there. */

@@ -190,7 +190,8 @@ export class Gateway {
       this.log.info("ESL connected and subscribed");
       this.metrics.connected.set(1);
       void this.checkFreeswitch();
-      void this.reseedChannels();
+      this.admission.observeChannelTableSeeding(true);
+      void this.reseedChannels().finally(() => this.admission.observeChannelTableSeeding(false));
     });
     this.esl.on("disconnected", (reason) => {
       this.metrics.connected.set(0);

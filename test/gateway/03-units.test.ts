@@ -108,6 +108,20 @@ describe("admission control", () => {
     expect(error).toMatchObject({ status: 503, code: "freeswitch_unavailable", retryAfterSec: 2 });
   });
 
+  it("refuses originates (503) while the channel table is re-seeded after a reconnect, not other commands", () => {
+    const admission = new Admission(options, new GatewayMetrics(), esl);
+    admission.observeChannelTableSeeding(true);
+    expect(rejection(admission)).toMatchObject({
+      status: 503,
+      code: "freeswitch_unavailable",
+      retryAfterSec: 2,
+    });
+    expect(rejection(admission, "control")).toBeUndefined();
+    admission.done(1);
+    admission.observeChannelTableSeeding(false);
+    expect(rejection(admission)).toBeUndefined();
+  });
+
   it("answers 429 past the in-flight limit and admits again once commands finish", () => {
     const admission = new Admission(options, new GatewayMetrics(), esl);
     admission.admit("control");
