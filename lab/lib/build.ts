@@ -44,7 +44,8 @@ const common = {
  * dist/calls/ with its chunks. Takes ~50 ms, so the lab rebuilds on every start and never runs stale code.
  * Running through tsx instead would cost the gateway ~30 MB of RSS for the loader's worker thread, which
  * would count against its memory target, and each calls pipeline process half a second of start-up. The
- * pipeline reads its SQL migrations beside its module (src/calls/migrate.ts): they are copied along.
+ * pipeline reads its SQL migrations beside its module (src/calls/migrate.ts), the FreeSWITCH double its
+ * event templates (src/fakeswitch/templates.ts): they are copied along.
  */
 export async function buildServices(): Promise<Record<BuiltService, string>> {
   const outputs = {} as Record<BuiltService, string>;
@@ -75,11 +76,14 @@ export async function buildServices(): Promise<Record<BuiltService, string>> {
       for (const name of splitServices) outputs[name] = join(splitDir, `${name}.mjs`);
     })(),
   ]);
-  const migrations = join(repoRoot, "src/calls/migrations");
-  mkdirSync(join(splitDir, "migrations"), { recursive: true });
-  for (const file of readdirSync(migrations))
-    replaceFile(join(splitDir, "migrations", file), readFileSync(join(migrations, file)));
+  copyFolder(join(repoRoot, "src/calls/migrations"), join(splitDir, "migrations"));
+  copyFolder(join(repoRoot, "src/fakeswitch/event-templates"), join(distDir, "event-templates"));
   return outputs;
+}
+
+function copyFolder(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const file of readdirSync(from)) replaceFile(join(to, file), readFileSync(join(from, file)));
 }
 
 /**

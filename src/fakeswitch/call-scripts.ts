@@ -3,6 +3,8 @@ import { attachLogLines } from "./log-lines.ts";
 import {
   answeredCall,
   answeredCallLogs,
+  bridgeCall,
+  bridgeHangup,
   type EventTemplate,
   earlyMediaCall,
   earlyMediaHangup,
@@ -10,12 +12,15 @@ import {
   hangupParked,
   ignoreEarlyMediaCall,
   ignoreEarlyMediaHangup,
+  inboundAnswer,
+  inboundCall,
+  inboundHangup,
   playbackOnPark,
   playbackStopOnHangup,
   transferToPark,
+  uuidBridge,
+  uuidBridgeHangup,
 } from "./templates.ts";
-import { bridgeCall, bridgeHangup, uuidBridge, uuidBridgeHangup } from "./templates-bridge.ts";
-import { inboundAnswer, inboundCall, inboundHangup } from "./templates-inbound.ts";
 
 /**
  * The captured event sequences, compiled once and cut into the steps of each kind of call. Each cut is

@@ -50,8 +50,8 @@ export function beginHangup(channel: Channel, cause: string, disposition?: strin
   const how =
     disposition ?? (wasAnswered ? "send_bye" : cause === "NORMAL_CLEARING" ? "send_cancel" : "send_refuse");
   t.set(T.HANGUP_DISPOSITION, how);
-  // An answered leg's hangup events (templates.ts withSipTermBlocks): the far end's BYE sets the SIP
-  // termination variables before the hangup; our own hangup sets only the disposition, late.
+  // An answered leg's hangup events (withSipTermBlocks, tools/extract-templates.ts): the far end's BYE sets
+  // the SIP termination variables before the hangup; our own hangup sets only the disposition, late.
   if (how === "recv_bye") {
     t.setBlock(T.SIP_TERM, [
       ["variable_sip_term_status", "200"],

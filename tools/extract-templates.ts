@@ -1,9 +1,11 @@
 /**
  * Dev-time tool: extracts the event templates of the FreeSWITCH double from the captures in
- * test/fixtures/freeswitch-esl and writes src/fakeswitch/templates*.ts. The double never reads the
- * captures at runtime.
+ * test/fixtures/freeswitch-esl and writes them as JSON, one file per scene, to
+ * src/fakeswitch/event-templates/ (loaded by src/fakeswitch/templates.ts). The double never reads the
+ * captures at runtime; test/fakeswitch/03-templates.test.ts checks that the committed files are this
+ * tool's output.
  *
- *   npx tsx src/fakeswitch/tools/extract-templates.ts [fixtures dir]
+ *   npx tsx tools/extract-templates.ts [fixtures dir]
  *
  * Each template is one captured event: its header names in wire order and its URL-decoded values,
  * with the call-specific values replaced by `{{TOKEN}}` markers that the double fills per channel or
@@ -13,16 +15,17 @@
  *
  * A scene is the events of one or two channels between two commands of a capture. In a two-channel scene
  * (a bridge) every template carries its role, `a` or `b`, and the other leg's values become `OTHER_*`
- * tokens. Identical templates are written once and shared by the lists that use them.
+ * tokens. A scene file is whole on its own: templates two scenes share are written in both (the loader makes
+ * them one object again).
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { urlDecode } from "../../esl/urlcodec.ts";
+import { urlDecode } from "../src/esl/urlcodec.ts";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const fixtures = resolve(process.argv[2] ?? join(here, "../../../test/fixtures/freeswitch-esl"));
-const out = join(here, "../templates.ts");
+const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
+export const defaultFixturesDir = join(repoRoot, "test/fixtures/freeswitch-esl");
+export const templatesDir = join(repoRoot, "src/fakeswitch/event-templates");
 
 type Headers = Array<[string, string]>;
 interface CapturedEvent {
@@ -51,7 +54,7 @@ interface Capture {
   logs: CapturedLog[];
 }
 
-function load(stem: string): Capture {
+function load(fixtures: string, stem: string): Capture {
   const json = JSON.parse(readFileSync(join(fixtures, `${stem}.json`), "utf8")) as { items: Item[] };
   const capture: Capture = { sent: [], events: [], logs: [] };
   for (const item of json.items) {
@@ -408,13 +411,6 @@ const sentIndex = (capture: Capture, prefix: string, nth = 0) => {
 };
 const uuidIn = (command: string) => /origination_uuid=([0-9a-f-]{36})/.exec(command)?.[1] ?? "";
 
-// ---- 14-log-data: answered call parked, then uuid_kill (no broadcast/transfer in between) ----
-const c14 = load("14-log-data");
-const u14 = uuidIn(c14.sent[sentIndex(c14, "bgapi originate")] ?? "");
-const kill14 = sentIndex(c14, "api uuid_kill");
-const answered = scene(c14, { a: u14, from: 0, to: kill14 });
-const killed = scene(c14, { a: u14, from: kill14, to: c14.sent.length });
-
 /**
  * The hangup events of an answered leg, for both ends hanging up. The captures' hangups are uuid_kill
  * (sofia sets sip_hangup_disposition=send_bye late, after the CDR variables); when the far end's BYE ends
@@ -460,282 +456,277 @@ function duringHangup(templates: Template[]): Template[] {
   );
 }
 
-// ---- 03-lifecycle-event-plain: uuid_broadcast (playback) and uuid_transfer segments ----
-const c03 = load("03-lifecycle-event-plain");
-const u03 = uuidIn(c03.sent[sentIndex(c03, "bgapi originate")] ?? "");
-const bcast = sentIndex(c03, "api uuid_broadcast");
-const xfer = sentIndex(c03, "api uuid_transfer");
-const kill03 = sentIndex(c03, "api uuid_kill");
-const playback = scene(c03, { a: u03, from: bcast, to: xfer });
-const transferAll = scene(c03, { a: u03, from: xfer, to: kill03 });
-// The captured transfer ran extension 7001 (answer, playback, park); the double's dialplan parks.
-const transfer = [...transferAll.slice(0, 4), ...transferAll.slice(-2)];
-// PLAYBACK_STOP, CHANNEL_EXECUTE_COMPLETE (playback), COMMAND.
-const playbackStopOnHangup = duringHangup(playback.slice(2));
+/** One log/data frame of a scene, after the event it followed in the capture. */
+interface LogLine {
+  /** Index in the scene's events of the event it follows; -1: before the first. */
+  after: number;
+  level: number;
+  textChannel: number;
+  file: string;
+  func: string;
+  line: number;
+  /** User-Data is the channel's uuid, or empty. */
+  session: boolean;
+  body: string;
+}
 
-// ---- 09a-sip-error-responses: the first call (486 Busy Here) ----
-const c09a = load("09a-sip-error-responses");
-const first09a = sentIndex(c09a, "bgapi originate");
-const failed = scene(c09a, { a: uuidIn(c09a.sent[first09a] ?? ""), from: 0, to: first09a + 1 });
+/** One output file: a scene's events (and log lines), with the capture it comes from. */
+interface Scene {
+  capture: string;
+  description: string;
+  events: Template[];
+  logs?: LogLine[];
+}
 
-// ---- 09b-sip-183-early-media: 183 with SDP, then 200; and the same with ignore_early_media=true ----
-const c09b = load("09b-sip-183-early-media");
-const early1 = sentIndex(c09b, "bgapi originate", 0);
-const early2 = sentIndex(c09b, "bgapi originate", 1);
-const uEarly1 = uuidIn(c09b.sent[early1] ?? "");
-const uEarly2 = uuidIn(c09b.sent[early2] ?? "");
-const earlyMediaCall = scene(c09b, { a: uEarly1, from: 0, to: early1 + 1 });
-const earlyMediaHangup = scene(c09b, { a: uEarly1, from: early1 + 1, to: early2 });
-const ignoreEarlyMediaCall = scene(c09b, { a: uEarly2, from: early1 + 1, to: early2 + 1 });
-const ignoreEarlyMediaHangup = scene(c09b, { a: uEarly2, from: early2 + 1, to: c09b.sent.length });
-
-// ---- 10-bridge-and-uuid-bridge: originate A &bridge(B), uuid_kill A; uuid_bridge X Y, uuid_kill X ----
-const c10 = load("10-bridge-and-uuid-bridge");
-const bridgeCmd = sentIndex(c10, "api originate", 0);
-const [uA = "", uB = ""] = [...(c10.sent[bridgeCmd] ?? "").matchAll(/origination_uuid=([0-9a-f-]{36})/g)].map(
-  (m) => m[1],
-);
-const killA = sentIndex(c10, "api uuid_kill", 0);
-const bridgeCall = scene(c10, { a: uA, b: uB, from: 0, to: bridgeCmd + 1 });
-const bridgeHangup = scene(c10, { a: uA, b: uB, from: killA, to: killA + 1 });
-const uuidBridgeCmd = sentIndex(c10, "api uuid_bridge");
-const [uX = "", uY = ""] = (c10.sent[uuidBridgeCmd] ?? "").trim().split(/\s+/).slice(2);
-const killX = sentIndex(c10, "api uuid_kill", 1);
-const uuidBridge = scene(c10, { a: uX, b: uY, from: uuidBridgeCmd, to: uuidBridgeCmd + 1 });
-const uuidBridgeHangup = scene(c10, { a: uX, b: uY, from: killX, to: killX + 1 });
-
-// ---- 11-inbound-call-uuid-commands: an inbound call parked ringing, uuid_answer, hupall ----
-const c11 = load("11-inbound-call-uuid-commands");
-const answer11 = sentIndex(c11, "api uuid_answer");
-const u11 = (c11.sent[answer11] ?? "").trim().split(/\s+/)[2] ?? "";
-const hupall11 = sentIndex(c11, "api hupall");
-const inboundCall = scene(c11, { a: u11, from: 0, to: answer11, inbound: true });
-const inboundAnswer = scene(c11, { a: u11, from: answer11, to: answer11 + 1, inbound: true });
-const inboundHangup = scene(c11, { a: u11, from: hupall11, to: hupall11 + 1, inbound: true });
-
-// ---- 14-log-data: the log/data lines of the answered call, each after the call event it followed ----
 const LOG_STAMP = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} \d+\.\d+% /;
-const ids14 = callIds(c14, u14);
-const call14 = c14.events.filter((e) => e.headers.some(([k, v]) => k === "Unique-ID" && v === u14));
-const answeredCallLogs = c14.logs.map((log) => {
-  const before = c14.events.slice(0, log.afterEvents).filter((e) => call14.includes(e)).length;
-  const body = tokenizeValue(log.body.replace(LOG_STAMP, "{{LOG_STAMP}}"), ids14, undefined, [])
-    .replace('Flipping CID from "" <{{CID_NUM}}>', 'Flipping CID from "{{CID_NAME}}" <{{CID_NUM}}>')
-    .replace(`"Outbound Call" <${ids14.dest}>`, '"Outbound Call" <{{DEST}}>');
-  return {
-    /** Index in answeredCall of the event it follows; -1: before the first. */
-    after: before - 1,
-    level: Number(log.headers["Log-Level"]),
-    textChannel: Number(log.headers["Text-Channel"]),
-    file: log.headers["Log-File"] ?? "",
-    func: log.headers["Log-Func"] ?? "",
-    line: Number(log.headers["Log-Line"]),
-    /** User-Data is the channel's uuid, or empty. */
-    session: (log.headers["User-Data"] ?? "") !== "",
-    body,
-  };
-});
 
-// ---- generic (non-channel) events: header names in order ----
-function genericNames(events: CapturedEvent[], name: string): string[] {
-  const e = events.find((x) => x.name === name);
-  if (!e) throw new Error(`no ${name} in captures`);
-  return e.headers.map(([k]) => k);
-}
-const all03 = c03.events;
-const generic = {
-  API: genericNames(all03, "API"),
-  BACKGROUND_JOB: genericNames(all03, "BACKGROUND_JOB"),
-  HEARTBEAT: genericNames(all03, "HEARTBEAT"),
-  RE_SCHEDULE: genericNames(all03, "RE_SCHEDULE"),
-};
-const heartbeatSample = Object.fromEntries(all03.find((e) => e.name === "HEARTBEAT")?.headers ?? []);
-const rescheduleSample = Object.fromEntries(all03.find((e) => e.name === "RE_SCHEDULE")?.headers ?? []);
-const callingOf = (name: string) => {
-  const e = all03.find((x) => x.name === name);
-  const get = (n: string) => e?.headers.find(([k]) => k === n)?.[1] ?? "";
-  return [get("Event-Calling-File"), get("Event-Calling-Function"), get("Event-Calling-Line-Number")];
-};
+/** The scenes the double plays, by file name (kebab-case of the names src/fakeswitch/templates.ts exports). */
+function extractScenes(fixtures: string): Record<string, Scene> {
+  // ---- 14-log-data: answered call parked, then uuid_kill (no broadcast/transfer in between) ----
+  const c14 = load(fixtures, "14-log-data");
+  const u14 = uuidIn(c14.sent[sentIndex(c14, "bgapi originate")] ?? "");
+  const kill14 = sentIndex(c14, "api uuid_kill");
+  const answered = scene(c14, { a: u14, from: 0, to: kill14 });
+  const killed = scene(c14, { a: u14, from: kill14, to: c14.sent.length });
 
-const lists: Record<string, [doc: string, templates: Template[]]> = {
-  answeredCall: [
-    "14-log-data: bgapi originate → answered → parked (CHANNEL_OUTGOING … CHANNEL_PARK).",
-    answered,
-  ],
-  hangupParked: [
-    "14-log-data: uuid_kill of the parked call (CHANNEL_HANGUP … CHANNEL_STATE CS_DESTROY).",
-    withSipTermBlocks(killed),
-  ],
-  playbackOnPark: ["03-lifecycle-event-plain: uuid_broadcast playback on the parked call.", playback],
-  playbackStopOnHangup: [
-    "03-lifecycle-event-plain: the end of that playback, as sent when the call hangs up during it.",
-    playbackStopOnHangup,
-  ],
-  transferToPark: [
-    "03-lifecycle-event-plain: uuid_transfer (unpark, routing, execute), ending parked again.",
-    transfer,
-  ],
-  failedCall: ["09a-sip-error-responses: an originate refused by the far end (486 → USER_BUSY).", failed],
-  earlyMediaCall: [
-    "09b-sip-183-early-media: 183 with SDP (the originate succeeds), parked in early media, then the 200.",
-    earlyMediaCall,
-  ],
-  earlyMediaHangup: ["09b-sip-183-early-media: uuid_kill of that call.", withSipTermBlocks(earlyMediaHangup)],
-  ignoreEarlyMediaCall: [
-    "09b-sip-183-early-media: the same with ignore_early_media=true: the originate waits for the 200.",
-    ignoreEarlyMediaCall,
-  ],
-  ignoreEarlyMediaHangup: [
-    "09b-sip-183-early-media: uuid_kill of that call.",
-    withSipTermBlocks(ignoreEarlyMediaHangup),
-  ],
-  bridgeCall: [
-    "10-bridge-and-uuid-bridge: api originate A &bridge(B): A answers, B rings and answers, A bridges to B.",
-    bridgeCall,
-  ],
-  bridgeHangup: ["10-bridge-and-uuid-bridge: uuid_kill A of that bridge; B is hung up too.", bridgeHangup],
-  uuidBridge: ["10-bridge-and-uuid-bridge: uuid_bridge X Y of two parked calls.", uuidBridge],
-  uuidBridgeHangup: [
-    "10-bridge-and-uuid-bridge: uuid_kill X of that bridge; Y is hung up too.",
-    uuidBridgeHangup,
-  ],
-  inboundCall: [
-    "11-inbound-call-uuid-commands: an inbound call routed in context default, parked unanswered (ringing).",
-    inboundCall,
-  ],
-  inboundAnswer: ["11-inbound-call-uuid-commands: uuid_answer of that call.", inboundAnswer],
-  inboundHangup: ["11-inbound-call-uuid-commands: hupall of that call, answered and parked.", inboundHangup],
-};
-
-// ---- output: per file, every distinct template once and the lists by reference ----
-const render = (t: Template) =>
-  `{\n  event: ${JSON.stringify(t.event)},${t.role ? `\n  role: ${JSON.stringify(t.role)},` : ""}\n  headers: [\n${t.headers
-    .map(([k, v]) => `    [${JSON.stringify(k)}, ${JSON.stringify(v)}],`)
-    .join("\n")}\n  ],\n}`;
-
-/** The lists of one output file: its distinct templates, then the lists that refer to them. */
-function listsSource(names: string[]): { source: string; distinct: number } {
-  const pool = new Map<string, string>();
-  const poolSource: string[] = [];
-  const ref = (t: Template) => {
-    const text = render(t);
-    let name = pool.get(text);
-    if (!name) {
-      name = `t${pool.size}`;
-      pool.set(text, name);
-      poolSource.push(`const ${name}: EventTemplate = ${text};`);
-    }
-    return name;
-  };
-  const exported = names.map((name) => {
-    const [doc, templates] = lists[name] as [string, Template[]];
-    return `/** ${doc} */\nexport const ${name}: readonly EventTemplate[] = [${templates.map(ref).join(", ")}];`;
+  // The log/data lines of the answered call, each after the call event it followed.
+  const ids14 = callIds(c14, u14);
+  const call14 = c14.events.filter((e) => e.headers.some(([k, v]) => k === "Unique-ID" && v === u14));
+  const answeredLogs = c14.logs.map((log): LogLine => {
+    const before = c14.events.slice(0, log.afterEvents).filter((e) => call14.includes(e)).length;
+    const body = tokenizeValue(log.body.replace(LOG_STAMP, "{{LOG_STAMP}}"), ids14, undefined, [])
+      .replace('Flipping CID from "" <{{CID_NUM}}>', 'Flipping CID from "{{CID_NAME}}" <{{CID_NUM}}>')
+      .replace(`"Outbound Call" <${ids14.dest}>`, '"Outbound Call" <{{DEST}}>');
+    return {
+      after: before - 1,
+      level: Number(log.headers["Log-Level"]),
+      textChannel: Number(log.headers["Text-Channel"]),
+      file: log.headers["Log-File"] ?? "",
+      func: log.headers["Log-Func"] ?? "",
+      line: Number(log.headers["Log-Line"]),
+      session: (log.headers["User-Data"] ?? "") !== "",
+      body,
+    };
   });
-  return { source: `${poolSource.join("\n\n")}\n\n${exported.join("\n\n")}`, distinct: pool.size };
+
+  // ---- 03-lifecycle-event-plain: uuid_broadcast (playback) and uuid_transfer segments ----
+  const c03 = load(fixtures, "03-lifecycle-event-plain");
+  const u03 = uuidIn(c03.sent[sentIndex(c03, "bgapi originate")] ?? "");
+  const bcast = sentIndex(c03, "api uuid_broadcast");
+  const xfer = sentIndex(c03, "api uuid_transfer");
+  const kill03 = sentIndex(c03, "api uuid_kill");
+  const playback = scene(c03, { a: u03, from: bcast, to: xfer });
+  const transferAll = scene(c03, { a: u03, from: xfer, to: kill03 });
+  // The captured transfer ran extension 7001 (answer, playback, park); the double's dialplan parks.
+  const transfer = [...transferAll.slice(0, 4), ...transferAll.slice(-2)];
+
+  // ---- 09a-sip-error-responses: the first call (486 Busy Here) ----
+  const c09a = load(fixtures, "09a-sip-error-responses");
+  const first09a = sentIndex(c09a, "bgapi originate");
+  const failed = scene(c09a, { a: uuidIn(c09a.sent[first09a] ?? ""), from: 0, to: first09a + 1 });
+
+  // ---- 09b-sip-183-early-media: 183 with SDP, then 200; and the same with ignore_early_media=true ----
+  const c09b = load(fixtures, "09b-sip-183-early-media");
+  const early1 = sentIndex(c09b, "bgapi originate", 0);
+  const early2 = sentIndex(c09b, "bgapi originate", 1);
+  const uEarly1 = uuidIn(c09b.sent[early1] ?? "");
+  const uEarly2 = uuidIn(c09b.sent[early2] ?? "");
+
+  // ---- 10-bridge-and-uuid-bridge: originate A &bridge(B), uuid_kill A; uuid_bridge X Y, uuid_kill X ----
+  const c10 = load(fixtures, "10-bridge-and-uuid-bridge");
+  const bridgeCmd = sentIndex(c10, "api originate", 0);
+  const [uA = "", uB = ""] = [
+    ...(c10.sent[bridgeCmd] ?? "").matchAll(/origination_uuid=([0-9a-f-]{36})/g),
+  ].map((m) => m[1]);
+  const killA = sentIndex(c10, "api uuid_kill", 0);
+  const uuidBridgeCmd = sentIndex(c10, "api uuid_bridge");
+  const [uX = "", uY = ""] = (c10.sent[uuidBridgeCmd] ?? "").trim().split(/\s+/).slice(2);
+  const killX = sentIndex(c10, "api uuid_kill", 1);
+
+  // ---- 11-inbound-call-uuid-commands: an inbound call parked ringing, uuid_answer, hupall ----
+  const c11 = load(fixtures, "11-inbound-call-uuid-commands");
+  const answer11 = sentIndex(c11, "api uuid_answer");
+  const u11 = (c11.sent[answer11] ?? "").trim().split(/\s+/)[2] ?? "";
+  const hupall11 = sentIndex(c11, "api hupall");
+
+  const from = (capture: string, description: string, events: Template[]): Scene => ({
+    capture,
+    description,
+    events,
+  });
+  return {
+    "answered-call": {
+      ...from(
+        "14-log-data",
+        "bgapi originate → answered → parked (CHANNEL_OUTGOING … CHANNEL_PARK).",
+        answered,
+      ),
+      logs: answeredLogs,
+    },
+    "hangup-parked": from(
+      "14-log-data",
+      "uuid_kill of the parked call (CHANNEL_HANGUP … CHANNEL_STATE CS_DESTROY).",
+      withSipTermBlocks(killed),
+    ),
+    "playback-on-park": from(
+      "03-lifecycle-event-plain",
+      "uuid_broadcast playback on the parked call.",
+      playback,
+    ),
+    "playback-stop-on-hangup": from(
+      "03-lifecycle-event-plain",
+      "The end of that playback, as sent when the call hangs up during it (PLAYBACK_STOP, CHANNEL_EXECUTE_COMPLETE, COMMAND).",
+      duringHangup(playback.slice(2)),
+    ),
+    "transfer-to-park": from(
+      "03-lifecycle-event-plain",
+      "uuid_transfer (unpark, routing, execute), ending parked again.",
+      transfer,
+    ),
+    "failed-call": from(
+      "09a-sip-error-responses",
+      "An originate refused by the far end (486 → USER_BUSY).",
+      failed,
+    ),
+    "early-media-call": from(
+      "09b-sip-183-early-media",
+      "183 with SDP (the originate succeeds), parked in early media, then the 200.",
+      scene(c09b, { a: uEarly1, from: 0, to: early1 + 1 }),
+    ),
+    "early-media-hangup": from(
+      "09b-sip-183-early-media",
+      "uuid_kill of that call.",
+      withSipTermBlocks(scene(c09b, { a: uEarly1, from: early1 + 1, to: early2 })),
+    ),
+    "ignore-early-media-call": from(
+      "09b-sip-183-early-media",
+      "The same with ignore_early_media=true: the originate waits for the 200.",
+      scene(c09b, { a: uEarly2, from: early1 + 1, to: early2 + 1 }),
+    ),
+    "ignore-early-media-hangup": from(
+      "09b-sip-183-early-media",
+      "uuid_kill of that call.",
+      withSipTermBlocks(scene(c09b, { a: uEarly2, from: early2 + 1, to: c09b.sent.length })),
+    ),
+    "bridge-call": from(
+      "10-bridge-and-uuid-bridge",
+      "api originate A &bridge(B): A answers, B rings and answers, A bridges to B.",
+      scene(c10, { a: uA, b: uB, from: 0, to: bridgeCmd + 1 }),
+    ),
+    "bridge-hangup": from(
+      "10-bridge-and-uuid-bridge",
+      "uuid_kill A of that bridge; B is hung up too.",
+      scene(c10, { a: uA, b: uB, from: killA, to: killA + 1 }),
+    ),
+    "uuid-bridge": from(
+      "10-bridge-and-uuid-bridge",
+      "uuid_bridge X Y of two parked calls.",
+      scene(c10, { a: uX, b: uY, from: uuidBridgeCmd, to: uuidBridgeCmd + 1 }),
+    ),
+    "uuid-bridge-hangup": from(
+      "10-bridge-and-uuid-bridge",
+      "uuid_kill X of that bridge; Y is hung up too.",
+      scene(c10, { a: uX, b: uY, from: killX, to: killX + 1 }),
+    ),
+    "inbound-call": from(
+      "11-inbound-call-uuid-commands",
+      "An inbound call routed in context default, parked unanswered (ringing).",
+      scene(c11, { a: u11, from: 0, to: answer11, inbound: true }),
+    ),
+    "inbound-answer": from(
+      "11-inbound-call-uuid-commands",
+      "uuid_answer of that call.",
+      scene(c11, { a: u11, from: answer11, to: answer11 + 1, inbound: true }),
+    ),
+    "inbound-hangup": from(
+      "11-inbound-call-uuid-commands",
+      "hupall of that call, answered and parked.",
+      scene(c11, { a: u11, from: hupall11, to: hupall11 + 1, inbound: true }),
+    ),
+  };
 }
 
-const HEADER = `// GENERATED by src/fakeswitch/tools/extract-templates.ts from the FreeSWITCH 1.10.12 captures in
-// test/fixtures/freeswitch-esl. Do not edit by hand: re-run the tool.
-//
-// Each template is one captured event: header names in wire order, URL-decoded values, call-specific
-// values replaced by {{TOKEN}} markers (OTHER_* for the other leg of a bridge). A header named {{BLOCK}}
-// marks where a run of whole headers is spliced in (the originate's variables, uuid_setvar variables, the
-// caller-ID name headers). In a two-leg list, \`role\` says which leg an event belongs to.
-`;
-/** Files by call kind (each stays under the formatter's 1 MiB limit). */
-const files: Record<string, string[]> = {
-  "templates-bridge.ts": ["bridgeCall", "bridgeHangup", "uuidBridge", "uuidBridgeHangup"],
-  "templates-inbound.ts": ["inboundCall", "inboundAnswer", "inboundHangup"],
-};
-const mainLists = Object.keys(lists).filter((n) => !Object.values(files).flat().includes(n));
-let distinct = 0;
-for (const [file, names] of Object.entries(files)) {
-  const { source, distinct: n } = listsSource(names);
-  distinct += n;
-  writeFileSync(
-    join(here, "..", file),
-    `${HEADER}\nimport type { EventTemplate } from "./templates.ts";\n\n${source}\n`,
-  );
-}
-const main = listsSource(mainLists);
-distinct += main.distinct;
-
-const tokens = new Set<string>();
-const blocks = new Set<string>();
-for (const [, templates] of Object.values(lists)) {
-  for (const t of templates) {
-    for (const [k, v] of t.headers) {
-      const block = /^\{\{([A-Z0-9_]+)\}\}$/.exec(k);
-      if (block) blocks.add(block[1] ?? "");
-      for (const m of v.matchAll(/\{\{([A-Z0-9_]+)\}\}/g)) tokens.add(m[1] ?? "");
-    }
-  }
-}
-for (const log of answeredCallLogs)
-  for (const m of log.body.matchAll(/\{\{([A-Z0-9_]+)\}\}/g)) tokens.add(m[1] ?? "");
-
-const source = `${HEADER}
-export type TemplateHeader = readonly [name: string, value: string];
-export interface EventTemplate {
-  readonly event: string;
-  /** In a list of two legs: \`a\` the bridge's A leg (the originating or first one), \`b\` the other. */
-  readonly role?: "a" | "b";
-  readonly headers: readonly TemplateHeader[];
+/** The values seen in capture 03 outside any call: the switch's identity, the non-channel events' source. */
+function extractCaptured(fixtures: string) {
+  const events = load(fixtures, "03-lifecycle-event-plain").events;
+  const sample = (name: string) => {
+    const event = events.find((e) => e.name === name);
+    if (!event) throw new Error(`no ${name} in capture 03`);
+    return (header: string) => event.headers.find(([k]) => k === header)?.[1] ?? "";
+  };
+  const heartbeat = sample("HEARTBEAT");
+  const reschedule = sample("RE_SCHEDULE");
+  const calling = (name: string) => {
+    const get = sample(name);
+    return [get("Event-Calling-File"), get("Event-Calling-Function"), get("Event-Calling-Line-Number")];
+  };
+  return {
+    switch: {
+      ipv4: heartbeat("FreeSWITCH-IPv4"),
+      ipv6: heartbeat("FreeSWITCH-IPv6"),
+      version: heartbeat("FreeSWITCH-Version"),
+      eventInfo: heartbeat("Event-Info"),
+      taskDesc: reschedule("Task-Desc"),
+      taskGroup: reschedule("Task-Group"),
+    },
+    eventCalling: {
+      API: calling("API"),
+      BACKGROUND_JOB: calling("BACKGROUND_JOB"),
+      HEARTBEAT: calling("HEARTBEAT"),
+      RE_SCHEDULE: calling("RE_SCHEDULE"),
+    },
+    callerIdNameHeaders: Object.fromEntries(CALLER_ID_NAME_BLOCKS.map(([block, header]) => [block, header])),
+  };
 }
 
-/** Every token the templates use. */
-export const TEMPLATE_TOKENS = ${JSON.stringify([...tokens].sort())} as const;
+/**
+ * JSON as JSON.stringify(…, null, 2) writes it, except that a header (a `[name, value]` pair) takes one
+ * line: one line per header reads and diffs like the capture.
+ */
+function sceneJson(scene: Scene): string {
+  const event = (t: Template) =>
+    [
+      "    {",
+      `      "event": ${JSON.stringify(t.event)},`,
+      ...(t.role ? [`      "role": ${JSON.stringify(t.role)},`] : []),
+      '      "headers": [',
+      t.headers
+        .map(([name, value]) => `        [${JSON.stringify(name)}, ${JSON.stringify(value)}]`)
+        .join(",\n"),
+      "      ]",
+      "    }",
+    ].join("\n");
+  const fields = [
+    `  "capture": ${JSON.stringify(scene.capture)}`,
+    `  "description": ${JSON.stringify(scene.description)}`,
+    `  "events": [\n${scene.events.map(event).join(",\n")}\n  ]`,
+    ...(scene.logs
+      ? [`  "logs": [\n${scene.logs.map((line) => `    ${JSON.stringify(line)}`).join(",\n")}\n  ]`]
+      : []),
+  ];
+  return `{\n${fields.join(",\n")}\n}\n`;
+}
 
-/** Every block (a run of whole headers) the templates use. */
-export const TEMPLATE_BLOCKS = ${JSON.stringify([...blocks].sort())} as const;
+/** Every output file, by name, as the tool writes it. */
+function extractTemplates(fixtures: string = defaultFixturesDir): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const [name, scene] of Object.entries(extractScenes(fixtures)))
+    files.set(`${name}.json`, sceneJson(scene));
+  files.set("captured.json", `${JSON.stringify(extractCaptured(fixtures), null, 2)}\n`);
+  return files;
+}
 
-/** The header each caller-ID name block holds when the call has a caller-ID name (capture 17). */
-export const CALLER_ID_NAME_HEADERS = ${JSON.stringify(
-  Object.fromEntries(CALLER_ID_NAME_BLOCKS.map(([block, header]) => [block, header])),
-  null,
-  2,
-)} as const;
+/** Replaces the JSON files of `outDir` with the extracted ones (a scene no longer extracted goes away). */
+export function writeTemplates(outDir: string, fixtures: string = defaultFixturesDir): Map<string, string> {
+  const files = extractTemplates(fixtures);
+  mkdirSync(outDir, { recursive: true });
+  for (const old of readdirSync(outDir)) if (old.endsWith(".json")) rmSync(join(outDir, old));
+  for (const [name, text] of files) writeFileSync(join(outDir, name), text);
+  return files;
+}
 
-${main.source}
-
-/** 14-log-data: the log/data frames of answeredCall (\`after\`: the index of the event each followed). */
-export const answeredCallLogs = ${JSON.stringify(answeredCallLogs, null, 2)} as const;
-
-/** Header names of the non-channel events, in wire order. */
-export const GENERIC_HEADERS = ${JSON.stringify(generic, null, 2)} as const;
-
-/** Event-Calling-File / -Function / -Line-Number of the non-channel events. */
-export const GENERIC_CALLING = ${JSON.stringify(
-  {
-    API: callingOf("API"),
-    BACKGROUND_JOB: callingOf("BACKGROUND_JOB"),
-    HEARTBEAT: callingOf("HEARTBEAT"),
-    RE_SCHEDULE: callingOf("RE_SCHEDULE"),
-  },
-  null,
-  2,
-)} as const;
-
-/** Constant values seen in the captures (switch identity, heartbeat/scheduler fields). */
-export const CAPTURED = ${JSON.stringify(
-  {
-    ipv4: heartbeatSample["FreeSWITCH-IPv4"],
-    ipv6: heartbeatSample["FreeSWITCH-IPv6"],
-    version: heartbeatSample["FreeSWITCH-Version"],
-    eventInfo: heartbeatSample["Event-Info"],
-    taskDesc: rescheduleSample["Task-Desc"],
-    taskGroup: rescheduleSample["Task-Group"],
-  },
-  null,
-  2,
-)} as const;
-`;
-
-writeFileSync(out, source);
-console.log(
-  `wrote ${out}: ${Object.entries(lists)
-    .map(([n, [, t]]) => `${n} ${t.length}`)
-    .join(
-      ", ",
-    )}; ${distinct} distinct templates; ${answeredCallLogs.length} log lines\ntokens ${[...tokens].join(" ")}\nblocks ${[...blocks].join(" ")}`,
-);
+// A token or block the double does not know yet fails at load, naming it (src/fakeswitch/templates.ts).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const files = writeTemplates(templatesDir, resolve(process.argv[2] ?? defaultFixturesDir));
+  console.log(`wrote ${[...files.keys()].join(", ")} to ${templatesDir}`);
+}
