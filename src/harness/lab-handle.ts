@@ -5,11 +5,14 @@ import type { SipHandle } from "./sip.ts";
 /**
  * Dial strings that reach a far end that answers. The double answers `sofia/internal/…` itself, off SIP
  * (its profile's answer delay and hold); a lab's real FreeSWITCH sends `sofia/external/…` through Kamailio
- * to the SIPp carrier, which answers after 20 ms and hangs up after 500 ms.
+ * (its outbound proxy) to the SIPp carrier, which answers after 20 ms and hangs up after 500 ms. The host is
+ * an address, not a name: FreeSWITCH resolves a name with gethostbyname, one lookup at a time under glibc's
+ * lock, through the machine's resolver (off the machine), and at 50–80 calls/s here the originates queued
+ * behind it (docs/calibration.md).
  */
 export const farEnds = {
   double: "sofia/internal/1000@127.0.0.1:5090",
-  freeswitch: "sofia/external/1000@carrier",
+  freeswitch: "sofia/external/1000@127.0.0.1",
 } as const;
 
 /**
