@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
-import { defaultCallerPolicy } from "../../src/gateway/caller-policy.ts";
+import { defaultCallerPolicy } from "../../src/contracts/caller-policy.ts";
 import { farEnds } from "../../src/harness/lab-handle.ts";
 import {
   freeswitchArgs,

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { mintToken } from "../../src/contracts/bearer-token.ts";
+import type { Scope } from "../../src/contracts/scopes.ts";
 import { FakeSwitchControl } from "../../src/fakeswitch/control-client.ts";
-import { mintToken, type Scope } from "../../src/gateway/auth.ts";
 import { farEnds, type LabHandle } from "../../src/harness/lab-handle.ts";
 import type { SampledProcess } from "../../src/harness/process-sampler.ts";
 import type { Fault } from "../../src/harness/scenario.ts";

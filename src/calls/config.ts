@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import type { AuthOptions } from "../gateway/auth.ts";
-import { type CallerPolicySettings, callerPolicyFromEnv } from "../gateway/caller-policy.ts";
+import type { AuthOptions } from "../contracts/bearer-token.ts";
+import { type CallerPolicySettings, callerPolicyFromEnv } from "../contracts/caller-policy.ts";
 
 export type CallsRole = "api" | "orchestrator" | "cdr-writer";
 export const allRoles: readonly CallsRole[] = ["api", "orchestrator", "cdr-writer"];

@@ -1,6 +1,6 @@
 import { Pool } from "undici";
-import { mintToken } from "../gateway/auth.ts";
-import type { OriginateInput } from "../gateway/fs-control.ts";
+import { mintToken } from "../contracts/bearer-token.ts";
+import type { OriginateInput } from "../contracts/originate-input.ts";
 
 /** How the gateway answered an originate, as the orchestrator acts on it. */
 export type OriginateOutcome =

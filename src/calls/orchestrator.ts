@@ -1,8 +1,8 @@
 import { setMaxListeners } from "node:events";
 import type { ConsumerMessages, JetStreamClient, JsMsg, NatsConnection } from "nats";
 import type { Logger } from "pino";
+import type { OriginateInput } from "../contracts/originate-input.ts";
 import type { BackoffOptions } from "../esl/backoff.ts";
-import type { OriginateInput } from "../gateway/fs-control.ts";
 import { type CallRequest, decodeCallRequest } from "./call-request.ts";
 import type { CallStore } from "./call-store.ts";
 import { Limiter } from "./concurrency.ts";

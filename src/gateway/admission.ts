@@ -1,4 +1,4 @@
-import { ApiError } from "./errors.ts";
+import { ApiError } from "../contracts/api-error.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 
 export interface AdmissionOptions {

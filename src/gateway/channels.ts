@@ -1,4 +1,4 @@
-import type { FsEventV1 } from "./normalize.ts";
+import type { FsEventV1 } from "../contracts/fs-events-v1.ts";
 
 export interface ChannelRow {
   uuid: string;

@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from "nats";
 import type { Logger } from "pino";
+import type { FsEventV1 } from "../contracts/fs-events-v1.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import type { FsEventV1 } from "./normalize.ts";
 import { DropOldestQueue } from "./ring-queue.ts";
 
 export interface PublisherOptions {

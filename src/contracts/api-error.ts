@@ -37,5 +37,5 @@ export type ApiErrorCode =
   | "database_unavailable"
   | "queue_unavailable"
   | "internal"
-  /** 400: the caller policy refused a value (src/gateway/caller-policy.ts, docs/security.md). */
+  /** 400: the caller policy refused a value (caller-policy.ts, docs/security.md). */
   | PolicyCode;
