@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import type { ConsumerMessages, JsMsg, NatsConnection } from "nats";
 import type { Logger } from "pino";
 import type { FsEventV1 } from "../contracts/fs-events-v1.ts";
-import { Backoff } from "../esl/backoff.ts";
+import { Backoff } from "../net/backoff.ts";
 import { type CallEventEffect, callEventEffect, type EffectBatch, foldEffects } from "./call-events.ts";
 import type { CallStore } from "./call-store.ts";
 import { sleep } from "./concurrency.ts";

@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import type { ConsumerMessages, JetStreamClient, JsMsg, NatsConnection } from "nats";
 import type { Logger } from "pino";
 import type { OriginateInput } from "../contracts/originate-input.ts";
-import type { BackoffOptions } from "../esl/backoff.ts";
+import type { BackoffOptions } from "../net/backoff.ts";
 import { type CallRequest, decodeCallRequest } from "./call-request.ts";
 import type { CallStore } from "./call-store.ts";
 import { Limiter } from "./concurrency.ts";

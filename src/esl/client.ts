@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import net from "node:net";
-import { Backoff, type BackoffOptions } from "./backoff.ts";
+import { Backoff, type BackoffOptions } from "../net/backoff.ts";
 import { Commands, type SendMessage } from "./commands.ts";
 import { type DecoderLimits, FrameDecoder } from "./decoder.ts";
 import {

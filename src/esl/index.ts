@@ -1,4 +1,4 @@
-export { Backoff, type BackoffOptions, defaultBackoff } from "./backoff.ts";
+export { Backoff, type BackoffOptions, defaultBackoff } from "../net/backoff.ts";
 export * from "./client.ts";
 export * from "./commands.ts";
 export { type DecoderLimits, FrameDecoder } from "./decoder.ts";
