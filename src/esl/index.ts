@@ -5,5 +5,6 @@ export { type DecoderLimits, FrameDecoder } from "./decoder.ts";
 export * from "./errors.ts";
 export * from "./event.ts";
 export * from "./frame.ts";
+export type { LivenessOptions } from "./liveness.ts";
 export { parseTranscript, type TranscriptStep } from "./transcript.ts";
 export { urlDecode, urlEncode } from "./urlcodec.ts";
