@@ -59,7 +59,7 @@ export interface UpOptions {
   signal?: AbortSignal;
 }
 
-export interface ComponentStatus {
+interface ComponentStatus {
   name: string;
   kind: ComponentState["kind"];
   pid: number | undefined;
@@ -69,7 +69,7 @@ export interface ComponentStatus {
   endpoints: Record<string, string>;
 }
 
-export interface LinkStatus extends LinkState {
+interface LinkStatus extends LinkState {
   /** From the proxy; absent when its control API did not answer. */
   proxy?: Pick<ProxyStatus, "listening" | "connections" | "faults" | "bytes">;
 }
@@ -87,7 +87,7 @@ export interface LabStatus {
   links: LinkStatus[];
 }
 
-export interface DownReport {
+interface DownReport {
   /** Components whose processes would not go. */
   leftovers: string[];
   /** Ports of the lab still accepting connections. */

@@ -17,7 +17,7 @@ import { encodeCallRequest } from "./call-request.ts";
 import type { CallOptions, CallRecord, CallStore, CdrRecord } from "./call-store.ts";
 import { callsStream } from "./jetstream.ts";
 
-export interface CallsApiDeps {
+interface CallsApiDeps {
   store: CallStore;
   /** Bearer JWTs as the gateway checks them (HS256, exp, iss, aud): `calls:write` to post, `calls:read` to look up. */
   auth: JwtAuthenticator;

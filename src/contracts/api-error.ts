@@ -13,7 +13,7 @@ export class ApiError extends Error {
   }
 }
 
-export type ApiErrorCode =
+type ApiErrorCode =
   | "bad_request"
   /** Refused before routing: the method, URL or header fields (src/gateway/http.ts). */
   | "method_not_allowed"

@@ -14,7 +14,7 @@ export interface AuthOptions {
   maxLifetimeSec?: number;
 }
 
-export interface Principal {
+interface Principal {
   subject: string;
   scopes: ReadonlySet<string>;
 }

@@ -6,12 +6,12 @@
 export type GatewayScope = "fs:originate" | "fs:hangup" | "fs:play" | "fs:transfer" | "fs:read";
 export type CallsScope = "calls:write" | "calls:read";
 export type Scope = GatewayScope | CallsScope;
-export const gatewayScopes: readonly GatewayScope[] = [
+const gatewayScopes: readonly GatewayScope[] = [
   "fs:originate",
   "fs:hangup",
   "fs:play",
   "fs:transfer",
   "fs:read",
 ];
-export const callsScopes: readonly CallsScope[] = ["calls:write", "calls:read"];
+const callsScopes: readonly CallsScope[] = ["calls:write", "calls:read"];
 export const allScopes: readonly Scope[] = [...gatewayScopes, ...callsScopes];

@@ -10,7 +10,7 @@ export interface LivenessOptions {
 const defaultLiveness: LivenessOptions = { idleTimeoutMs: 10_000, probeIntervalMs: 15_000 };
 
 /** What the watch needs of the connection it watches. */
-export interface LivenessTarget {
+interface LivenessTarget {
   /** Commands written whose reply is still due. */
   outstanding(): number;
   /** The peer is gone: close the connection, giving this reason. */

@@ -4,7 +4,7 @@ import type { SwitchStats } from "./switch-core.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
 /** The listener's queue bounds and the faults that act on its output (ConnectionHost has them). */
-export interface OutboundLimits {
+interface OutboundLimits {
   /** Events a listener may hold before it loses them (mod_event_socket MAX_QUEUE_LEN). */
   readonly eventQueueLength: number;
   /** Lost events past which the listener is killed (mod_event_socket MAX_MISSED). */
@@ -16,7 +16,7 @@ export interface OutboundLimits {
 }
 
 /** What the queue asks of its connection. */
-export interface OutboundOwner {
+interface OutboundOwner {
   /** A command in progress holds events back (a blocking `api` holds the listener's events until it returns). */
   holding(): boolean;
   /** The connection still runs: held events may go out. */

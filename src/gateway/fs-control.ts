@@ -20,7 +20,7 @@ import type { Admission } from "./admission.ts";
 import type { ChannelTable } from "./channels.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 
-export interface OriginateOutput {
+interface OriginateOutput {
   call_uuid: string;
   job_uuid: string;
   status: "accepted" | "answered" | "failed";

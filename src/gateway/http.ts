@@ -19,7 +19,7 @@ import type { ChannelTable } from "./channels.ts";
 import type { FsControl, Leg } from "./fs-control.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 
-export interface HttpDeps {
+interface HttpDeps {
   log: Logger;
   auth: JwtAuthenticator;
   control: FsControl;
@@ -68,7 +68,7 @@ const scalar = {
 } as const;
 const leg = { type: "string", enum: ["aleg", "bleg", "both"] } as const;
 
-export const originateBodySchema = {
+const originateBodySchema = {
   type: "object",
   additionalProperties: false,
   required: ["destination"],

@@ -2,7 +2,7 @@ import type { FsEventV1 } from "../contracts/fs-events-v1.ts";
 import type { EslEvent } from "../esl/index.ts";
 
 /** The headers worth keeping by default; EVENT_ALL_FIELDS=true keeps every header. */
-export const troubleshootingFields = [
+const troubleshootingFields = [
   "Channel-Name",
   "Channel-State",
   "Channel-Call-State",
