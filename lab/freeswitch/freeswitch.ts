@@ -37,7 +37,7 @@ export async function requireFreeswitch(): Promise<string> {
 }
 
 /** One lab instance of a real FreeSWITCH. */
-export interface FreeswitchInstance {
+interface FreeswitchInstance {
   name: string;
   eslPort: number;
   /** UDP port of its one SIP profile, `external`. */
@@ -53,7 +53,7 @@ export interface FreeswitchInstance {
 }
 
 /** Folders of one instance: its configuration (holding the ESL password) apart from what it writes. */
-export interface FreeswitchDirs {
+interface FreeswitchDirs {
   /** A private temporary folder (0700), never under results/: freeswitch.xml holds the password. */
   conf: string;
   /** Under the run's folder: log, db, run, temp, storage, cache, recordings. */

@@ -9,7 +9,7 @@ import { freeUdpPort } from "../lib/ports.ts";
 
 const config = join(dirname(fileURLToPath(import.meta.url)), "kamailio.cfg");
 
-export interface KamailioOptions {
+interface KamailioOptions {
   /** UDP port on 127.0.0.1. */
   port: number;
   /** The FreeSWITCH instances inbound calls are balanced over (dispatcher set 1). */
@@ -21,7 +21,7 @@ export interface KamailioOptions {
 }
 
 /** One dispatcher destination as `dispatcher.list` shows it: `A` active, `I` inactive, `P` probing. */
-export interface DispatcherTarget {
+interface DispatcherTarget {
   uri: string;
   flags: string;
   active: boolean;
@@ -39,7 +39,7 @@ export interface Kamailio {
 }
 
 /** What kamailio.cfg is given on the command line (see its header). */
-export interface KamailioLaunch {
+interface KamailioLaunch {
   port: number;
   /** Runtime folder (-Y): pid file, dispatcher list; the working directory. */
   dir: string;
@@ -82,7 +82,7 @@ const RPC_TIMEOUT_MS = 2000;
  * out, its answer back. No process is started, so the lab can read Kamailio every second at no cost to the
  * load it measures.
  */
-export async function kamailioRpc(address: string, method: string, params: unknown[] = []): Promise<unknown> {
+async function kamailioRpc(address: string, method: string, params: unknown[] = []): Promise<unknown> {
   const m = /^udp:([^:]+):(\d+)$/.exec(address);
   if (!m) throw new Error(`not a JSON-RPC datagram address (udp:<host>:<port>): ${address}`);
   const socket = createSocket("udp4");
@@ -155,7 +155,7 @@ export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
 }
 
 /** `stats.get_statistics`' result: `group:name = value` strings. */
-export function parseStatistics(result: unknown): Record<string, number> {
+function parseStatistics(result: unknown): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of Array.isArray(result) ? result : []) {
     const m = /^\s*([\w.-]+:[\w.-]+)\s*=\s*(-?\d+)/.exec(String(line));
@@ -165,7 +165,7 @@ export function parseStatistics(result: unknown): Record<string, number> {
 }
 
 /** `dispatcher.list`'s result: every set's destinations, each with its URI and flags. */
-export function parseDispatcherList(result: unknown): DispatcherTarget[] {
+function parseDispatcherList(result: unknown): DispatcherTarget[] {
   type Listed = {
     RECORDS?: Array<{ SET?: { TARGETS?: Array<{ DEST?: { URI?: string; FLAGS?: string } }> } }>;
   };

@@ -6,7 +6,7 @@ import { build } from "esbuild";
 const repoRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 
 /** The services the lab runs, as production runs them: bundled JavaScript, not TypeScript through a loader. */
-export const entryPoints = {
+const entryPoints = {
   gateway: "src/gateway/main.ts",
   fakeswitch: "src/fakeswitch/cli.ts",
   "fault-proxies": "lab/fault-proxies.ts",
@@ -17,7 +17,7 @@ export const entryPoints = {
   "calls-db-template": "lab/calls-db-template.ts",
 } as const;
 
-export type BuiltService = keyof typeof entryPoints;
+type BuiltService = keyof typeof entryPoints;
 
 /**
  * Built together with code splitting, into dist/calls/: a pipeline process imports only its roles' code

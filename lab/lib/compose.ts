@@ -14,7 +14,7 @@ const eslTemplate = join(repoRoot, "lab", "freeswitch", "event_socket.conf.xml")
 const loopback = "127.0.0.1";
 
 /** Why no Docker engine can be used, or undefined when one answers. Only asks the local docker client. */
-export async function dockerEngineProblem(): Promise<string | undefined> {
+async function dockerEngineProblem(): Promise<string | undefined> {
   const info = await $({ quiet: true, nothrow: true })`docker info --format {{.ServerVersion}}`;
   if (info.exitCode === 0) return undefined;
   const reason = info.stderr.trim().split("\n").find(Boolean) ?? `docker info exited ${info.exitCode}`;

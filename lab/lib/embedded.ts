@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
-import { defaultCallerPolicy } from "../../src/gateway/caller-policy.ts";
+import { defaultCallerPolicy } from "../../src/contracts/caller-policy.ts";
 import { farEnds } from "../../src/harness/lab-handle.ts";
 import {
   freeswitchArgs,
@@ -52,7 +52,7 @@ export interface ExternalFreeswitch {
   passwordFile: string;
 }
 
-export interface EmbeddedPlanRequest {
+interface EmbeddedPlanRequest {
   topology: Topology;
   labId: string;
   runDir: string;
@@ -609,11 +609,7 @@ const depth = (kind: ComponentKind): number =>
  * records each process as soon as it runs. If anything fails, whatever started is stopped and the first
  * error (naming the component, where it should answer, and its last log lines) is thrown.
  */
-export async function startEmbedded(
-  state: LabState,
-  persist: () => void,
-  signal?: AbortSignal,
-): Promise<void> {
+async function startEmbedded(state: LabState, persist: () => void, signal?: AbortSignal): Promise<void> {
   const launched = state.components.filter((c) => c.launch);
   const ready = new Map<ComponentState, Promise<void>>();
   const start = (component: ComponentState): Promise<void> => {
@@ -635,7 +631,7 @@ export async function startEmbedded(
   }
 }
 
-export async function startComponent(
+async function startComponent(
   state: LabState,
   component: ComponentState,
   persist: () => void,
@@ -648,7 +644,7 @@ export async function startComponent(
 }
 
 /** Stops every process, dependants first; returns the names of any whose process group would not go. */
-export async function stopEmbedded(state: LabState): Promise<string[]> {
+async function stopEmbedded(state: LabState): Promise<string[]> {
   const leftovers: string[] = [];
   const depths = [...new Set(state.components.map((c) => depth(c.kind)))].sort((a, b) => b - a);
   for (const level of depths) {

@@ -11,7 +11,7 @@ import type { HealthCheck, LabState } from "./state.ts";
 
 export type Health = "ok" | "degraded" | "down";
 
-export interface HealthReport {
+interface HealthReport {
   health: Health;
   /** What was seen, in a few words: "ESL authenticated, NATS connected", "HTTP 503: ESL reconnecting". */
   detail: string;

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { mintToken } from "../../src/contracts/bearer-token.ts";
+import type { Scope } from "../../src/contracts/scopes.ts";
 import { FakeSwitchControl } from "../../src/fakeswitch/control-client.ts";
-import { mintToken, type Scope } from "../../src/gateway/auth.ts";
 import { farEnds, type LabHandle } from "../../src/harness/lab-handle.ts";
 import type { SampledProcess } from "../../src/harness/process-sampler.ts";
 import type { Fault } from "../../src/harness/scenario.ts";
@@ -58,7 +59,7 @@ export interface UpOptions {
   signal?: AbortSignal;
 }
 
-export interface ComponentStatus {
+interface ComponentStatus {
   name: string;
   kind: ComponentState["kind"];
   pid: number | undefined;
@@ -68,7 +69,7 @@ export interface ComponentStatus {
   endpoints: Record<string, string>;
 }
 
-export interface LinkStatus extends LinkState {
+interface LinkStatus extends LinkState {
   /** From the proxy; absent when its control API did not answer. */
   proxy?: Pick<ProxyStatus, "listening" | "connections" | "faults" | "bytes">;
 }
@@ -86,7 +87,7 @@ export interface LabStatus {
   links: LinkStatus[];
 }
 
-export interface DownReport {
+interface DownReport {
   /** Components whose processes would not go. */
   leftovers: string[];
   /** Ports of the lab still accepting connections. */

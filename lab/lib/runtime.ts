@@ -2,14 +2,6 @@ import type { ComponentState, LabState } from "./state.ts";
 
 /** What can be done to a component (a process or a container), as opposed to a link. */
 export type ComponentFaultKind = "stop" | "kill" | "start" | "restart" | "pause" | "resume";
-export const componentFaultKinds: readonly ComponentFaultKind[] = [
-  "stop",
-  "kill",
-  "start",
-  "restart",
-  "pause",
-  "resume",
-];
 
 /**
  * One way of running a lab's components: local processes (embedded and external modes) or Docker Compose.

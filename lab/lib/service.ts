@@ -1,14 +1,14 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
+import { groupMembers, readProcStat } from "../../src/procfs/proc-stats.ts";
 import type { Endpoint } from "./fault-proxy.ts";
 import { waitForPort } from "./ports.ts";
-import { groupMembers, readProcStat } from "./proc-stats.ts";
 
 /**
  * When a lab process counts as ready: its port accepts, an HTTP GET answers 200, it wrote a file (UDP-only
  * SIPp), or its log has a line starting with `logLine` since this start (a worker with no port of its own).
  */
-export type ReadyCheck = { port: Endpoint } | { http: string } | { file: string } | { logLine: string };
+type ReadyCheck = { port: Endpoint } | { http: string } | { file: string } | { logLine: string };
 
 /** How to start a lab process. Recorded in the lab's state so `lab fault <x> start` can start it again. */
 export interface LaunchSpec {
@@ -36,7 +36,7 @@ export interface ProcessRef {
   logFile: string;
 }
 
-export class ServiceError extends Error {
+class ServiceError extends Error {
   override name = "ServiceError";
 }
 
@@ -156,7 +156,7 @@ async function probe(ready: ReadyCheck, logFile: string, logFrom: number): Promi
 }
 
 /** The last lines of a log file, framed for an error message. */
-export function logTail(logFile: string, lines = 15): string {
+function logTail(logFile: string, lines = 15): string {
   let text: string;
   try {
     text = readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n");

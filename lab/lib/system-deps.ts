@@ -1,7 +1,7 @@
 import { $ } from "zx";
 
 /** A system program the lab runs, and the Debian package that provides it. */
-export interface SystemDependency {
+interface SystemDependency {
   binary: string;
   debianPackage: string;
 }

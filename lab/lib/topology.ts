@@ -40,9 +40,9 @@ export interface SipSpec {
 }
 
 /** A FreeSWITCH of the lab: the double (`kind: double`, the default) or a real one (`kind: freeswitch`). */
-export type FreeswitchSpec = DoubleSpec | RealFreeswitchSpec;
+type FreeswitchSpec = DoubleSpec | RealFreeswitchSpec;
 
-export interface DoubleSpec {
+interface DoubleSpec {
   name: string;
   kind: "double";
   /** FreeSWITCH double flags (`npm run fakeswitch -- --help`), over `labFakeswitchProfile`. */
@@ -103,7 +103,7 @@ export const defaultSip: Readonly<SipSpec> = {
   },
 };
 
-export const topologiesDir = resolve(fileURLToPath(new URL("../topologies", import.meta.url)));
+const topologiesDir = resolve(fileURLToPath(new URL("../topologies", import.meta.url)));
 
 /** Names the lab gives its own components; a topology cannot use them (nor `calls-…`, the pipeline's). */
 const reservedNames = ["fault-proxy"];

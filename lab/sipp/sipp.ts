@@ -24,7 +24,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export type SippScenario = "carrier-answer" | "carrier-busy" | "carrier-no-answer" | "inbound-caller";
 
 /** What each scenario's response time 1 (`start_rtd`/`rtd` in its XML) measures. */
-export const RESPONSE_TIME_OF: Readonly<Record<SippScenario, string>> = {
+const RESPONSE_TIME_OF: Readonly<Record<SippScenario, string>> = {
   "carrier-answer": "200 sent → ACK received",
   "carrier-busy": "486 sent → ACK received",
   "carrier-no-answer": "487 sent → ACK received",
@@ -76,7 +76,7 @@ export interface SippRun {
 const DEFAULT_TIMINGS = { ANSWER_MS: 0, HOLD_MS: 1000, RING_MS: 5000, T1_MS: 500 };
 
 /** The scenario with its placeholders filled in, written into `dir`. */
-export function renderScenario(scenario: SippScenario, timings: SippOptions["timings"], dir: string): string {
+function renderScenario(scenario: SippScenario, timings: SippOptions["timings"], dir: string): string {
   const values: Record<string, number> = { ...DEFAULT_TIMINGS, ...timings };
   const text = readFileSync(join(here, `${scenario}.xml`), "utf8").replace(/\{\{(\w+)\}\}/g, (_, name) =>
     String(Math.round(values[name] ?? 0)),

@@ -7,16 +7,17 @@ import Fastify, {
 } from "fastify";
 import type { JetStreamClient } from "nats";
 import type { Logger } from "pino";
+import { ApiError } from "../contracts/api-error.ts";
+import type { JwtAuthenticator } from "../contracts/bearer-token.ts";
+import { type CallerPolicy, PolicyViolation } from "../contracts/caller-policy.ts";
+import { jsonValidatorCompiler } from "../contracts/json-validator.ts";
+import type { CallsScope } from "../contracts/scopes.ts";
 import { channelVariable, EslArgumentError } from "../esl/index.ts";
-import type { CallsScope, JwtAuthenticator } from "../gateway/auth.ts";
-import { type CallerPolicy, PolicyViolation } from "../gateway/caller-policy.ts";
-import { ApiError } from "../gateway/errors.ts";
-import { jsonValidatorCompiler } from "../gateway/validator.ts";
 import { encodeCallRequest } from "./call-request.ts";
 import type { CallOptions, CallRecord, CallStore, CdrRecord } from "./call-store.ts";
 import { callsStream } from "./jetstream.ts";
 
-export interface CallsApiDeps {
+interface CallsApiDeps {
   store: CallStore;
   /** Bearer JWTs as the gateway checks them (HS256, exp, iss, aud): `calls:write` to post, `calls:read` to look up. */
   auth: JwtAuthenticator;

@@ -1,4 +1,4 @@
-import type { FsEventV1 } from "../gateway/normalize.ts";
+import type { FsEventV1 } from "../contracts/fs-events-v1.ts";
 import type { CallProgress, Hangup } from "./call-store.ts";
 
 /** What one `fs.events` message means for the call it names. */

@@ -1,13 +1,13 @@
 import type { SqlClient } from "./sql.ts";
 
-export type CallStatus = "queued" | "ringing" | "in-progress" | "completed" | "failed";
+type CallStatus = "queued" | "ringing" | "in-progress" | "completed" | "failed";
 
 export interface CallOptions {
   timeout_sec?: number;
   variables?: Record<string, string | number | boolean>;
 }
 
-export interface NewCall {
+interface NewCall {
   id: string;
   to: string;
   from: string;

@@ -1,14 +1,14 @@
 import { setMaxListeners } from "node:events";
 import type { ConsumerMessages, JsMsg, NatsConnection } from "nats";
 import type { Logger } from "pino";
-import { Backoff } from "../esl/backoff.ts";
-import type { FsEventV1 } from "../gateway/normalize.ts";
+import type { FsEventV1 } from "../contracts/fs-events-v1.ts";
+import { Backoff } from "../net/backoff.ts";
 import { type CallEventEffect, callEventEffect, type EffectBatch, foldEffects } from "./call-events.ts";
 import type { CallStore } from "./call-store.ts";
 import { sleep } from "./concurrency.ts";
 import { ensureFsEventsStream, ensureWorkConsumer, fsEventsStream, jetStreamManager } from "./jetstream.ts";
 
-export interface CdrWriterOptions {
+interface CdrWriterOptions {
   /** The gateway's event subject (`NATS_SUBJECT`); the stream also captures its per-type copies. */
   eventsSubject: string;
   /** Events written together at most (one statement per kind of write). */
@@ -19,7 +19,7 @@ export interface CdrWriterOptions {
   maxDeliver: number;
 }
 
-export interface CdrWriterCounts {
+interface CdrWriterCounts {
   events: number;
   /** Events that changed (or could have changed) a call: the rest concern no call of ours. */
   applied: number;

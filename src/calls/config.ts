@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
-import type { AuthOptions } from "../gateway/auth.ts";
-import { type CallerPolicySettings, callerPolicyFromEnv } from "../gateway/caller-policy.ts";
+import type { AuthOptions } from "../contracts/bearer-token.ts";
+import { type CallerPolicySettings, callerPolicyFromEnv } from "../contracts/caller-policy.ts";
 
-export type CallsRole = "api" | "orchestrator" | "cdr-writer";
-export const allRoles: readonly CallsRole[] = ["api", "orchestrator", "cdr-writer"];
+type CallsRole = "api" | "orchestrator" | "cdr-writer";
+const allRoles: readonly CallsRole[] = ["api", "orchestrator", "cdr-writer"];
 
 /** Where calls are stored: a PostgreSQL server, or PGlite in this process (a directory, or memory). */
 export type DatabaseChoice =

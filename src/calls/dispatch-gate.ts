@@ -1,4 +1,4 @@
-import { Backoff, type BackoffOptions } from "../esl/backoff.ts";
+import { Backoff, type BackoffOptions } from "../net/backoff.ts";
 import { sleep } from "./concurrency.ts";
 
 /**

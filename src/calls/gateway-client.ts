@@ -1,9 +1,9 @@
 import { Pool } from "undici";
-import { mintToken } from "../gateway/auth.ts";
-import type { OriginateInput } from "../gateway/fs-control.ts";
+import { mintToken } from "../contracts/bearer-token.ts";
+import type { OriginateInput } from "../contracts/originate-input.ts";
 
 /** How the gateway answered an originate, as the orchestrator acts on it. */
-export type OriginateOutcome =
+type OriginateOutcome =
   /** FreeSWITCH has the originate (202); its result arrives as events. */
   | { kind: "accepted" }
   /** 409: a call with this uuid is already up or being originated — an earlier attempt got through. */
@@ -13,7 +13,7 @@ export type OriginateOutcome =
   /** The request itself is wrong (400...): no retry will place it. */
   | { kind: "rejected"; reason: string };
 
-export interface GatewayClientOptions {
+interface GatewayClientOptions {
   baseUrl: string;
   jwtSecret: Uint8Array;
   jwtIssuer?: string;

@@ -50,7 +50,7 @@ export async function ensureFsEventsStream(jsm: JetStreamManager, subject: strin
   });
 }
 
-export interface WorkConsumerSettings {
+interface WorkConsumerSettings {
   durable: string;
   filterSubject: string;
   ackWaitMs: number;

@@ -5,14 +5,14 @@ const migrationsDir = new URL("./migrations/", import.meta.url);
 /** Any constant shared by every process that migrates this schema: they take turns, never race. */
 const migrationLockKey = 72_011;
 
-export interface Migration {
+interface Migration {
   version: number;
   name: string;
   sql: string;
 }
 
 /** `NNNN_name.sql` files of src/calls/migrations, in version order. */
-export async function loadMigrations(): Promise<Migration[]> {
+async function loadMigrations(): Promise<Migration[]> {
   const files = (await readdir(migrationsDir)).filter((file) => file.endsWith(".sql")).sort();
   return Promise.all(
     files.map(async (file) => {

@@ -1,8 +1,8 @@
 import { setMaxListeners } from "node:events";
 import type { ConsumerMessages, JetStreamClient, JsMsg, NatsConnection } from "nats";
 import type { Logger } from "pino";
-import type { BackoffOptions } from "../esl/backoff.ts";
-import type { OriginateInput } from "../gateway/fs-control.ts";
+import type { OriginateInput } from "../contracts/originate-input.ts";
+import type { BackoffOptions } from "../net/backoff.ts";
 import { type CallRequest, decodeCallRequest } from "./call-request.ts";
 import type { CallStore } from "./call-store.ts";
 import { Limiter } from "./concurrency.ts";
@@ -10,7 +10,7 @@ import { DispatchGate } from "./dispatch-gate.ts";
 import type { GatewayClient } from "./gateway-client.ts";
 import { callsStream, ensureCallsStream, ensureWorkConsumer, jetStreamManager } from "./jetstream.ts";
 
-export interface OrchestratorOptions {
+interface OrchestratorOptions {
   /** Originates in flight at once in this process. */
   concurrency: number;
   /** Unacked this long, a request goes to another orchestrator (the holder is presumed dead). */
@@ -24,7 +24,7 @@ export interface OrchestratorOptions {
   backoff: Partial<BackoffOptions>;
 }
 
-export interface OrchestratorCounts {
+interface OrchestratorCounts {
   originated: number;
   duplicates: number;
   alreadyHandled: number;

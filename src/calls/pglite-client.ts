@@ -7,7 +7,7 @@ export async function openPglite(dataDir: string | undefined): Promise<SqlClient
   return wrapPglite(pglite);
 }
 
-export function wrapPglite(pglite: PGlite): SqlClient & { pglite: PGlite } {
+function wrapPglite(pglite: PGlite): SqlClient & { pglite: PGlite } {
   const session = (db: Pick<PGlite, "query" | "exec">): SqlQueryable => ({
     async query<Row extends object>(text: string, params?: readonly unknown[]) {
       return (await db.query<Row>(text, params as unknown[] | undefined)).rows;

@@ -2,7 +2,7 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { migrate } from "./migrate.ts";
 import { openPglite } from "./pglite-client.ts";
 
-export interface PgliteServer {
+interface PgliteServer {
   /** `postgres://postgres@host:port/postgres`, for DATABASE_URL of the pipeline's processes. */
   url: string;
   stop(): Promise<void>;

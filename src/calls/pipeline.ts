@@ -90,8 +90,8 @@ export async function startCallsPipeline(
     if (config.roles.includes("api")) {
       const [{ buildCallsApi }, { JwtAuthenticator }, { CallerPolicy }] = await Promise.all([
         import("./api.ts"),
-        import("../gateway/auth.ts"),
-        import("../gateway/caller-policy.ts"),
+        import("../contracts/bearer-token.ts"),
+        import("../contracts/caller-policy.ts"),
       ]);
       await ensureCallsStream(await jetStreamManager(nc));
       const app = await buildCallsApi({

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import net from "node:net";
-import { Backoff, type BackoffOptions } from "./backoff.ts";
+import { Backoff, type BackoffOptions } from "../net/backoff.ts";
 import { Commands, type SendMessage } from "./commands.ts";
 import { type DecoderLimits, FrameDecoder } from "./decoder.ts";
 import {
@@ -14,6 +14,7 @@ import {
 } from "./errors.ts";
 import { EslEvent, type EventFormat } from "./event.ts";
 import { ContentType, type EslFrame } from "./frame.ts";
+import { Liveness, type LivenessOptions } from "./liveness.ts";
 
 export interface EslClientOptions {
   host: string;
@@ -36,13 +37,6 @@ export interface EslClientOptions {
   /** Bytes the client may buffer while the socket refuses writes before it rejects new commands. */
   maxPendingWriteBytes?: number;
   decoderLimits?: Partial<DecoderLimits>;
-}
-
-export interface LivenessOptions {
-  /** With commands outstanding, this long without a byte from FreeSWITCH means the peer is gone. */
-  idleTimeoutMs: number;
-  /** With nothing outstanding, this long without a byte sends a cheap `api uptime` probe. 0 disables. */
-  probeIntervalMs: number;
 }
 
 export interface CommandReply {
@@ -76,7 +70,7 @@ export type ConnectionState = "idle" | "connecting" | "authenticating" | "ready"
 
 export interface EslClientEvents {
   /** Authenticated and subscribed (after every connect). */
-  ready: [info: { attempt: number; coreUuid?: string }];
+  ready: [info: { attempt: number }];
   disconnected: [reason: Error];
   reconnecting: [info: { delayMs: number; attempt: number }];
   event: [event: EslEvent];
@@ -116,7 +110,7 @@ export class EslClient extends EventEmitter<EslClientEvents> {
     Omit<EslClientOptions, "events" | "filters" | "backoff" | "liveness" | "decoderLimits">
   > &
     Pick<EslClientOptions, "decoderLimits">;
-  private readonly liveness: LivenessOptions;
+  private readonly liveness: Liveness;
   private readonly backoff: Backoff;
   private subscription: { format: Exclude<EventFormat, "xml">; names: Set<string> } | undefined;
   private readonly filters: Array<readonly [string, string]>;
@@ -130,11 +124,7 @@ export class EslClient extends EventEmitter<EslClientEvents> {
   private writeBlocked = false;
   private state_: ConnectionState = "idle";
   private connectedAt = 0;
-  private lastReceivedAt = 0;
-  /** When the reply queue last went from empty to non-empty. */
-  private awaitingSince = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private livenessTimer: NodeJS.Timeout | undefined;
   private authRequested: (() => void) | undefined;
   private firstReady: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
   private sessionAttempt = 0;
@@ -152,7 +142,16 @@ export class EslClient extends EventEmitter<EslClientEvents> {
       maxPendingWriteBytes: options.maxPendingWriteBytes ?? 4 * 1024 * 1024,
       decoderLimits: options.decoderLimits,
     };
-    this.liveness = { idleTimeoutMs: 10_000, probeIntervalMs: 15_000, ...options.liveness };
+    this.liveness = new Liveness(options.liveness, {
+      outstanding: () => this.replies.length,
+      halfOpen: (reason) => {
+        this.closeReason = reason;
+        this.socket?.destroy();
+      },
+      probe: (timeoutMs) => {
+        this.api("uptime", timeoutMs).catch(() => {});
+      },
+    });
     this.backoff = new Backoff(options.backoff);
     if (options.events) {
       this.subscription = {
@@ -184,9 +183,6 @@ export class EslClient extends EventEmitter<EslClientEvents> {
   get pendingWriteBytes(): number {
     return this.outboxBytes;
   }
-  get lastReceived(): number {
-    return this.lastReceivedAt;
-  }
   get connectedSince(): number | undefined {
     return this.state_ === "ready" ? this.connectedAt : undefined;
   }
@@ -217,7 +213,7 @@ export class EslClient extends EventEmitter<EslClientEvents> {
     const wasReady = this.state_ === "ready";
     this.state_ = "closed";
     clearTimeout(this.reconnectTimer);
-    this.stopLiveness();
+    this.liveness.stop();
     if (!wasReady) this.firstReady?.reject(new EslConnectionError("ESL client closed before it was ready"));
     const socket = this.socket;
     if (!socket) return;
@@ -366,7 +362,7 @@ export class EslClient extends EventEmitter<EslClientEvents> {
         pending.abandoned = true;
         reject(new EslTimeoutError(`no ${kind} reply within ${timeoutMs} ms`, timeoutMs));
       }, timeoutMs);
-      if (this.replies.length === 0) this.awaitingSince = Date.now();
+      if (this.replies.length === 0) this.liveness.awaiting();
       this.replies.push(pending);
       this.write(encoded, bytes);
     });
@@ -414,7 +410,7 @@ export class EslClient extends EventEmitter<EslClientEvents> {
     socket.on("error", () => {}); // the 'close' handler reports; 'error' alone must not crash the process
     socket.on("close", () => this.onClose(socket));
     socket.once("connect", () => {
-      this.lastReceivedAt = Date.now();
+      this.liveness.received();
       this.state_ = "authenticating";
       void this.handshake(socket);
     });
@@ -457,7 +453,7 @@ export class EslClient extends EventEmitter<EslClientEvents> {
       if (socket !== this.socket || socket.destroyed) return;
       this.state_ = "ready";
       this.connectedAt = Date.now();
-      this.startLiveness();
+      this.liveness.start();
       this.emit("ready", { attempt: this.sessionAttempt });
       this.firstReady?.resolve();
     } catch (error) {
@@ -480,7 +476,7 @@ export class EslClient extends EventEmitter<EslClientEvents> {
   }
 
   private onData(chunk: Buffer): void {
-    this.lastReceivedAt = Date.now();
+    this.liveness.received();
     const frames = this.decoder.push(chunk);
     for (const frame of frames) this.dispatch(frame);
     if (this.decoder.error) {
@@ -542,7 +538,7 @@ export class EslClient extends EventEmitter<EslClientEvents> {
   private onClose(socket: net.Socket): void {
     if (socket !== this.socket) return;
     this.socket = undefined;
-    this.stopLiveness();
+    this.liveness.stop();
     this.authRequested = undefined;
     const wasReady = this.state_ === "ready";
     const upFor = wasReady ? Date.now() - this.connectedAt : 0;
@@ -571,35 +567,6 @@ export class EslClient extends EventEmitter<EslClientEvents> {
     this.state_ = "waiting";
     this.emit("reconnecting", { delayMs, attempt: this.backoff.attempts });
     this.reconnectTimer = setTimeout(() => this.openSession(), delayMs);
-  }
-
-  // ---- half-open detection --------------------------------------------------------------------
-
-  private startLiveness(): void {
-    this.stopLiveness();
-    const { idleTimeoutMs, probeIntervalMs } = this.liveness;
-    const period = Math.max(50, Math.min(idleTimeoutMs, probeIntervalMs || idleTimeoutMs) / 4);
-    this.livenessTimer = setInterval(() => {
-      const now = Date.now();
-      if (this.replies.length > 0) {
-        // Silence counts from the later of the last byte and the moment a reply fell due: a command sent
-        // after a quiet spell gets its full idleTimeoutMs.
-        const silentFor = now - Math.max(this.lastReceivedAt, this.awaitingSince);
-        if (silentFor < idleTimeoutMs) return;
-        this.closeReason = new EslConnectionError(
-          `no bytes from FreeSWITCH for ${silentFor} ms with ${this.replies.length} commands outstanding (half-open)`,
-        );
-        this.socket?.destroy();
-      } else if (probeIntervalMs > 0 && now - this.lastReceivedAt >= probeIntervalMs) {
-        this.api("uptime", idleTimeoutMs).catch(() => {});
-      }
-    }, period);
-    this.livenessTimer.unref();
-  }
-
-  private stopLiveness(): void {
-    if (this.livenessTimer) clearInterval(this.livenessTimer);
-    this.livenessTimer = undefined;
   }
 }
 

@@ -18,7 +18,7 @@ const isNameByte = (byte: number) => byte >= 0x21 && byte <= 0x7e && byte !== 0x
  * Whether a stream starting with `head` can be ESL: after any blank lines, a header name and ':'. Undefined
  * until enough bytes have arrived to tell.
  */
-export function startsLikeEsl(head: Uint8Array): boolean | undefined {
+function startsLikeEsl(head: Uint8Array): boolean | undefined {
   let at = 0;
   while (at < head.length && (head[at] === 0x0a || head[at] === 0x0d)) at++;
   const nameStart = at;

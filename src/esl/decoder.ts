@@ -12,7 +12,7 @@ export interface DecoderLimits {
   maxBodyBytes: number;
 }
 
-export const defaultDecoderLimits: DecoderLimits = {
+const defaultDecoderLimits: DecoderLimits = {
   maxHeaderBytes: 64 * 1024,
   maxBodyBytes: 64 * 1024 * 1024,
 };

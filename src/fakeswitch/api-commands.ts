@@ -8,17 +8,17 @@ import { CAPTURED } from "./templates.ts";
 import { type Format, T } from "./tokens.ts";
 
 /** `api version` as captured from FreeSWITCH 1.10.12 (02-api-commands). */
-export const VERSION_LINE =
+const VERSION_LINE =
   "FreeSWITCH Version 1.10.12-release+git~20240802T210227Z~a88d069d6f~64bit (git a88d069 2024-08-02 21:02:27Z 64bit)\n";
 const VERSION_SHORT = "1.10.12-release git a88d069 2024-08-02 21:02:27Z 64bit";
 
-export interface ApiHooks {
+interface ApiHooks {
   /** `fsctl shutdown`: the server takes it from here. */
   shutdown(): void;
 }
 
 /** An api command's output; `found: false` makes mod_event_socket answer `-ERR <cmd> Command not found!`. */
-export type ApiOutcome = { found: true; body: string } | { found: false };
+type ApiOutcome = { found: true; body: string } | { found: false };
 
 type Handler = (arg: string, done: (body: string) => void) => void;
 
@@ -333,7 +333,7 @@ export class ApiCommands {
   }
 }
 
-export const CHANNEL_COLUMNS = [
+const CHANNEL_COLUMNS = [
   "uuid",
   "direction",
   "created",
@@ -374,7 +374,7 @@ export const CHANNEL_COLUMNS = [
   "initial_context",
 ] as const;
 
-export const CALL_COLUMNS = [
+const CALL_COLUMNS = [
   "uuid",
   "direction",
   "created",

@@ -21,7 +21,7 @@ export function link(a: Channel, b: Channel): void {
 }
 
 /** Fire a two-leg sequence: each template on the leg its role names. */
-export function firePair(core: SwitchCore, list: readonly CompiledTemplate[], a: Channel, b: Channel): void {
+function firePair(core: SwitchCore, list: readonly CompiledTemplate[], a: Channel, b: Channel): void {
   for (const t of list) core.fireChannel(t.role === "b" ? b : a, t);
 }
 

@@ -87,7 +87,7 @@ export interface FarEndLeg {
   hangup(): void;
 }
 
-export interface OriginateContext {
+interface OriginateContext {
   /** Called once with the originate's output (`+OK <uuid>\n` or `-ERR <CAUSE>\n`). */
   done(body: string): void;
 }

@@ -6,7 +6,7 @@ import { CALLER_ID_NAME_HEADERS } from "./templates.ts";
 import { T, TokenTable, variableHeaders } from "./tokens.ts";
 
 /** Answer state (Answer-State): ringing, early (183 with media), answered; then hangup and gone. */
-export type ChannelPhase = "ringing" | "early" | "answered" | "hangup" | "destroyed";
+type ChannelPhase = "ringing" | "early" | "answered" | "hangup" | "destroyed";
 
 /** The parts of a dial string the events show (sofia/internal/1000@127.0.0.1:5090 → 1000, 127.0.0.1:5090). */
 export interface Destination {
@@ -29,7 +29,7 @@ export function parseDestination(dialString: string): Destination {
   return { channelName: dialString, dest, hostPort, port: colon === -1 ? "5060" : hostPort.slice(colon + 1) };
 }
 
-export interface ChannelInit {
+interface ChannelInit {
   uuid: string;
   destination: Destination;
   /** The originate's variables for this leg (none for an inbound call). */

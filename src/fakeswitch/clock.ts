@@ -5,7 +5,7 @@ import { urlEncode } from "../esl/urlcodec.ts";
  * GMT date, and microseconds since the epoch. The date strings change once a second, so they (and their
  * URL-encoded forms) are built once a second and shared by every event of that second.
  */
-export interface EventDate {
+interface EventDate {
   local: string;
   localUrl: string;
   gmt: string;

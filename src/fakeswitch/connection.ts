@@ -4,12 +4,12 @@ import type { ApiCommands } from "./api-commands.ts";
 import type { CallModel } from "./call-model.ts";
 import { type ClientCommand, CommandParser, header } from "./command-parser.ts";
 import { isEventName } from "./event-names.ts";
-import { apiResponse, commandReply, disconnectNotice, GOODBYE } from "./event-serializer.ts";
+import { apiResponse, commandReply, GOODBYE } from "./event-serializer.ts";
 import type { SwitchEvent } from "./events.ts";
+import { OutboundQueue } from "./outbound-queue.ts";
+import { Subscriptions } from "./subscriptions.ts";
 import type { EventListener, LogListener, SwitchCore } from "./switch-core.ts";
 import { GENERIC_CALLING } from "./templates.ts";
-import { TokenBucket } from "./token-bucket.ts";
-import type { Format } from "./tokens.ts";
 
 export interface ConnectionHost {
   readonly core: SwitchCore;
@@ -29,63 +29,32 @@ export interface ConnectionHost {
   connectionClosed(connection: EslConnection): void;
 }
 
-const EMPTY = Buffer.alloc(0);
-/** Socket bytes buffered before events are held in the listener's own queue. */
-const SOCKET_HIGH_WATER = 1024 * 1024;
-/** switch_log_str2level's names. */
-const LOG_LEVELS: Record<string, number> = {
-  console: 0,
-  alert: 1,
-  crit: 2,
-  err: 3,
-  error: 3,
-  warning: 4,
-  notice: 5,
-  info: 6,
-  debug: 7,
-};
-
 /**
  * One inbound ESL connection: a listener of mod_event_socket (listener_run / parse_command /
  * read_packet). Commands are answered strictly in order; a blocking `api` (originate) holds both later
- * commands and the listener's events until it returns, as the listener thread of FreeSWITCH does.
+ * commands and the listener's events until it returns, as the listener thread of FreeSWITCH does. What
+ * the listener receives is its Subscriptions; what it writes goes through its OutboundQueue.
  */
 export class EslConnection implements EventListener, LogListener {
   private readonly parser = new CommandParser();
   private authed = false;
   private running = true;
-  private format: Format = "plain";
-  private eventsEnabled = false;
-  private allEvents = false;
-  private readonly names = new Set<string>();
-  private readonly nixed = new Set<string>();
-  private allCustom = false;
-  private readonly subclasses = new Set<string>();
-  private filters: Array<[string, string]> = [];
-  private myeventsUuid: string | undefined;
-  private myevents = false;
-  private linger: number | undefined;
-  /** `log <level>`: log/data lines at this level or more severe are sent. */
-  logLevel: number | undefined;
+  private readonly subscriptions: Subscriptions;
+  private readonly outbound: OutboundQueue;
 
   private busy = false;
   private readonly commands: ClientCommand[] = [];
-  private out: Array<string | Buffer> = [];
-  private outBytes = 0;
-  private flushScheduled = false;
-  /** The listener's event queue (events the socket could not take yet): `held[heldHead…]`. */
-  private held: Buffer[] = [];
-  private heldHead = 0;
-  private lostEvents = 0;
-  private closing = false;
-  /** The event rate cap's budget, and the timer that releases held events when it refills. */
-  private bucket: TokenBucket | undefined;
-  private paceTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly socket: net.Socket,
     private readonly host: ConnectionHost,
   ) {
+    this.subscriptions = new Subscriptions(host.core, this);
+    this.outbound = new OutboundQueue(socket, host, host.core.stats, {
+      holding: () => this.busy,
+      running: () => this.running,
+      overflow: () => this.kill("killed listener because of lost events\n"),
+    });
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("drain", () => this.releaseHeld());
@@ -96,6 +65,10 @@ export class EslConnection implements EventListener, LogListener {
 
   get isAuthed(): boolean {
     return this.authed;
+  }
+  /** `log <level>`: log/data lines at this level or more severe are sent. */
+  get logLevel(): number | undefined {
+    return this.subscriptions.logLevel;
   }
 
   // ---- input ----------------------------------------------------------------------------------
@@ -158,13 +131,10 @@ export class EslConnection implements EventListener, LogListener {
       return "-ERR command not found";
     }
 
-    if (lower.startsWith("filter ")) return this.filter(cmd.slice(7));
-    if (lower.startsWith("myevents")) return this.myeventsCommand(cmd);
-    if (lower.startsWith("divert_events")) {
-      if (!this.myeventsUuid) return "-ERR not controlling a session.";
-      // Only the reply: diverting a controlled session's events to this socket is not modelled.
-      return cmd.slice(13).trim().toLowerCase() === "on" ? "+OK events diverted" : "+OK events not diverted";
-    }
+    const subscriptions = this.subscriptions;
+    if (lower.startsWith("filter ")) return subscriptions.filter(cmd.slice(7));
+    if (lower.startsWith("myevents")) return subscriptions.myeventsCommand(cmd);
+    if (lower.startsWith("divert_events")) return subscriptions.divertEvents(cmd);
     if (lower.startsWith("sendmsg")) return this.sendmsg(command);
     if (lower.startsWith("sendevent")) return this.sendevent(command);
     if (lower.startsWith("api ")) {
@@ -175,37 +145,17 @@ export class EslConnection implements EventListener, LogListener {
       this.bgapi(cmd.slice(6), command);
       return undefined;
     }
-    if (lower.startsWith("log")) return this.log(cmd);
-    if (lower.startsWith("linger")) return this.lingerCommand(cmd);
-    if (lower.startsWith("nolinger")) {
-      if (!this.myeventsUuid) return "-ERR not controlling a session";
-      this.linger = undefined;
-      return "+OK will not linger";
+    if (lower.startsWith("log")) return subscriptions.log(cmd);
+    if (lower.startsWith("linger")) return subscriptions.lingerCommand(cmd);
+    if (lower.startsWith("nolinger")) return subscriptions.nolinger();
+    if (lower.startsWith("nolog")) return subscriptions.nolog();
+    if (lower.startsWith("event")) return subscriptions.event(cmd);
+    if (lower.startsWith("nixevent")) return subscriptions.nixevent(cmd);
+    if (lower.startsWith("noevents")) {
+      this.outbound.dropHeld();
+      return subscriptions.noevents();
     }
-    if (lower.startsWith("nolog")) {
-      if (this.logLevel === undefined) return "-ERR not loging";
-      this.logLevel = undefined;
-      this.host.core.removeLogListener(this);
-      return "+OK no longer logging";
-    }
-    if (lower.startsWith("event")) return this.event(cmd);
-    if (lower.startsWith("nixevent")) return this.nixevent(cmd);
-    if (lower.startsWith("noevents")) return this.noevents();
     return "-ERR command not found";
-  }
-
-  private noevents(): string {
-    this.held = [];
-    this.heldHead = 0;
-    if (!this.eventsEnabled) return "-ERR not listening for events";
-    this.eventsEnabled = false;
-    this.allEvents = false;
-    this.allCustom = false;
-    this.names.clear();
-    this.nixed.clear();
-    this.subclasses.clear();
-    this.host.core.removeListener(this);
-    return "+OK no longer listening for events";
   }
 
   // ---- commands -------------------------------------------------------------------------------
@@ -272,146 +222,10 @@ export class EslConnection implements EventListener, LogListener {
     );
   }
 
-  /** `event [plain|json|xml] <names…>`: unknown names are ignored, `CUSTOM` is followed by subclasses. */
-  private event(cmd: string): string {
-    const words = cmd.split(" ").slice(1);
-    let keys = 0;
-    let custom = false;
-    words.forEach((word, i) => {
-      if (!word) return;
-      if (i === 0) {
-        const f = word.toLowerCase();
-        if (f === "plain" || f === "json" || f === "xml") {
-          this.format = f;
-          return;
-        }
-      }
-      if (custom) {
-        this.subclasses.add(word);
-        return;
-      }
-      const name = isEventName(word);
-      if (!name) return;
-      keys++;
-      if (name === "ALL") {
-        this.allEvents = true;
-        this.allCustom = true;
-        this.nixed.clear();
-      } else {
-        this.names.add(name);
-        this.nixed.delete(name);
-      }
-      if (name === "CUSTOM") custom = true;
-    });
-    if (keys === 0) return "-ERR no keywords supplied";
-    this.enableEvents();
-    return `+OK event listener enabled ${this.format}`;
-  }
-
-  private nixevent(cmd: string): string {
-    const words = cmd.split(" ").slice(1);
-    let keys = 0;
-    let custom = false;
-    for (const word of words) {
-      if (!word) continue;
-      if (custom) {
-        this.subclasses.delete(word);
-        continue;
-      }
-      const name = isEventName(word);
-      if (!name) continue;
-      keys++;
-      if (name === "CUSTOM") custom = true;
-      else if (name === "ALL") {
-        this.allEvents = false;
-        this.allCustom = false;
-        this.names.clear();
-        this.nixed.clear();
-      } else {
-        this.names.delete(name);
-        if (this.allEvents) this.nixed.add(name);
-      }
-    }
-    if (keys === 0) return "-ERR no keywords supplied";
-    this.enableEvents();
-    return "+OK events nixed";
-  }
-
-  private enableEvents(): void {
-    if (this.eventsEnabled) return;
-    this.eventsEnabled = true;
-    this.host.core.addListener(this);
-  }
-
-  /** `filter <header> <value>`, `filter delete <header> [value]`, `filter delete all`. */
-  private filter(rest: string): string {
-    const text = rest.replace(/^ +/, "");
-    const sp = text.indexOf(" ");
-    let name = sp === -1 ? text : text.slice(0, sp);
-    let value: string | undefined = sp === -1 ? undefined : text.slice(sp + 1);
-    if (name.toLowerCase() === "delete" && value !== undefined) {
-      const sp2 = value.indexOf(" ");
-      name = sp2 === -1 ? value : value.slice(0, sp2);
-      value = sp2 === -1 ? undefined : value.slice(sp2 + 1);
-      if (name.toLowerCase() === "all") this.filters = [];
-      else
-        this.filters = this.filters.filter(
-          ([h, v]) => !(h.toLowerCase() === name.toLowerCase() && (value === undefined || v === value)),
-        );
-      return `+OK filter deleted. [${name}][${value ?? ""}]`;
-    }
-    if (value === undefined) return "-ERR invalid syntax";
-    if (name.toLowerCase() === "add") {
-      const sp2 = value.indexOf(" ");
-      name = sp2 === -1 ? value : value.slice(0, sp2);
-      value = sp2 === -1 ? "" : value.slice(sp2 + 1);
-    }
-    this.filters.push([name, value]);
-    return `+OK filter added. [${name}]=[${value}]`;
-  }
-
-  /** `myevents <uuid> [plain|json|xml]`: only that channel's events, and the socket follows the channel. */
-  private myeventsCommand(cmd: string): string {
-    if (this.myevents) return "-ERR aready enabled.";
-    const [, uuid = "", fmt] = cmd.split(" ");
-    const channel = this.host.core.channels.get(uuid);
-    if (!channel && fmt) return "-ERR invalid uuid";
-    if (channel) this.myeventsUuid = uuid;
-    for (const name of MYEVENTS) this.names.add(name);
-    this.myevents = true;
-    if (/xml/i.test(cmd)) this.format = "xml";
-    if (/json/i.test(cmd)) this.format = "json";
-    if (/ plain/i.test(cmd)) this.format = "plain";
-    this.enableEvents();
-    return "+OK Events Enabled";
-  }
-
-  private lingerCommand(cmd: string): string {
-    if (!this.myeventsUuid) return "-ERR not controlling a session";
-    const n = Number.parseInt(cmd.slice(7), 10);
-    this.linger = cmd.charAt(6) === " " && Number.isFinite(n) ? n : -1;
-    return this.linger >= 0 ? `+OK will linger ${this.linger} seconds` : "+OK will linger";
-  }
-
-  private log(cmd: string): string {
-    const levelText = cmd.slice(3).replace(/^ +/, "").split(" ")[0] ?? "";
-    let level = 7;
-    if (levelText) {
-      // switch_log_str2level: a number is clamped to 0..63 (SWITCH_LOG_INVALID - 1), a name looked up.
-      const named = LOG_LEVELS[levelText.toLowerCase()];
-      if (/^-?\d+$/.test(levelText)) level = Math.min(63, Math.max(0, Number(levelText)));
-      else if (named === undefined) return "-ERR invalid log level";
-      else level = named;
-    }
-    this.logLevel = level;
-    this.host.core.addLogListener(this);
-    return `+OK log level ${levelText} [${level}]`;
-  }
-
   /** `sendmsg [uuid]` with call-command execute / hangup (switch_ivr_parse_event). */
   private sendmsg(command: ClientCommand): string {
     let uuid = command.line.slice(7).trim();
-    if (!uuid) uuid = header(command, "session-id") ?? this.myeventsUuid ?? "";
+    if (!uuid) uuid = header(command, "session-id") ?? this.subscriptions.controlledSession ?? "";
     const channel = uuid ? this.host.core.channels.get(uuid) : undefined;
     if (!channel) return `-ERR invalid session id [${uuid}]`;
     const callCommand = (header(command, "call-command") ?? "").toLowerCase();
@@ -452,142 +266,38 @@ export class EslConnection implements EventListener, LogListener {
   // ---- events ---------------------------------------------------------------------------------
 
   wants(name: string): boolean {
-    if (!this.eventsEnabled || !this.running) return false;
-    return (this.allEvents && !this.nixed.has(name)) || this.names.has(name);
+    return this.running && this.subscriptions.wants(name);
   }
 
-  /** event_handler (mod_event_socket.c): subscription, filters, myevents, then the bounded queue. */
+  /** event_handler (mod_event_socket.c): what the subscriptions accept, through the bounded queue. */
   offer(event: SwitchEvent): void {
-    if (!this.eventsEnabled || !this.running) return;
-    const name = event.name;
-    let send = false;
-    if (this.allEvents && !this.nixed.has(name)) send = true;
-    else if (this.names.has(name)) {
-      send = name !== "CUSTOM" || !event.subclass || this.allCustom || this.subclasses.has(event.subclass);
-    }
-    if (send && this.filters.length > 0) send = this.passesFilters(event);
-    if (send && this.myevents) {
-      const uuid = event.uniqueId;
-      if (!uuid || (this.myeventsUuid && uuid !== this.myeventsUuid)) send = false;
-    }
-    if (!send) return;
-    this.enqueue(event.frame(this.format));
-    if (this.myeventsUuid && name === "CHANNEL_HANGUP" && event.uniqueId === this.myeventsUuid) {
-      this.sessionDown();
-    }
+    if (!this.running || !this.subscriptions.accepts(event)) return;
+    this.outbound.enqueue(event.frame(this.subscriptions.format));
+    if (this.subscriptions.endsSession(event)) this.sessionDown();
   }
 
   /** A log/data frame: through the same queue as events (mod_event_socket keeps a log queue beside it). */
   offerLog(frame: Buffer): void {
-    if (this.running) this.enqueue(frame);
-  }
-
-  private passesFilters(event: SwitchEvent): boolean {
-    let send = false;
-    for (const [name, raw] of this.filters) {
-      const value = event.header(name);
-      if (value === undefined) continue;
-      let compare = raw;
-      let positive = true;
-      while (compare.length > 0 && (compare[0] === "+" || compare[0] === "-" || compare[0] === " ")) {
-        if (compare[0] === "+") positive = true;
-        else if (compare[0] === "-") positive = false;
-        compare = compare.slice(1);
-      }
-      if (send && positive) continue;
-      let match: boolean;
-      if (raw.startsWith("/")) {
-        const body = compare.replace(/^\/|\/$/g, "");
-        try {
-          match = new RegExp(body).test(value);
-        } catch {
-          match = false;
-        }
-      } else match = value.toLowerCase() === compare.toLowerCase();
-      if (match) {
-        if (positive) send = true;
-        else {
-          send = false;
-          break;
-        }
-      }
-    }
-    return send;
-  }
-
-  private enqueue(frame: Buffer): void {
-    const core = this.host.core;
-    if (this.canSend() && this.heldCount === 0 && this.paced()) {
-      core.stats.eventsSent++;
-      this.write(frame);
-      return;
-    }
-    if (this.heldCount >= this.host.eventQueueLength) {
-      core.stats.eventsLost++;
-      if (++this.lostEvents > this.host.maxLostEvents) {
-        core.stats.listenersKilled++;
-        this.kill("killed listener because of lost events\n");
-      }
-      return;
-    }
-    this.lostEvents = 0;
-    this.held.push(frame);
-  }
-
-  private canSend(): boolean {
-    return !this.busy && this.socket.writableLength + this.outBytes < SOCKET_HIGH_WATER;
-  }
-
-  private get heldCount(): number {
-    return this.held.length - this.heldHead;
-  }
-
-  /** Whether the event rate cap lets one more event out now (taking it); if not, retry when it will. */
-  private paced(): boolean {
-    const rate = this.host.eventRatePerSecond;
-    if (rate <= 0) return true;
-    if (this.bucket?.ratePerSecond !== rate) this.bucket = new TokenBucket(rate);
-    if (this.bucket.take()) return true;
-    if (!this.paceTimer) {
-      this.paceTimer = setTimeout(
-        () => {
-          this.paceTimer = undefined;
-          this.releaseHeld();
-        },
-        Math.max(1, Math.ceil(this.bucket.msUntilToken())),
-      );
-    }
-    return false;
+    if (this.running) this.outbound.enqueue(frame);
   }
 
   /** Write held events while the socket, the command in progress and the rate cap let them out. */
   releaseHeld(): void {
-    if (this.heldCount === 0 || !this.running) return;
-    while (this.heldHead < this.held.length && this.canSend() && this.paced()) {
-      this.host.core.stats.eventsSent++;
-      this.write(this.held[this.heldHead] as Buffer);
-      this.held[this.heldHead++] = EMPTY;
-    }
-    if (this.heldHead === this.held.length) {
-      this.held = [];
-      this.heldHead = 0;
-    } else if (this.heldHead > 4096 && this.heldHead * 2 > this.held.length) {
-      this.held = this.held.slice(this.heldHead);
-      this.heldHead = 0;
-    }
+    this.outbound.releaseHeld();
   }
 
   /** The myevents channel went down: without linger the listener closes (read_packet). */
   private sessionDown(): void {
-    if (this.linger === undefined) {
+    const linger = this.subscriptions.lingerSeconds;
+    if (linger === undefined) {
       setImmediate(() => this.close(GOODBYE));
       return;
     }
-    const uuid = this.myeventsUuid ?? "";
+    const uuid = this.subscriptions.controlledSession ?? "";
     this.write(
-      `Content-Type: text/disconnect-notice\nController-Session-UUID: ${uuid}\nContent-Disposition: linger\nChannel-Name: \nLinger-Time: ${this.linger}\nContent-Length: 0\n\n`,
+      `Content-Type: text/disconnect-notice\nController-Session-UUID: ${uuid}\nContent-Disposition: linger\nChannel-Name: \nLinger-Time: ${linger}\nContent-Length: 0\n\n`,
     );
-    if (this.linger >= 0) setTimeout(() => this.close(GOODBYE), this.linger * 1000).unref();
+    if (linger >= 0) setTimeout(() => this.close(GOODBYE), linger * 1000).unref();
   }
 
   // ---- output ---------------------------------------------------------------------------------
@@ -597,37 +307,14 @@ export class EslConnection implements EventListener, LogListener {
   }
 
   write(data: string | Buffer): void {
-    if (this.closing || this.host.halfOpenActive) return;
-    this.out.push(data);
-    this.outBytes += data.length;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  flush(): void {
-    this.flushScheduled = false;
-    if (this.out.length === 0) return;
-    const data =
-      this.out.length === 1
-        ? (this.out[0] as string | Buffer)
-        : Buffer.concat(this.out.map((x) => (typeof x === "string" ? Buffer.from(x, "utf8") : x)));
-    this.out = [];
-    this.outBytes = 0;
-    if (this.socket.destroyed) return;
-    const accepted = this.socket.write(data);
-    // Held events wait for 'drain'; a write the kernel took whole emits no 'drain', so go on now.
-    if (accepted && this.heldCount > 0) setImmediate(() => this.releaseHeld());
+    this.outbound.write(data);
   }
 
   /** Send a disconnect notice (optional) and close, as listener_run's exit path does. */
   close(notice?: string): void {
     if (!this.running) return;
     this.running = false;
-    if (notice !== undefined) this.out.push(disconnectNotice(notice));
-    this.flush();
-    this.closing = true;
+    this.outbound.finish(notice);
     this.host.core.removeListener(this);
     this.host.core.removeLogListener(this);
     this.socket.end();
@@ -643,8 +330,7 @@ export class EslConnection implements EventListener, LogListener {
   /** Abort without a notice: a FIN (`end`) or an RST (`resetAndDestroy`). */
   drop(how: "fin" | "rst"): void {
     this.running = false;
-    this.closing = true;
-    this.out = [];
+    this.outbound.discard();
     this.host.core.removeListener(this);
     this.host.core.removeLogListener(this);
     if (how === "rst") this.socket.resetAndDestroy();
@@ -653,36 +339,9 @@ export class EslConnection implements EventListener, LogListener {
 
   private onClose(): void {
     this.running = false;
-    clearTimeout(this.paceTimer);
+    this.outbound.stop();
     this.host.core.removeListener(this);
     this.host.core.removeLogListener(this);
     this.host.connectionClosed(this);
   }
 }
-
-/** The events `myevents` subscribes (parse_command). */
-const MYEVENTS = [
-  "CHANNEL_ANSWER",
-  "CHANNEL_APPLICATION",
-  "CHANNEL_BRIDGE",
-  "CHANNEL_CREATE",
-  "CHANNEL_DATA",
-  "CHANNEL_DESTROY",
-  "CHANNEL_EXECUTE",
-  "CHANNEL_EXECUTE_COMPLETE",
-  "CHANNEL_HANGUP",
-  "CHANNEL_HANGUP_COMPLETE",
-  "CHANNEL_ORIGINATE",
-  "CHANNEL_UUID",
-  "CHANNEL_OUTGOING",
-  "CHANNEL_PARK",
-  "CHANNEL_PROGRESS",
-  "CHANNEL_PROGRESS_MEDIA",
-  "CHANNEL_STATE",
-  "CHANNEL_UNBRIDGE",
-  "CHANNEL_UNPARK",
-  "DETECTED_SPEECH",
-  "DTMF",
-  "NOTALK",
-  "TALK",
-];

@@ -35,7 +35,7 @@ export interface ControlApi {
   close(): Promise<void>;
 }
 
-export type ControlRoute = (body: JsonBody) => unknown;
+type ControlRoute = (body: JsonBody) => unknown;
 
 const HOST = "127.0.0.1";
 
@@ -121,7 +121,7 @@ function send(response: http.ServerResponse, status: number, body: unknown): voi
 }
 
 /** Every route: `"<METHOD> <path>"` → what it does to the double. */
-export function controlRoutes(fs: FakeSwitch): Map<string, ControlRoute> {
+function controlRoutes(fs: FakeSwitch): Map<string, ControlRoute> {
   return new Map<string, ControlRoute>([
     ["GET /stats", () => ({ ...fs.stats, coreUuid: fs.coreUuid, port: fs.port })],
     ["GET /profile", () => profileJson(fs.profile)],

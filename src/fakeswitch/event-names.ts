@@ -1,5 +1,5 @@
 /** EVENT_NAMES of switch_event.c (FreeSWITCH 1.10), in switch_event_types_t order. */
-export const EVENT_NAMES = [
+const EVENT_NAMES = [
   "CUSTOM",
   "CLONE",
   "CHANNEL_CREATE",

@@ -3,7 +3,7 @@
  * string grammar): `{global vars}[leg vars]leg1,leg2|leg3 <exten>|&app(args) [dialplan] [context]
  * [cid_name] [cid_num] [timeout_sec]`. `,` rings legs at once, `|` tries the next group when one fails.
  */
-export type VarPairs = Array<[string, string]>;
+type VarPairs = Array<[string, string]>;
 
 export interface OriginateLeg {
   dialString: string;
@@ -11,7 +11,7 @@ export interface OriginateLeg {
   vars: VarPairs;
 }
 
-export type OriginateTarget =
+type OriginateTarget =
   | { kind: "app"; app: string; args: string }
   | { kind: "extension"; extension: string; dialplan: string; context: string };
 

@@ -7,7 +7,7 @@ import { causeOfSipStatus } from "./sip-causes.ts";
 import { T } from "./tokens.ts";
 
 /** The sofia profile a SIP side is unless told otherwise: the one FreeSWITCH's carrier gateways use. */
-export const DEFAULT_SIP_PROFILE = "external";
+const DEFAULT_SIP_PROFILE = "external";
 
 export interface SipSideOptions {
   /**

@@ -6,10 +6,10 @@ import { TEMPLATE_BLOCKS, TEMPLATE_TOKENS } from "./templates.ts";
  * {@link TokenTable} holds one channel's values and their encodings (URL-encoded for plain/xml,
  * JSON-escaped for json), each computed once and reused by every event of the channel.
  */
-export type TokenName = (typeof TEMPLATE_TOKENS)[number] | (typeof TEMPLATE_BLOCKS)[number];
+type TokenName = (typeof TEMPLATE_TOKENS)[number] | (typeof TEMPLATE_BLOCKS)[number];
 
 // Blocks first: their per-channel caches are indexed by id and stay as short as the block list.
-export const TOKEN_NAMES: readonly TokenName[] = [...TEMPLATE_BLOCKS, ...TEMPLATE_TOKENS];
+const TOKEN_NAMES: readonly TokenName[] = [...TEMPLATE_BLOCKS, ...TEMPLATE_TOKENS];
 const ids = new Map<string, number>(TOKEN_NAMES.map((name, i) => [name, i]));
 
 export function tokenId(name: string): number {
@@ -137,7 +137,7 @@ export class TokenTable {
   }
 }
 
-export function renderBlock(headers: HeaderRun, format: Format): string {
+function renderBlock(headers: HeaderRun, format: Format): string {
   let out = "";
   for (const [name, value] of headers) {
     if (format === "plain") out += `${name}: ${urlEncode(value)}\n`;

@@ -1,7 +1,7 @@
-import { ApiError } from "./errors.ts";
+import { ApiError } from "../contracts/api-error.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 
-export interface AdmissionOptions {
+interface AdmissionOptions {
   maxInFlight: number;
   latencyP95LimitMs: number;
   /** Refuse originates once FreeSWITCH's sessions reach this share of Max-Sessions. */
@@ -9,7 +9,7 @@ export interface AdmissionOptions {
   retryAfterSec: number;
 }
 
-export type RejectionReason =
+type RejectionReason =
   | "esl_down"
   | "in_flight"
   | "stalled"

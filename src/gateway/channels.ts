@@ -1,6 +1,6 @@
-import type { FsEventV1 } from "./normalize.ts";
+import type { FsEventV1 } from "../contracts/fs-events-v1.ts";
 
-export interface ChannelRow {
+interface ChannelRow {
   uuid: string;
   direction: string;
   name: string;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import { defaultMaxTokenLifetimeSec } from "./auth.ts";
-import { type CallerPolicySettings, callerPolicyFromEnv } from "./caller-policy.ts";
+import { defaultMaxTokenLifetimeSec } from "../contracts/bearer-token.ts";
+import { type CallerPolicySettings, callerPolicyFromEnv } from "../contracts/caller-policy.ts";
 
 /**
  * Gateway configuration, read from the environment (and optional *_FILE secrets) and validated at

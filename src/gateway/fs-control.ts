@@ -1,4 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { ApiError } from "../contracts/api-error.ts";
+import { type CallerPolicy, PolicyViolation } from "../contracts/caller-policy.ts";
+import type { OriginateInput } from "../contracts/originate-input.ts";
 import {
   CONTEXT,
   DIALPLAN,
@@ -14,24 +17,10 @@ import {
   UUID,
 } from "../esl/index.ts";
 import type { Admission } from "./admission.ts";
-import { type CallerPolicy, PolicyViolation } from "./caller-policy.ts";
 import type { ChannelTable } from "./channels.ts";
-import { ApiError } from "./errors.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 
-export interface OriginateInput {
-  destination: string | string[];
-  mode?: "simultaneous" | "sequential";
-  application?: { name: string; args?: string };
-  extension?: { number: string; dialplan?: string; context?: string };
-  variables?: Record<string, string | number | boolean>;
-  caller_id?: { name?: string; number?: string };
-  timeout_sec?: number;
-  call_uuid?: string;
-  wait?: boolean;
-}
-
-export interface OriginateOutput {
+interface OriginateOutput {
   call_uuid: string;
   job_uuid: string;
   status: "accepted" | "answered" | "failed";

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
+import { JwtAuthenticator } from "../contracts/bearer-token.ts";
+import { CallerPolicy } from "../contracts/caller-policy.ts";
 import { EslClient, type EslEvent } from "../esl/index.ts";
 import { Admission } from "./admission.ts";
-import { JwtAuthenticator } from "./auth.ts";
-import { CallerPolicy } from "./caller-policy.ts";
 import { ChannelTable } from "./channels.ts";
 import type { GatewayConfig } from "./config.ts";
 import { FsControl } from "./fs-control.ts";

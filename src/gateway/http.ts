@@ -10,14 +10,16 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { Logger } from "pino";
-import type { GatewayScope, JwtAuthenticator } from "./auth.ts";
+import { ApiError } from "../contracts/api-error.ts";
+import type { JwtAuthenticator } from "../contracts/bearer-token.ts";
+import { jsonValidatorCompiler } from "../contracts/json-validator.ts";
+import type { OriginateInput } from "../contracts/originate-input.ts";
+import type { GatewayScope } from "../contracts/scopes.ts";
 import type { ChannelTable } from "./channels.ts";
-import { ApiError } from "./errors.ts";
-import type { FsControl, Leg, OriginateInput } from "./fs-control.ts";
+import type { FsControl, Leg } from "./fs-control.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import { jsonValidatorCompiler } from "./validator.ts";
 
-export interface HttpDeps {
+interface HttpDeps {
   log: Logger;
   auth: JwtAuthenticator;
   control: FsControl;
@@ -66,7 +68,7 @@ const scalar = {
 } as const;
 const leg = { type: "string", enum: ["aleg", "bleg", "both"] } as const;
 
-export const originateBodySchema = {
+const originateBodySchema = {
   type: "object",
   additionalProperties: false,
   required: ["destination"],

@@ -1,9 +1,9 @@
 import { writeFileSync } from "node:fs";
 import pino from "pino";
+import { JwtAuthenticator } from "../contracts/bearer-token.ts";
+import { CallerPolicy } from "../contracts/caller-policy.ts";
 import { EslClient } from "../esl/index.ts";
 import { Admission } from "./admission.ts";
-import { JwtAuthenticator } from "./auth.ts";
-import { CallerPolicy } from "./caller-policy.ts";
 import { ChannelTable } from "./channels.ts";
 import { FsControl } from "./fs-control.ts";
 import { buildHttpApp } from "./http.ts";

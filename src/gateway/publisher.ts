@@ -1,10 +1,10 @@
 import { connect, type NatsConnection } from "nats";
 import type { Logger } from "pino";
+import type { FsEventV1 } from "../contracts/fs-events-v1.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import type { FsEventV1 } from "./normalize.ts";
 import { DropOldestQueue } from "./ring-queue.ts";
 
-export interface PublisherOptions {
+interface PublisherOptions {
   servers: string[];
   subject: string;
   /** Also publish each event on `<subject>.<EVENT_TYPE>`. */
@@ -12,7 +12,7 @@ export interface PublisherOptions {
   queueCapacity: number;
 }
 
-export type NatsState = "connecting" | "connected" | "disconnected" | "closed";
+type NatsState = "connecting" | "connected" | "disconnected" | "closed";
 
 const batchSize = 512;
 /**

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
-import { mintToken } from "../gateway/auth.ts";
+import { mintToken } from "../contracts/bearer-token.ts";
 import { auditCalls, CallsApiRequests, type PipelineSection } from "./calls-api-load.ts";
 import { FaultSchedule } from "./fault-schedule.ts";
 import {

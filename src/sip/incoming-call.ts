@@ -6,7 +6,7 @@ import { newTag, responseTo } from "./requests.ts";
 import { audioSdp, SDP_TYPE } from "./sdp.ts";
 import type { InviteServerTransaction } from "./server-transactions.ts";
 
-export interface IncomingCallEvents {
+interface IncomingCallEvents {
   /** The caller CANCELled before our final response; a 487 has been sent (§9.2). */
   cancelled?(): void;
   ended?(by: "local" | "remote"): void;

@@ -86,7 +86,7 @@ export function headerValues(message: SipMessage, name: string): string[] {
 }
 
 /** Split a header value at commas outside quotes and angle brackets. */
-export function splitCommas(value: string): string[] {
+function splitCommas(value: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let quoted = false;

@@ -14,7 +14,7 @@ import { InviteServerTransaction, NonInviteServerTransaction } from "./server-tr
 import { RFC3261_TIMERS, type TimerValues } from "./timers.ts";
 import { type Peer, type TransportStats, UdpTransport } from "./transport.ts";
 
-export interface UserAgentOptions {
+interface UserAgentOptions {
   /** 0 (default): a free port. Always 127.0.0.1. */
   port?: number;
   /** T1/T2/T4 (tests shorten them). */

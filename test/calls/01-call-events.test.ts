@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { callEventEffect, foldEffects } from "../../src/calls/call-events.ts";
-import type { FsEventV1 } from "../../src/gateway/normalize.ts";
+import type { FsEventV1 } from "../../src/contracts/fs-events-v1.ts";
 
 const callId = "8f24660c-4559-4ec7-8493-7f4d12518737";
 const event = (event_type: string, extra: Partial<FsEventV1> = {}): FsEventV1 => ({

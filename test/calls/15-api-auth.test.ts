@@ -8,8 +8,9 @@ import { CallStore } from "../../src/calls/call-store.ts";
 import { migrate } from "../../src/calls/migrate.ts";
 import { openPglite } from "../../src/calls/pglite-client.ts";
 import type { SqlClient } from "../../src/calls/sql.ts";
-import { JwtAuthenticator, mintToken, type Scope } from "../../src/gateway/auth.ts";
-import { CallerPolicy } from "../../src/gateway/caller-policy.ts";
+import { JwtAuthenticator, mintToken } from "../../src/contracts/bearer-token.ts";
+import { CallerPolicy } from "../../src/contracts/caller-policy.ts";
+import type { Scope } from "../../src/contracts/scopes.ts";
 
 // The calls API with the gateway's authenticator, configured as a deployment with issuer and audience would
 // be; JetStream is a stub that stores every publish (the pipeline test covers the real one).

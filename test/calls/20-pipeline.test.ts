@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CallStore } from "../../src/calls/call-store.ts";
 import { CdrWriter } from "../../src/calls/cdr-writer.ts";
 import { callsStream, fsEventsStream } from "../../src/calls/jetstream.ts";
-import { mintToken } from "../../src/gateway/auth.ts";
+import { mintToken } from "../../src/contracts/bearer-token.ts";
 import { testJwtSecret, until } from "../helpers/gateway.ts";
 import { type CallsStack, startCallsStack, startGatewayProcess } from "./calls-stack.ts";
 

@@ -8,8 +8,8 @@ import { loadCallsConfig } from "../../src/calls/config.ts";
 import { openPglite } from "../../src/calls/pglite-client.ts";
 import { type CallsPipeline, startCallsPipeline } from "../../src/calls/pipeline.ts";
 import type { SqlClient } from "../../src/calls/sql.ts";
+import { defaultCallerPolicy } from "../../src/contracts/caller-policy.ts";
 import { type FakeSwitch, startFakeSwitch } from "../../src/fakeswitch/index.ts";
-import { defaultCallerPolicy } from "../../src/gateway/caller-policy.ts";
 import { testEslPassword, testJwtSecret } from "../helpers/gateway.ts";
 import { freeLoopbackPort, startNatsServer, type TestNatsServer } from "../helpers/nats.ts";
 

@@ -1,7 +1,7 @@
 import { SignJWT, UnsecuredJWT } from "jose";
 import { describe, expect, it, vi } from "vitest";
-import { defaultMaxTokenLifetimeSec, JwtAuthenticator, mintToken } from "../../src/gateway/auth.ts";
-import { ApiError } from "../../src/gateway/errors.ts";
+import { ApiError } from "../../src/contracts/api-error.ts";
+import { defaultMaxTokenLifetimeSec, JwtAuthenticator, mintToken } from "../../src/contracts/bearer-token.ts";
 
 const secret = new TextEncoder().encode("k".repeat(32));
 const auth = new JwtAuthenticator({

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
+import type { ApiError } from "../../src/contracts/api-error.ts";
 import { EslEvent } from "../../src/esl/index.ts";
 import { Admission } from "../../src/gateway/admission.ts";
-import type { ApiError } from "../../src/gateway/errors.ts";
 import { GatewayMetrics } from "../../src/gateway/metrics.ts";
 import { normalizeEvent } from "../../src/gateway/normalize.ts";
 import { DropOldestQueue } from "../../src/gateway/ring-queue.ts";

@@ -1,16 +1,17 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { EslClient } from "../../src/esl/index.ts";
-import { Admission } from "../../src/gateway/admission.ts";
+import { ApiError } from "../../src/contracts/api-error.ts";
 import {
   CallerPolicy,
   callerPolicyFromEnv,
   defaultCallerPolicy,
   PolicyViolation,
-} from "../../src/gateway/caller-policy.ts";
+} from "../../src/contracts/caller-policy.ts";
+import type { OriginateInput } from "../../src/contracts/originate-input.ts";
+import type { EslClient } from "../../src/esl/index.ts";
+import { Admission } from "../../src/gateway/admission.ts";
 import { ChannelTable } from "../../src/gateway/channels.ts";
-import { ApiError } from "../../src/gateway/errors.ts";
-import { FsControl, type OriginateInput } from "../../src/gateway/fs-control.ts";
+import { FsControl } from "../../src/gateway/fs-control.ts";
 import { GatewayMetrics } from "../../src/gateway/metrics.ts";
 
 /** FsControl over an ESL client that records every command and answers +OK at once. */

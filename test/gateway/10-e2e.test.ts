@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mintToken } from "../../src/contracts/bearer-token.ts";
 import type { FakeSwitch } from "../../src/fakeswitch/index.ts";
-import { mintToken } from "../../src/gateway/auth.ts";
 import type { Gateway } from "../../src/gateway/gateway.ts";
 import {
   type GatewayUnderTest,

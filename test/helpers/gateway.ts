@@ -1,8 +1,9 @@
 import { Writable } from "node:stream";
 import pino from "pino";
+import { mintToken } from "../../src/contracts/bearer-token.ts";
+import { defaultCallerPolicy } from "../../src/contracts/caller-policy.ts";
+import type { Scope } from "../../src/contracts/scopes.ts";
 import { type FakeSwitch, type FakeSwitchOptions, startFakeSwitch } from "../../src/fakeswitch/index.ts";
-import { mintToken, type Scope } from "../../src/gateway/auth.ts";
-import { defaultCallerPolicy } from "../../src/gateway/caller-policy.ts";
 import { loadConfig } from "../../src/gateway/config.ts";
 import { Gateway } from "../../src/gateway/gateway.ts";
 

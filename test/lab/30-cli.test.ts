@@ -11,10 +11,10 @@ import { run } from "../../lab/cli/run.ts";
 import { status } from "../../lab/cli/status.ts";
 import { up } from "../../lab/cli/up.ts";
 import { repoRoot } from "../../lab/lib/paths.ts";
-import { groupMembers } from "../../lab/lib/proc-stats.ts";
 import type { LabState } from "../../lab/lib/state.ts";
 import { topologyNames } from "../../lab/lib/topology.ts";
 import { isLoopbackHost } from "../../src/net/loopback.ts";
+import { groupMembers } from "../../src/procfs/proc-stats.ts";
 import { scratchDir } from "./lab-helpers.ts";
 
 const scratch = scratchDir();

@@ -6,8 +6,8 @@ import { connect, type NatsConnection } from "nats";
 import { expect } from "vitest";
 import type { Lab } from "../../lab/lib/lab.ts";
 import { portIsFree } from "../../lab/lib/ports.ts";
-import { groupMembers } from "../../lab/lib/proc-stats.ts";
 import type { LabState } from "../../lab/lib/state.ts";
+import { groupMembers } from "../../src/procfs/proc-stats.ts";
 
 /** A scratch folder for one test file's results and state file. */
 export function scratchDir(): { dir: string; stateFile: string; resultsDir: string; remove(): void } {

@@ -1,23 +1,6 @@
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import { ApiError } from "./errors.ts";
-
-/**
- * Scope claims per command family: the answer to ADR-0011's open question on the authorization matrix.
- * One vocabulary for every service that shares the backend's HS256 secret: the gateway's `fs:*`, the calls
- * API's `calls:*` (src/calls/api.ts: `calls:write` to place a call, `calls:read` to look one up).
- */
-export type GatewayScope = "fs:originate" | "fs:hangup" | "fs:play" | "fs:transfer" | "fs:read";
-export type CallsScope = "calls:write" | "calls:read";
-export type Scope = GatewayScope | CallsScope;
-export const gatewayScopes: readonly GatewayScope[] = [
-  "fs:originate",
-  "fs:hangup",
-  "fs:play",
-  "fs:transfer",
-  "fs:read",
-];
-export const callsScopes: readonly CallsScope[] = ["calls:write", "calls:read"];
-export const allScopes: readonly Scope[] = [...gatewayScopes, ...callsScopes];
+import { ApiError } from "./api-error.ts";
+import { allScopes, type Scope } from "./scopes.ts";
 
 /** A token's lifetime accepted at most when none is configured: a day, twice what the lab and harness mint. */
 export const defaultMaxTokenLifetimeSec = 24 * 3600;
@@ -31,7 +14,7 @@ export interface AuthOptions {
   maxLifetimeSec?: number;
 }
 
-export interface Principal {
+interface Principal {
   subject: string;
   scopes: ReadonlySet<string>;
 }

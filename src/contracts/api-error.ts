@@ -13,7 +13,7 @@ export class ApiError extends Error {
   }
 }
 
-export type ApiErrorCode =
+type ApiErrorCode =
   | "bad_request"
   /** Refused before routing: the method, URL or header fields (src/gateway/http.ts). */
   | "method_not_allowed"
@@ -37,5 +37,5 @@ export type ApiErrorCode =
   | "database_unavailable"
   | "queue_unavailable"
   | "internal"
-  /** 400: the caller policy refused a value (src/gateway/caller-policy.ts, docs/security.md). */
+  /** 400: the caller policy refused a value (caller-policy.ts, docs/security.md). */
   | PolicyCode;
