@@ -1,5 +1,5 @@
 import { originateLoad, RECONNECT_GATES, seconds } from "./common.ts";
-import type { Scenario } from "./types.ts";
+import { FIRST_FREESWITCH, type Scenario } from "./types.ts";
 
 /**
  * ESL outages under load, one after another: an orderly close (FIN), a reset (RST), FreeSWITCH restarted,
@@ -27,7 +27,7 @@ export const reconnect: Scenario = {
   faults: [
     { at: seconds(5), target: "esl", fault: { kind: "cut", mode: "fin" } },
     { at: seconds(12), target: "esl", fault: { kind: "cut", mode: "rst" } },
-    { at: seconds(19), target: "fakeswitch", fault: { kind: "restart" }, label: "FreeSWITCH restart" },
+    { at: seconds(19), target: FIRST_FREESWITCH, fault: { kind: "restart" }, label: "FreeSWITCH restart" },
     {
       at: seconds(28),
       target: "esl",

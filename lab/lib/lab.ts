@@ -44,6 +44,8 @@ export interface UpOptions {
   external?: ExternalFreeswitch;
   fakeswitchProfile?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
+  /** The SIPp carrier's hold, over the topology's `sip.carrier.hold_ms`: the hold of a real FreeSWITCH's calls. */
+  carrierHoldMs?: number;
   /**
    * A PostgreSQL server for the calls pipeline (the CLI passes `DATABASE_URL`); unset: PGlite in the lab's
    * folder. Kept with the lab's secrets: it may hold a password.
@@ -126,8 +128,10 @@ export class Lab {
 
   static async up(options: UpOptions = {}): Promise<Lab> {
     const started = performance.now();
-    const topology =
-      typeof options.topology === "object" ? options.topology : loadTopology(options.topology ?? "single");
+    const topology = withCarrierHold(
+      typeof options.topology === "object" ? options.topology : loadTopology(options.topology ?? "single"),
+      options.carrierHoldMs,
+    );
     const mode = options.mode ?? (options.external ? "external" : "embedded");
     if ((mode === "external") !== (options.external !== undefined))
       throw new Error(
@@ -261,13 +265,26 @@ export class Lab {
     return {
       topology: this.state.topology.name,
       mode: this.state.mode,
-      gateways: this.state.gateways.map(({ name, url, freeswitch }) => ({
-        name,
-        url,
-        destination: isRealFreeswitch(this.state.components, freeswitch)
-          ? farEnds.freeswitch
-          : farEnds.double,
-      })),
+      gateways: this.state.gateways.map(({ name, url, freeswitch }) => {
+        const component = this.component(freeswitch);
+        const double = component.kind === "fakeswitch";
+        // The lab knows what answers behind the FreeSWITCH it configured; not behind anyone else's.
+        const destination = double
+          ? farEnds.double
+          : isRealFreeswitch(this.state.components, freeswitch)
+            ? farEnds.freeswitch
+            : undefined;
+        return {
+          name,
+          url,
+          ...(destination && { destination }),
+          freeswitch: {
+            name: freeswitch,
+            double,
+            runByLab: component.launch !== undefined || component.composeService !== undefined,
+          },
+        };
+      }),
       ...(calls && { calls }),
       natsUrls: this.natsUrls(),
       jwtSecret: this.secrets.jwtSecret,
@@ -424,6 +441,12 @@ export class Lab {
   private persist(): void {
     if (this.stateFile) writeState(this.stateFile, this.state);
   }
+}
+
+/** The topology with its SIPp carrier holding each call `holdMs` (a topology without SIP has no carrier). */
+export function withCarrierHold(topology: Topology, holdMs: number | undefined): Topology {
+  if (holdMs === undefined || !topology.sip) return topology;
+  return { ...topology, sip: { ...topology.sip, carrier: { ...topology.sip.carrier, holdMs } } };
 }
 
 /** A link's faults in words: "latency 50 ms ± 10 ms, refusing new connections". */

@@ -1,9 +1,10 @@
+import type { ResolvedFaultStep } from "./fault-targets.ts";
 import type { LabHandle } from "./lab-handle.ts";
-import { type FaultStep, faultLabel, undoFault } from "./scenario.ts";
+import { faultLabel, undoFault } from "./scenario.ts";
 
 /** One step as it happened, on the `performance.now()` clock. */
 export interface AppliedFault {
-  step: FaultStep;
+  step: ResolvedFaultStep;
   label: string;
   /** When the lab was asked to apply it, and to undo it. */
   requestedAt?: number;
@@ -23,7 +24,7 @@ export class FaultSchedule {
   private readonly pending = new Set<Promise<void>>();
 
   constructor(
-    steps: readonly FaultStep[],
+    steps: readonly ResolvedFaultStep[],
     private readonly lab: LabHandle,
     startMs: number,
     private readonly log: (line: string) => void,
