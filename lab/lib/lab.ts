@@ -6,6 +6,7 @@ import { farEnds, type LabHandle } from "../../src/harness/lab-handle.ts";
 import type { SampledProcess } from "../../src/harness/process-sampler.ts";
 import type { Fault } from "../../src/harness/scenario.ts";
 import { newRunId } from "../../src/harness/summary.ts";
+import { isLoopbackHost } from "../../src/net/loopback.ts";
 import { composeRuntime, planCompose } from "./compose.ts";
 import {
   type ExternalFreeswitch,
@@ -19,6 +20,7 @@ import type { LinkFault, LinkFaultKind, ProxyStatus } from "./fault-proxy.ts";
 import { type Health, probeHealth } from "./health.ts";
 import { defaultResultsDir, defaultStateFile } from "./paths.ts";
 import { portIsFree } from "./ports.ts";
+import { pidListeningOn, readProcStat } from "./proc-stats.ts";
 import type { LabRuntime } from "./runtime.ts";
 import { labSipHandle } from "./sip-handle.ts";
 import {
@@ -296,13 +298,34 @@ export class Lab {
     };
   }
 
-  /** Local processes of the lab that are running, for CPU and memory sampling; Kamailio with its workers. */
+  /**
+   * Local processes of the lab that are running, for CPU and memory sampling; Kamailio with its workers; and
+   * an external FreeSWITCH on this machine, found by its ESL port, whose CPU is then the lab's, not other work.
+   */
   processes(): SampledProcess[] {
-    return this.state.components.flatMap((c) =>
-      c.process
-        ? [{ name: c.name, pid: c.process.pid, ...(c.kind === "kamailio" ? { group: true } : {}) }]
-        : [],
-    );
+    return this.state.components.flatMap((c) => {
+      if (c.process)
+        return [{ name: c.name, pid: c.process.pid, ...(c.kind === "kamailio" ? { group: true } : {}) }];
+      const pid = this.externalFreeswitchPid(c);
+      return pid === undefined ? [] : [{ name: c.name, pid }];
+    });
+  }
+
+  /** How often an external FreeSWITCH not found on this machine is looked for again (a scan of /proc). */
+  private static readonly externalLookupMs = 10_000;
+  private readonly externalPids = new Map<string, { pid: number | undefined; at: number }>();
+
+  private externalFreeswitchPid(component: ComponentState): number | undefined {
+    const { health } = component;
+    if (component.kind !== "freeswitch" || component.launch || component.composeService) return undefined;
+    if (health.kind !== "esl" || !isLoopbackHost(health.endpoint.host)) return undefined;
+    const known = this.externalPids.get(component.name);
+    if (known?.pid !== undefined && readProcStat(known.pid)) return known.pid;
+    if (known && known.pid === undefined && performance.now() - known.at < Lab.externalLookupMs)
+      return undefined;
+    const pid = pidListeningOn(health.endpoint.port);
+    this.externalPids.set(component.name, { pid, at: performance.now() });
+    return pid;
   }
 
   /** A bearer token the lab's gateways and calls API accept (signed with the lab's JWT secret); every scope by default. */

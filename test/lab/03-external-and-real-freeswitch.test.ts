@@ -1,9 +1,38 @@
+import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
+import { withExternalFreeswitch } from "../../lab/lib/embedded.ts";
 import { withCarrierHold } from "../../lab/lib/lab.ts";
+import { pidListeningOn } from "../../lab/lib/proc-stats.ts";
 import { missingLabSettings } from "../../lab/lib/run.ts";
 import type { ComponentState } from "../../lab/lib/state.ts";
 import { loadTopology } from "../../lab/lib/topology.ts";
 import { scenarios } from "../../scenarios/index.ts";
+
+describe("an external FreeSWITCH in the lab's topology", () => {
+  it("takes the name freeswitch where the topology has the double, in its gateways and links too", () => {
+    const topology = withExternalFreeswitch(loadTopology("single"));
+    expect(topology.freeswitch).toMatchObject([{ name: "freeswitch", kind: "freeswitch" }]);
+    expect(topology.gateways.map((g) => g.freeswitch)).toEqual(["freeswitch"]);
+    expect(topology.links.map((l) => `${l.from} → ${l.to}`)).toEqual([
+      "gateway → freeswitch",
+      "gateway → nats",
+    ]);
+    const real = loadTopology("single-real");
+    expect(withExternalFreeswitch(real)).toBe(real);
+  });
+
+  it("is sampled when it runs on this machine: the process listening on its ESL port", async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      expect(pidListeningOn(port)).toBe(process.pid);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(pidListeningOn(port)).toBeUndefined();
+  });
+});
 
 describe("the SIPp carrier's hold: the hold of a real FreeSWITCH's calls", () => {
   const real: ComponentState = {
