@@ -29,7 +29,8 @@ export const RUN_ARGS_HELP = `  --gate <metric><op><n>   a gate, replacing the s
                            --gate command_latency.p95<20 --gate 'asr>=0.999'; metrics: docs/results.md
   --baseline <run>         an earlier run (its folder or summary.json): fail when a latency p95 grew
   --max-regression <pct>   how much it may grow over the baseline's, % (default 10)
-  --rate <cps>             scale the scenario's rates so that its highest measured rate is <cps>
+  --rate <cps>             scale the scenario's rates (its warm-up's too) so that its highest measured rate
+                           is <cps>
   --duration <s>           scale its measured phases (and fault times) to last <s> seconds
   --fault <kind>|each      a scenario with fault kinds (calls-pipeline: none, gateway-restart, nats-restart,
                            orchestrator-crash): run with that one, or with each in turn (one phase each,
@@ -208,14 +209,17 @@ export function applyFaultKind(scenario: Scenario, choice: string): Scenario {
   return { ...rest, phases: [...warmup, ...turns.map(([name]) => ({ ...measured, name }))], faults, gates };
 }
 
-/** Every measured rate times the factor that makes the highest one `rate` (a ramp keeps its shape). */
+/**
+ * Every rate times the factor that makes the highest measured one `rate` (a ramp keeps its shape): the
+ * warm-up's too, which warms the lab at the same share of the load it was written for.
+ */
 function withPeakRate(scenario: Scenario, rate: number): Scenario {
   const measured = scenario.phases.filter((p) => !p.warmup);
   const peak = Math.max(...measured.map((p) => peakRate(p.schedule)));
   const factor = rate / peak;
   return {
     ...scenario,
-    phases: scenario.phases.map((p) => (p.warmup ? p : { ...p, schedule: scaleRates(p.schedule, factor) })),
+    phases: scenario.phases.map((p) => ({ ...p, schedule: scaleRates(p.schedule, factor) })),
   };
 }
 
