@@ -6,7 +6,10 @@ import { faultLabel, undoFault } from "./scenario.ts";
 export interface AppliedFault {
   step: ResolvedFaultStep;
   label: string;
-  /** When the lab was asked to apply it, and to undo it. */
+  /**
+   * When the lab was asked to apply it, and when it was over: asked to undo it, or, for a fault that is
+   * over once applied (a cut, a restart), when the lab had applied it: a restarted FreeSWITCH answers again.
+   */
   requestedAt?: number;
   clearedAt?: number;
   error?: string;
@@ -57,6 +60,8 @@ export class FaultSchedule {
       this.log(`fault: ${entry.label} FAILED: ${entry.error}`);
       return;
     }
+    // A real FreeSWITCH takes seconds to stop and start: the gateway's reconnect is timed from its return.
+    if (!undoFault(step.fault)) entry.clearedAt = performance.now();
     if (step.durationMs === undefined || !undoFault(step.fault)) return;
     this.undos.set(
       entry,

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
+import { defaultBackoff } from "../esl/backoff.ts";
 import { mintToken } from "../gateway/auth.ts";
 import { auditCalls, CallsApiRequests, type PipelineSection } from "./calls-api-load.ts";
 import { FaultSchedule } from "./fault-schedule.ts";
@@ -30,6 +31,7 @@ import { writeRunFiles } from "./results-files.ts";
 import { BASELINE_METRICS, processMetrics, type RunMetrics, runMetrics } from "./run-metrics.ts";
 import {
   type CallsLoad,
+  type FaultStep,
   type LoadPhase,
   type LoadSettings,
   type RequestMix,
@@ -151,6 +153,8 @@ export async function runScenario(
     warmup.push({ name: phase.name, counts: result.counts, latency: result.latency.snapshot() });
     await sleep(scenario.drainMs, options.signal); // its calls end before measuring starts
   }
+
+  await awaitFreshBackoff(lab, faultSteps, log, options.signal);
 
   const measured = scenario.phases.filter((p) => !p.warmup);
   const { schedule, placed } = joinPhases(measured);
@@ -522,6 +526,56 @@ function warmupRequests(
   }
   const mixer = new RequestMixer(mix, token, new CallTracker(performance.now()), origins);
   return () => mixer.next().spec;
+}
+
+/**
+ * The gateway starts its ESL reconnect backoff afresh only once a connection has stayed up this long
+ * (src/esl/backoff.ts): a run whose first outage comes sooner after the last one (an earlier run's on a lab
+ * that stayed up) would otherwise time that run's reconnects from where the last run left the delay.
+ */
+const BACKOFF_RESET_MS = defaultBackoff.resetAfterMs;
+
+/**
+ * How long to wait before the measured load so that every gateway's ESL connection has been up for the
+ * backoff's reset time by the first outage (`firstOutageAtMs` into the load): 0 when none is due or an
+ * uptime is unknown (a gateway whose /health does not say).
+ */
+export function backoffResetWaitMs(
+  uptimesSec: ReadonlyArray<number | undefined>,
+  firstOutageAtMs: number | undefined,
+): number {
+  if (firstOutageAtMs === undefined) return 0;
+  const known = uptimesSec.filter((u): u is number => u !== undefined);
+  return Math.max(0, ...known.map((u) => Math.ceil(BACKOFF_RESET_MS - u * 1000 - firstOutageAtMs)));
+}
+
+async function awaitFreshBackoff(
+  lab: LabHandle,
+  faults: readonly FaultStep[],
+  log: (line: string) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const outages = faults.filter((f) => f.outage !== false).map((f) => f.at);
+  if (outages.length === 0) return;
+  const uptimes = await Promise.all(
+    lab.gateways.map(async (g) => {
+      try {
+        const response = await fetch(`${g.url}/health`, { signal: AbortSignal.timeout(2_000) });
+        const { esl } = (await response.json()) as { esl?: { uptime_sec?: unknown; reconnects?: unknown } };
+        // A gateway that never reconnected has a fresh backoff, however young its connection.
+        if (esl?.reconnects === 0) return undefined;
+        return typeof esl?.uptime_sec === "number" && esl.uptime_sec > 0 ? esl.uptime_sec : undefined;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  const waitMs = backoffResetWaitMs(uptimes, Math.min(...outages));
+  if (waitMs === 0) return;
+  log(
+    `run: waiting ${(waitMs / 1000).toFixed(1)} s: a gateway's ESL connection is younger than its reconnect backoff's reset (${BACKOFF_RESET_MS / 1000} s), and an earlier outage's delay would carry over into this run's`,
+  );
+  await sleep(waitMs, signal);
 }
 
 /** Each fault on a dispatcher destination (a FreeSWITCH) with how fast the dispatcher followed it. */

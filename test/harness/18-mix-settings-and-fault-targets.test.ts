@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { scenarios } from "../../scenarios/index.ts";
+import { FaultSchedule } from "../../src/harness/fault-schedule.ts";
 import { resolveFaultTargets } from "../../src/harness/fault-targets.ts";
 import { farEnds, type LabHandle, LabMismatchError } from "../../src/harness/lab-handle.ts";
 import { RequestMixer } from "../../src/harness/request-mix.ts";
 import { applyRunArgs, RunArgError } from "../../src/harness/run-options.ts";
-import { mixOf } from "../../src/harness/scenario-runner.ts";
+import { backoffResetWaitMs, mixOf } from "../../src/harness/scenario-runner.ts";
 import { CallTracker } from "../../src/harness/telecom.ts";
 
 const smoke = scenarios.smoke!;
@@ -66,6 +67,16 @@ describe("run options: what the load's gateway commands say", () => {
     expect(() => applyRunArgs(scenarios["calls-pipeline"]!, { destination: "sofia/x" })).toThrow(
       /--destination: calls-pipeline places its calls through the calls API/,
     );
+  });
+
+  it("scales the warm-up with --rate, as the measured phases", () => {
+    // smoke: warm-up 20/s, peak 200/s; at --rate 50 a 20/s warm-up would be 40 % of the load, not 10 %.
+    const { scenario } = applyRunArgs(smoke, { rate: "50" });
+    expect(scenario.phases[0]?.schedule).toEqual({
+      executor: "constant-arrival-rate",
+      rate: 5,
+      durationMs: 2_000,
+    });
   });
 
   it("passes --skip-fault to the runner", () => {
@@ -161,5 +172,35 @@ describe("fault targets by role", () => {
     expect(() => resolveFaultTargets(reconnect.faults ?? [], [externalGateway], ["restart"])).toThrow(
       /--skip-fault "restart": no such fault; its faults are "esl cut FIN", "esl cut RST", "FreeSWITCH restart", "esl half-open"/,
     );
+  });
+});
+
+describe("the gateway's reconnect backoff between runs", () => {
+  it("is waited out until each ESL connection will be up 30 s at the first outage", () => {
+    // Up 5 s, first outage 10 s in: 15 s to go.
+    expect(backoffResetWaitMs([5], 10_000)).toBe(15_000);
+    expect(backoffResetWaitMs([5, 25], 2_000)).toBe(23_000);
+    expect(backoffResetWaitMs([40], 0)).toBe(0);
+    expect(backoffResetWaitMs([undefined], 0)).toBe(0);
+    expect(backoffResetWaitMs([1], undefined)).toBe(0);
+  });
+});
+
+describe("a fault that is over once applied", () => {
+  it("ends when the lab has applied it: a restarted FreeSWITCH answering again, from which reconnects are timed", async () => {
+    const handle = {
+      fault: () => new Promise<void>((resolve) => setTimeout(resolve, 300)),
+    } as unknown as LabHandle;
+    const start = performance.now();
+    const schedule = new FaultSchedule(
+      [{ at: 0, target: "freeswitch", fault: { kind: "restart" } }],
+      handle,
+      start,
+      () => {},
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await schedule.stop();
+    const [restart] = schedule.applied;
+    expect(restart!.clearedAt! - restart!.requestedAt!).toBeGreaterThanOrEqual(295);
   });
 });
