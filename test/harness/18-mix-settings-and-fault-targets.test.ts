@@ -170,7 +170,7 @@ describe("fault targets by role", () => {
     const kept = resolveFaultTargets(reconnect.faults ?? [], [externalGateway], ["FreeSWITCH restart"]);
     expect(kept.map((f) => f.target)).toEqual(["esl", "esl", "esl"]);
     expect(() => resolveFaultTargets(reconnect.faults ?? [], [externalGateway], ["restart"])).toThrow(
-      /--skip-fault "restart": no such fault; its faults are "esl cut FIN", "esl cut RST", "FreeSWITCH restart", "esl half-open"/,
+      /--skip-fault "restart": no such fault; its faults are "esl cut FIN", "esl cut RST", "esl half-open", "FreeSWITCH restart"/,
     );
   });
 });
