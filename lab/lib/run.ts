@@ -35,7 +35,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     if (missing.length > 0)
       throw new LabSettingsError(
         `${scenario.name} needs settings that lab ${lab.state.labId}, which is up, does not have:\n  ${missing.join("\n  ")}\n` +
-          `Run it on a lab of its own, started with them and stopped after the run: npm run lab -- down, then npm run lab -- run ${scenario.name} --topology ${lab.state.topology.name}`,
+          (lab.state.mode === "external"
+            ? "A lab in external mode is started by you: npm run lab -- down, then up again with them (--gateway-env NAME=VALUE)"
+            : `Run it on a lab of its own, started with them and stopped after the run: npm run lab -- down, then npm run lab -- run ${scenario.name} --topology ${lab.state.topology.name}`),
       );
     log(`lab: running on lab ${lab.state.labId} (${lab.state.topology.name}, ${lab.state.mode})`);
   } else {
