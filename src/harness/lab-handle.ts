@@ -5,11 +5,15 @@ import type { SipHandle } from "./sip.ts";
 /**
  * Dial strings that reach a far end that answers. The double answers `sofia/internal/…` itself, off SIP
  * (its profile's answer delay and hold); a lab's real FreeSWITCH sends `sofia/external/…` through Kamailio
- * to the SIPp carrier, which answers after 20 ms and hangs up after 500 ms.
+ * to the SIPp carrier, which answers after 20 ms and hangs up after 500 ms. Kamailio ignores the host (it
+ * sends whatever a FreeSWITCH sends to the carrier), so it is an address: FreeSWITCH resolves the host of
+ * every outgoing sofia call with gethostbyname in the originating thread, and a name (`@carrier`) cost a
+ * DNS query per call; on this machine at 50 calls/s 480 originate threads hung in it and the calls
+ * pipeline's calls stopped.
  */
 export const farEnds = {
   double: "sofia/internal/1000@127.0.0.1:5090",
-  freeswitch: "sofia/external/1000@carrier",
+  freeswitch: "sofia/external/1000@127.0.0.1",
 } as const;
 
 /**

@@ -41,7 +41,7 @@ export const RUN_ARGS_HELP = `  --gate <metric><op><n>   a gate, replacing the s
 What the gateway commands of the load say (not for calls-pipeline, whose calls the lab's pipeline dials):
   --destination <dial>     the dial string of every originate (default: each gateway's far end: the double
                            answers sofia/internal/1000@127.0.0.1:5090, the lab's real FreeSWITCH dials
-                           sofia/external/1000@carrier; an external FreeSWITCH needs one, e.g. a gateway or
+                           sofia/external/1000@127.0.0.1; an external FreeSWITCH needs one, e.g. a gateway or
                            extension of its own that answers)
   --application <name>[:<args>]  what an answered originate runs (default park), e.g. --application echo
   --transfer-extension <ext>[@<context>]  where transfer sends a call (default 9999, in the channel's
