@@ -1,5 +1,5 @@
 import { originateLoad, seconds } from "./common.ts";
-import type { Scenario } from "./types.ts";
+import { FIRST_FREESWITCH, type Scenario } from "./types.ts";
 
 /**
  * FreeSWITCH slowed (every command answered 300 ms late) and then full (max-sessions reached): the gateway
@@ -26,7 +26,7 @@ export const backpressure: Scenario = {
   faults: [
     {
       at: seconds(3),
-      target: "fakeswitch",
+      target: FIRST_FREESWITCH,
       fault: { kind: "delay-replies", ms: 300 },
       durationMs: seconds(6),
       outage: false,

@@ -13,7 +13,7 @@ const INBOUND_RATE = 50;
 export const dispatcherFailover: Scenario = {
   name: "dispatcher-failover",
   description:
-    "inbound SIP at 50 calls/s through Kamailio, 20 originates/s; fakeswitch-2 stopped at 10 s, started at 20 s",
+    "inbound SIP at 50 calls/s through Kamailio, 20 originates/s; the second gateway's FreeSWITCH stopped at 10 s, started at 20 s",
   topology: "sharded-2",
   load: originateLoad(),
   inbound: { ringMs: 300, holdMs: 0 },
@@ -34,7 +34,14 @@ export const dispatcherFailover: Scenario = {
       schedule: { executor: "constant-arrival-rate", rate: 20, durationMs: seconds(10) },
     },
   ],
-  faults: [{ at: seconds(10), target: "fakeswitch-2", fault: { kind: "stop" }, durationMs: seconds(10) }],
+  faults: [
+    {
+      at: seconds(10),
+      target: { role: "freeswitch", gateway: 2 },
+      fault: { kind: "stop" },
+      durationMs: seconds(10),
+    },
+  ],
   gates: {
     "command_latency.p95": ADR_GATES["command_latency.p95"] as string,
     // Half the originates go to gateway-2, refused while its FreeSWITCH is down and until the gateway's

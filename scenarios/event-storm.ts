@@ -1,5 +1,5 @@
 import { originateLoad, seconds } from "./common.ts";
-import type { Scenario } from "./types.ts";
+import { FIRST_FREESWITCH, type Scenario } from "./types.ts";
 
 /**
  * Event bursts far above the steady state (FreeSWITCH firing tens of thousands of events at once, as a
@@ -19,8 +19,18 @@ export const eventStorm: Scenario = {
     { name: "steady", schedule: { executor: "constant-arrival-rate", rate: 100, durationMs: seconds(20) } },
   ],
   faults: [
-    { at: seconds(5), target: "fakeswitch", fault: { kind: "event-burst", count: 20_000 }, outage: false },
-    { at: seconds(12), target: "fakeswitch", fault: { kind: "event-burst", count: 50_000 }, outage: false },
+    {
+      at: seconds(5),
+      target: FIRST_FREESWITCH,
+      fault: { kind: "event-burst", count: 20_000 },
+      outage: false,
+    },
+    {
+      at: seconds(12),
+      target: FIRST_FREESWITCH,
+      fault: { kind: "event-burst", count: 50_000 },
+      outage: false,
+    },
   ],
   gates: {
     "gateway.events_dropped": "==0",

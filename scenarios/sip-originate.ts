@@ -3,8 +3,9 @@ import { ADR_GATES, originateLoad, seconds } from "./common.ts";
 import type { Scenario } from "./types.ts";
 
 /**
- * Originates over real SIP: gateway → the double's SIP side (its `external` profile) → Kamailio (outbound
- * proxy) → the lab's SIPp carrier, which rings, answers after 20 ms and hangs up after 500 ms. The host part
+ * Originates over real SIP: gateway → the double's SIP side (its `external` profile), or a real FreeSWITCH's
+ * `external` profile (single-real, mixed) → Kamailio (outbound proxy) → the lab's SIPp carrier, which rings,
+ * answers after 20 ms and hangs up after 500 ms. The host part
  * of the dial string is ignored: Kamailio sends every outbound call to the carrier. Gated on both sides:
  * ADR-0011's ESL figures and ASR, and SIP's own (SIPp's failed calls and retransmissions, Kamailio's drops).
  */

@@ -4,6 +4,7 @@ export type {
   Fault,
   FaultKind,
   FaultStep,
+  FreeswitchRole,
   InboundCalls,
   LoadPhase,
   LoadSettings,
@@ -11,3 +12,4 @@ export type {
   RequestMix,
   Scenario,
 } from "../src/harness/scenario.ts";
+export { FIRST_FREESWITCH } from "../src/harness/scenario.ts";

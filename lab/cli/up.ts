@@ -17,6 +17,7 @@ export const up: Command = {
   help: `usage: npm run lab -- up [--topology <name|file>] [--mode embedded|external|compose]
                          [--gateway-cmd "<command>" | --gateway-url <url>]
                          [--esl-host <host> --esl-port <port> --esl-password-file <file> [--yes-i-mean-it]]
+                         [--carrier-hold-ms <ms>] [--gateway-env NAME=VALUE]...
 
 Starts a lab and returns once every component answers; the processes keep running after this command
 exits (each in its own process group, logging to results/<lab-id>/<component>.log). A topology with a
@@ -38,6 +39,12 @@ shell. Prints the start-up time and the status table. Ctrl-C while starting stop
   --esl-host <host>         external mode: FreeSWITCH's event socket address
   --esl-port <port>         external mode: its port (default 8021)
   --esl-password-file <f>   external mode: the file holding the ESL password; only the gateway reads it
+  --carrier-hold-ms <ms>    how long the SIPp carrier holds each call before its BYE (default the topology's
+                              sip.carrier.hold_ms, 500): the hold of a real FreeSWITCH's calls, which
+                              call-control needs at 10000 (calls up 10 s, for its play, transfer, hangup)
+  --gateway-env NAME=VALUE  over every gateway's environment (repeatable): the settings a scenario needs, for
+                              a lab that stays up (reconnect: --gateway-env ESL_IDLE_TIMEOUT_MS=2000, e.g.
+                              in external mode, where run cannot start a lab of its own)
   --yes-i-mean-it           allow an external FreeSWITCH or gateway that is not on loopback (otherwise
                               asked interactively, or refused without a terminal)
 
@@ -56,6 +63,8 @@ examples:
       "esl-port": { type: "string" },
       "esl-password-file": { type: "string" },
       "yes-i-mean-it": { type: "boolean" },
+      "carrier-hold-ms": { type: "string" },
+      "gateway-env": { type: "string", multiple: true },
     });
     if (positionals.length > 0) throw new UsageError(`up takes options only, got ${positionals.join(" ")}`);
     const mode = (values.mode ?? (values["esl-host"] ? "external" : "embedded")) as LabMode;
@@ -75,6 +84,8 @@ examples:
         mode,
         gateway,
         external,
+        carrierHoldMs: intOption(values["carrier-hold-ms"], "--carrier-hold-ms", 0, 3_600_000),
+        gatewayEnv: gatewayEnvironment(values["gateway-env"] ?? []),
         callsDatabaseUrl: process.env.DATABASE_URL || undefined,
         signal: controller.signal,
       });
@@ -103,6 +114,19 @@ examples:
     return 0;
   },
 };
+
+/** `NAME=VALUE` pairs, each NAME an environment variable's. */
+export function gatewayEnvironment(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf("=");
+      const name = pair.slice(0, at);
+      if (at === -1 || !/^[A-Z_][A-Z0-9_]*$/.test(name))
+        throw new UsageError(`--gateway-env must be NAME=VALUE, got ${JSON.stringify(pair)}`);
+      return [name, pair.slice(at + 1)];
+    }),
+  );
+}
 
 async function gatewayChoice(
   command: string | undefined,

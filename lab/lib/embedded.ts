@@ -31,6 +31,7 @@ import { ensureSystemDependencies, kamailio, natsServer, sipp } from "./system-d
 import {
   defaultSip,
   type GatewaySpec,
+  labRealFreeswitchLimits,
   type RealFreeswitchSpec,
   type SipSpec,
   type Topology,
@@ -71,11 +72,12 @@ interface EmbeddedPlanRequest {
  * crashes half-way still leaves a record of what to clean up.
  */
 export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabState> {
-  const { topology, runDir, external } = request;
-  if (external && topology.freeswitch.length !== 1)
+  const { runDir, external } = request;
+  if (external && request.topology.freeswitch.length !== 1)
     throw new Error(
-      `external mode points the lab at one FreeSWITCH; topology ${topology.name} has ${topology.freeswitch.length}`,
+      `external mode points the lab at one FreeSWITCH; topology ${request.topology.name} has ${request.topology.freeswitch.length}`,
     );
+  const topology = external ? withExternalFreeswitch(request.topology) : request.topology;
   mkdirSync(runDir, { recursive: true });
   const callsDatabaseUrl = request.secrets.callsDatabaseUrl;
   // SIP needs the lab's own doubles: an external FreeSWITCH's SIP profile is not the lab's to know.
@@ -336,6 +338,25 @@ export async function planEmbedded(request: EmbeddedPlanRequest): Promise<LabSta
     faultControlUrl,
     gateways,
     ...(pipeline && { calls: pipeline.calls }),
+  };
+}
+
+/**
+ * The topology with its one FreeSWITCH as the external one takes its place: a double's entry (single's
+ * `fakeswitch`) becomes a real FreeSWITCH named `freeswitch`, in the gateways and links that name it too,
+ * so that status, fault targets and the events' `source_host` never call a real FreeSWITCH `fakeswitch`.
+ * A topology that names a real FreeSWITCH keeps its name.
+ */
+export function withExternalFreeswitch(topology: Topology): Topology {
+  const [spec] = topology.freeswitch;
+  if (!spec || spec.kind === "freeswitch") return topology;
+  const name = "freeswitch";
+  const renamed = (ref: string) => (ref === spec.name ? name : ref);
+  return {
+    ...topology,
+    freeswitch: [{ name, kind: "freeswitch", ...labRealFreeswitchLimits }],
+    gateways: topology.gateways.map((g) => ({ ...g, freeswitch: renamed(g.freeswitch) })),
+    links: topology.links.map((l) => ({ ...l, from: renamed(l.from), to: renamed(l.to) })),
   };
 }
 

@@ -7,6 +7,8 @@ import { farEnds, type LabHandle } from "../../src/harness/lab-handle.ts";
 import type { SampledProcess } from "../../src/harness/process-sampler.ts";
 import type { Fault } from "../../src/harness/scenario.ts";
 import { newRunId } from "../../src/harness/summary.ts";
+import { isLoopbackHost } from "../../src/net/loopback.ts";
+import { pidListeningOn, readProcStat } from "../../src/procfs/proc-stats.ts";
 import { composeRuntime, planCompose } from "./compose.ts";
 import {
   type ExternalFreeswitch,
@@ -45,6 +47,8 @@ export interface UpOptions {
   external?: ExternalFreeswitch;
   fakeswitchProfile?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
+  /** The SIPp carrier's hold, over the topology's `sip.carrier.hold_ms`: the hold of a real FreeSWITCH's calls. */
+  carrierHoldMs?: number;
   /**
    * A PostgreSQL server for the calls pipeline (the CLI passes `DATABASE_URL`); unset: PGlite in the lab's
    * folder. Kept with the lab's secrets: it may hold a password.
@@ -127,8 +131,10 @@ export class Lab {
 
   static async up(options: UpOptions = {}): Promise<Lab> {
     const started = performance.now();
-    const topology =
-      typeof options.topology === "object" ? options.topology : loadTopology(options.topology ?? "single");
+    const topology = withCarrierHold(
+      typeof options.topology === "object" ? options.topology : loadTopology(options.topology ?? "single"),
+      options.carrierHoldMs,
+    );
     const mode = options.mode ?? (options.external ? "external" : "embedded");
     if ((mode === "external") !== (options.external !== undefined))
       throw new Error(
@@ -262,13 +268,26 @@ export class Lab {
     return {
       topology: this.state.topology.name,
       mode: this.state.mode,
-      gateways: this.state.gateways.map(({ name, url, freeswitch }) => ({
-        name,
-        url,
-        destination: isRealFreeswitch(this.state.components, freeswitch)
-          ? farEnds.freeswitch
-          : farEnds.double,
-      })),
+      gateways: this.state.gateways.map(({ name, url, freeswitch }) => {
+        const component = this.component(freeswitch);
+        const double = component.kind === "fakeswitch";
+        // The lab knows what answers behind the FreeSWITCH it configured; not behind anyone else's.
+        const destination = double
+          ? farEnds.double
+          : isRealFreeswitch(this.state.components, freeswitch)
+            ? farEnds.freeswitch
+            : undefined;
+        return {
+          name,
+          url,
+          ...(destination && { destination }),
+          freeswitch: {
+            name: freeswitch,
+            double,
+            runByLab: component.launch !== undefined || component.composeService !== undefined,
+          },
+        };
+      }),
       ...(calls && { calls }),
       natsUrls: this.natsUrls(),
       jwtSecret: this.secrets.jwtSecret,
@@ -280,13 +299,34 @@ export class Lab {
     };
   }
 
-  /** Local processes of the lab that are running, for CPU and memory sampling; Kamailio with its workers. */
+  /**
+   * Local processes of the lab that are running, for CPU and memory sampling; Kamailio with its workers; and
+   * an external FreeSWITCH on this machine, found by its ESL port, whose CPU is then the lab's, not other work.
+   */
   processes(): SampledProcess[] {
-    return this.state.components.flatMap((c) =>
-      c.process
-        ? [{ name: c.name, pid: c.process.pid, ...(c.kind === "kamailio" ? { group: true } : {}) }]
-        : [],
-    );
+    return this.state.components.flatMap((c) => {
+      if (c.process)
+        return [{ name: c.name, pid: c.process.pid, ...(c.kind === "kamailio" ? { group: true } : {}) }];
+      const pid = this.externalFreeswitchPid(c);
+      return pid === undefined ? [] : [{ name: c.name, pid }];
+    });
+  }
+
+  /** How often an external FreeSWITCH not found on this machine is looked for again (a scan of /proc). */
+  private static readonly externalLookupMs = 10_000;
+  private readonly externalPids = new Map<string, { pid: number | undefined; at: number }>();
+
+  private externalFreeswitchPid(component: ComponentState): number | undefined {
+    const { health } = component;
+    if (component.kind !== "freeswitch" || component.launch || component.composeService) return undefined;
+    if (health.kind !== "esl" || !isLoopbackHost(health.endpoint.host)) return undefined;
+    const known = this.externalPids.get(component.name);
+    if (known?.pid !== undefined && readProcStat(known.pid)) return known.pid;
+    if (known && known.pid === undefined && performance.now() - known.at < Lab.externalLookupMs)
+      return undefined;
+    const pid = pidListeningOn(health.endpoint.port);
+    this.externalPids.set(component.name, { pid, at: performance.now() });
+    return pid;
   }
 
   /** A bearer token the lab's gateways and calls API accept (signed with the lab's JWT secret); every scope by default. */
@@ -425,6 +465,12 @@ export class Lab {
   private persist(): void {
     if (this.stateFile) writeState(this.stateFile, this.state);
   }
+}
+
+/** The topology with its SIPp carrier holding each call `holdMs` (a topology without SIP has no carrier). */
+export function withCarrierHold(topology: Topology, holdMs: number | undefined): Topology {
+  if (holdMs === undefined || !topology.sip) return topology;
+  return { ...topology, sip: { ...topology.sip, carrier: { ...topology.sip.carrier, holdMs } } };
 }
 
 /** A link's faults in words: "latency 50 ms ± 10 ms, refusing new connections". */

@@ -9,6 +9,7 @@ import { newRunId } from "../../src/harness/summary.ts";
 import { Lab, LabSettingsError } from "./lab.ts";
 import { defaultResultsDir } from "./paths.ts";
 import type { LabState } from "./state.ts";
+import type { Topology } from "./topology.ts";
 
 export interface RunOptions extends Omit<HarnessRunOptions, "runId"> {
   /** Run on this lab (a lab that is up); without one, a lab of the scenario's topology is started for the run and stopped after it. */
@@ -34,7 +35,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     if (missing.length > 0)
       throw new LabSettingsError(
         `${scenario.name} needs settings that lab ${lab.state.labId}, which is up, does not have:\n  ${missing.join("\n  ")}\n` +
-          `Run it on a lab of its own, started with them and stopped after the run: npm run lab -- down, then npm run lab -- run ${scenario.name}`,
+          (lab.state.mode === "external"
+            ? "A lab in external mode is started by you: npm run lab -- down, then up again with them (--gateway-env NAME=VALUE)"
+            : `Run it on a lab of its own, started with them and stopped after the run: npm run lab -- down, then npm run lab -- run ${scenario.name} --topology ${lab.state.topology.name}`),
       );
     log(`lab: running on lab ${lab.state.labId} (${lab.state.topology.name}, ${lab.state.mode})`);
   } else {
@@ -46,6 +49,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       labId: runId,
       fakeswitchProfile: scenario.lab?.fakeswitch,
       gatewayEnv: scenario.lab?.gatewayEnv,
+      carrierHoldMs: scenario.lab?.carrierHoldMs,
       callsDatabaseUrl: options.callsDatabaseUrl,
       signal: options.signal,
     });
@@ -59,13 +63,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 }
 
 /**
- * The scenario's lab settings (gateway environment, FreeSWITCH double flags) that a lab's gateways and
- * doubles were not started with, one line each. A real FreeSWITCH takes no double flags: it has its own
- * configuration, so it is not held against the lab.
+ * The scenario's lab settings (gateway environment, FreeSWITCH double flags, the carrier's hold) that a
+ * lab's gateways, doubles and carrier were not started with, one line each. A real FreeSWITCH takes no
+ * double flags: it has its own configuration, so they are not held against the lab; the carrier's hold is
+ * held against a lab only when it runs a real FreeSWITCH, whose calls last as long as the carrier holds them.
  */
 export function missingLabSettings(
   wanted: Scenario["lab"],
-  state: Pick<LabState, "gateways" | "components">,
+  state: Pick<LabState, "gateways" | "components"> & { topology?: Pick<Topology, "sip"> },
 ): string[] {
   const missing: string[] = [];
   for (const [name, value] of Object.entries(wanted?.gatewayEnv ?? {}))
@@ -83,5 +88,16 @@ export function missingLabSettings(
       if (has !== value)
         missing.push(`FreeSWITCH double ${double.name}: --${flag} ${value} (it has ${has ?? "the default"})`);
     }
+  const carrier = state.topology?.sip?.carrier;
+  const real = state.components.filter((c) => c.kind === "freeswitch" && c.launch);
+  if (
+    wanted?.carrierHoldMs !== undefined &&
+    carrier &&
+    real.length > 0 &&
+    carrier.holdMs !== wanted.carrierHoldMs
+  )
+    missing.push(
+      `SIPp carrier: hold ${wanted.carrierHoldMs} ms, the hold of ${real.map((c) => c.name).join(", ")}'s calls (it has ${carrier.holdMs} ms; lab up --carrier-hold-ms ${wanted.carrierHoldMs})`,
+    );
   return missing;
 }

@@ -1,11 +1,15 @@
+import type { ResolvedFaultStep } from "./fault-targets.ts";
 import type { LabHandle } from "./lab-handle.ts";
-import { type FaultStep, faultLabel, undoFault } from "./scenario.ts";
+import { faultLabel, undoFault } from "./scenario.ts";
 
 /** One step as it happened, on the `performance.now()` clock. */
 export interface AppliedFault {
-  step: FaultStep;
+  step: ResolvedFaultStep;
   label: string;
-  /** When the lab was asked to apply it, and to undo it. */
+  /**
+   * When the lab was asked to apply it, and when it was over: asked to undo it, or, for a fault that is
+   * over once applied (a cut, a restart), when the lab had applied it: a restarted FreeSWITCH answers again.
+   */
   requestedAt?: number;
   clearedAt?: number;
   error?: string;
@@ -23,7 +27,7 @@ export class FaultSchedule {
   private readonly pending = new Set<Promise<void>>();
 
   constructor(
-    steps: readonly FaultStep[],
+    steps: readonly ResolvedFaultStep[],
     private readonly lab: LabHandle,
     startMs: number,
     private readonly log: (line: string) => void,
@@ -56,6 +60,8 @@ export class FaultSchedule {
       this.log(`fault: ${entry.label} FAILED: ${entry.error}`);
       return;
     }
+    // A real FreeSWITCH takes seconds to stop and start: the gateway's reconnect is timed from its return.
+    if (!undoFault(step.fault)) entry.clearedAt = performance.now();
     if (step.durationMs === undefined || !undoFault(step.fault)) return;
     this.undos.set(
       entry,

@@ -16,6 +16,24 @@ export const farEnds = {
 } as const;
 
 /**
+ * A scenario this lab cannot run as written (a fault its FreeSWITCH cannot take, originates with nowhere to
+ * go), refused before the run; the message says what to change.
+ */
+export class LabMismatchError extends Error {
+  override name = "LabMismatchError";
+}
+
+/** A gateway's FreeSWITCH as the lab knows it. */
+export interface LabFreeswitch {
+  /** Its component name, the target of the faults aimed at it (`fakeswitch`, `freeswitch`...). */
+  name: string;
+  /** The FreeSWITCH double: it alone reads `fakeswitch_*` variables and takes delay-replies and event-burst. */
+  double: boolean;
+  /** The lab runs it (a double, or a real one it launched): it can stop, restart or pause it. */
+  runByLab: boolean;
+}
+
+/**
  * A running lab, as the scenario runner sees it: where to send load, where to listen for events, what to
  * sample, and how to inject a fault. The lab (embedded, external, compose; any topology) builds one and
  * hands it in; the runner knows nothing else of how the lab is run.
@@ -32,8 +50,13 @@ export interface LabHandle {
   gateways: ReadonlyArray<{
     name: string;
     url: string;
-    /** A dial string that reaches a far end that answers, from this gateway's FreeSWITCH (`farEnds`). */
-    destination: string;
+    /**
+     * A dial string that reaches a far end that answers, from this gateway's FreeSWITCH (`farEnds`); unset
+     * when the lab does not know one (an external FreeSWITCH: the run must be given `--destination`).
+     */
+    destination?: string;
+    /** The FreeSWITCH it is connected to, for resolving fault roles and refusing faults it cannot take. */
+    freeswitch: LabFreeswitch;
   }>;
   /**
    * The calls pipeline, when the lab runs one: its API (the load of a scenario with `load.calls`), and its

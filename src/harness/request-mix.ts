@@ -1,6 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { HttpRequestSpec } from "./http-load.ts";
-import { OPERATIONS, type Operation, type RequestMix } from "./scenario.ts";
+import {
+  OPERATIONS,
+  type Operation,
+  type OriginateApplication,
+  type RequestMix,
+  type TransferTarget,
+} from "./scenario.ts";
 import type { CallTracker } from "./telecom.ts";
 
 /** One request of the mix: which command, on which call, and whether it stood in for another. */
@@ -14,17 +20,27 @@ export interface MixedRequest {
   spec: HttpRequestSpec;
 }
 
+/** Defaults that any FreeSWITCH with the lab's dialplan (lab/freeswitch/freeswitch.xml) and the double take. */
+const DEFAULT_APPLICATION: OriginateApplication = { name: "park" };
 const DEFAULT_PLAY = "tone_stream://%(100,0,440)";
-const DEFAULT_TRANSFER = "9999";
+const DEFAULT_TRANSFER: TransferTarget = { extension: "9999" };
 
-/** A mix whose destination is known: one dial string, or one per gateway (by its base URL). */
+/** Where a mix's originates go, per gateway (by its base URL). */
+export interface MixGateway {
+  /** The dial string of its originates. */
+  destination: string;
+  /** Its FreeSWITCH is the double: only it is sent the per-call hold (`fakeswitch_hold_ms`). */
+  double: boolean;
+}
+
+/** A mix whose destinations are known, one per gateway (by its base URL). */
 export type ResolvedRequestMix = Omit<RequestMix, "destination"> & {
-  destination: string | Readonly<Record<string, string>>;
+  gateways: Readonly<Record<string, MixGateway>>;
 };
 
 /**
  * Draws the commands of a request mix by weight. Originates carry a fresh call uuid (so their events can be
- * followed) and, when the mix says so, a hold time for the FreeSWITCH double, and go to the gateways in
+ * followed) and, when the mix says so and the gateway's FreeSWITCH is the double, a hold time for it, and go to the gateways in
  * turn; play, transfer and hangup go to a random answered call that is still up, through the gateway that
  * made it (the one whose FreeSWITCH has the channel).
  */
@@ -42,6 +58,11 @@ export class RequestMixer {
     private readonly random: () => number = Math.random,
   ) {
     if (origins.length === 0) throw new RangeError("a request mix needs a gateway");
+    const unplaced = origins.filter((origin) => !mix.gateways[origin]);
+    if (unplaced.length > 0)
+      throw new RangeError(
+        `a request mix needs a destination for every gateway, not for ${unplaced.join(", ")}`,
+      );
     let sum = 0;
     for (const operation of OPERATIONS) {
       const weight = mix.weights[operation] ?? 0;
@@ -81,7 +102,7 @@ export class RequestMixer {
       case "play":
         return request({ file: this.mix.playFile ?? DEFAULT_PLAY });
       case "transfer":
-        return request({ extension: this.mix.transferExtension ?? DEFAULT_TRANSFER });
+        return request(this.mix.transfer ?? DEFAULT_TRANSFER);
       case "hangup":
         this.calls.release(callUuid); // not offered again while its hangup is on the way
         return request({ cause: "NORMAL_CLEARING" });
@@ -91,7 +112,9 @@ export class RequestMixer {
   private originate(fallback: boolean): MixedRequest {
     const callUuid = randomUUID();
     const origin = this.origins[this.originates++ % this.origins.length]!;
-    const variables = this.mix.holdMs ? { fakeswitch_hold_ms: Math.round(this.holdMs()) } : undefined;
+    const gateway = this.mix.gateways[origin]!;
+    const variables =
+      this.mix.holdMs && gateway.double ? { fakeswitch_hold_ms: Math.round(this.holdMs()) } : undefined;
     return {
       operation: "originate",
       callUuid,
@@ -103,9 +126,8 @@ export class RequestMixer {
         origin,
         headers: this.headers(),
         body: {
-          destination:
-            typeof this.mix.destination === "string" ? this.mix.destination : this.mix.destination[origin],
-          application: { name: "park" },
+          destination: gateway.destination,
+          application: this.mix.application ?? DEFAULT_APPLICATION,
           call_uuid: callUuid,
           ...(variables ? { variables } : {}),
         },

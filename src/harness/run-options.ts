@@ -4,7 +4,7 @@ import type { ArrivalSchedule } from "./arrival.ts";
 import { type Gate, parseGateExpression, type Thresholds } from "./gates.ts";
 import { joinPhases } from "./phases.ts";
 import { segmentMetric } from "./run-metrics.ts";
-import type { FaultStep, Scenario } from "./scenario.ts";
+import type { FaultStep, OriginateApplication, RequestMix, Scenario, TransferTarget } from "./scenario.ts";
 import type { RunOptions } from "./scenario-runner.ts";
 import type { RunSummary } from "./summary.ts";
 
@@ -16,19 +16,41 @@ export const RUN_ARG_OPTIONS = {
   rate: { type: "string" },
   duration: { type: "string" },
   fault: { type: "string" },
+  "skip-fault": { type: "string", multiple: true },
   topology: { type: "string" },
+  destination: { type: "string" },
+  application: { type: "string" },
+  "transfer-extension": { type: "string" },
+  play: { type: "string" },
+  hold: { type: "string" },
 } as const;
 
 export const RUN_ARGS_HELP = `  --gate <metric><op><n>   a gate, replacing the scenario's on that metric (repeatable), e.g.
                            --gate command_latency.p95<20 --gate 'asr>=0.999'; metrics: docs/results.md
   --baseline <run>         an earlier run (its folder or summary.json): fail when a latency p95 grew
   --max-regression <pct>   how much it may grow over the baseline's, % (default 10)
-  --rate <cps>             scale the scenario's rates so that its highest measured rate is <cps>
+  --rate <cps>             scale the scenario's rates (its warm-up's too) so that its highest measured rate
+                           is <cps>
   --duration <s>           scale its measured phases (and fault times) to last <s> seconds
   --fault <kind>|each      a scenario with fault kinds (calls-pipeline: none, gateway-restart, nats-restart,
                            orchestrator-crash): run with that one, or with each in turn (one phase each,
                            each kind's gates on its own phase's figures)
+  --skip-fault <label>     run without the fault of that label (repeatable), e.g. --skip-fault
+                           "FreeSWITCH restart" on an external FreeSWITCH, which the lab cannot restart
   --topology <name>        the topology of a lab started for the run (default the scenario's, else single)
+What the gateway commands of the load say (not for calls-pipeline, whose calls the lab's pipeline dials):
+  --destination <dial>     the dial string of every originate (default: each gateway's far end: the double
+                           answers sofia/internal/1000@127.0.0.1:5090, the lab's real FreeSWITCH dials
+                           sofia/external/1000@127.0.0.1; an external FreeSWITCH needs one, e.g. a gateway or
+                           extension of its own that answers)
+  --application <name>[:<args>]  what an answered originate runs (default park), e.g. --application echo
+  --transfer-extension <ext>[@<context>]  where transfer sends a call (default 9999, in the channel's
+                           context; the lab's FreeSWITCH parks 9999 in context default)
+  --play <file>            what play plays (default tone_stream://%(100,0,440))
+  --hold <ms>|<min>-<max>  how long each call is held: the double's per-call fakeswitch_hold_ms; a real
+                           FreeSWITCH's calls last as long as the far end holds them, so on a lab with one
+                           it is also the SIPp carrier's hold (a lab started for the run gets it; a lab that
+                           is up must have it: lab up --carrier-hold-ms <ms>)
 Exit code: 0 passed, 99 a gate failed (as k6), 1 the run did not go as written (a fault refused), 2 usage.`;
 
 export interface RunArgValues {
@@ -38,7 +60,13 @@ export interface RunArgValues {
   rate?: string;
   duration?: string;
   fault?: string;
+  "skip-fault"?: string[];
   topology?: string;
+  destination?: string;
+  application?: string;
+  "transfer-extension"?: string;
+  play?: string;
+  hold?: string;
 }
 
 /** A bad option value; the message names the option. */
@@ -50,8 +78,8 @@ export class RunArgError extends Error {
 export function applyRunArgs(
   base: Scenario,
   values: RunArgValues,
-): { scenario: Scenario; options: Pick<RunOptions, "gates" | "baseline"> } {
-  let scenario = base;
+): { scenario: Scenario; options: Pick<RunOptions, "gates" | "baseline" | "skipFaults"> } {
+  let scenario = withMixSettings(base, values);
   if (values.rate !== undefined) scenario = withPeakRate(scenario, positive(values.rate, "--rate"));
   if (values.duration !== undefined)
     scenario = withDuration(scenario, positive(values.duration, "--duration") * 1000);
@@ -76,7 +104,78 @@ export function applyRunArgs(
               ? 10
               : nonNegative(values["max-regression"], "--max-regression"),
         };
-  return { scenario, options: { gates, ...(baseline ? { baseline } : {}) } };
+  const skipFaults = values["skip-fault"] ?? [];
+  return {
+    scenario,
+    options: { gates, ...(baseline ? { baseline } : {}), ...(skipFaults.length > 0 ? { skipFaults } : {}) },
+  };
+}
+
+/**
+ * The scenario with the request-mix settings given on the command line: dial string, application,
+ * transfer target, played file, hold. The hold of a range is also the SIPp carrier's (its midpoint), the
+ * hold of a real FreeSWITCH's calls.
+ */
+function withMixSettings(scenario: Scenario, values: RunArgValues): Scenario {
+  const given = (["destination", "application", "transfer-extension", "play", "hold"] as const).filter(
+    (name) => values[name] !== undefined,
+  );
+  if (given.length === 0) return scenario;
+  const mix = scenario.load.mix;
+  if (!mix)
+    throw new RunArgError(
+      `--${given[0]}: ${scenario.name} places its calls through the calls API, whose pipeline dials them itself`,
+    );
+  const settings: Partial<RequestMix> = {};
+  if (values.destination !== undefined) settings.destination = nonEmpty(values.destination, "--destination");
+  if (values.application !== undefined) settings.application = parseApplication(values.application);
+  if (values["transfer-extension"] !== undefined)
+    settings.transfer = parseTransferTarget(values["transfer-extension"]);
+  if (values.play !== undefined) settings.playFile = nonEmpty(values.play, "--play");
+  let carrierHoldMs: number | undefined;
+  if (values.hold !== undefined) {
+    settings.holdMs = parseHold(values.hold);
+    carrierHoldMs = Math.round((settings.holdMs[0] + settings.holdMs[1]) / 2);
+  }
+  return {
+    ...scenario,
+    load: { ...scenario.load, mix: { ...mix, ...settings } },
+    ...(carrierHoldMs !== undefined && { lab: { ...scenario.lab, carrierHoldMs } }),
+  };
+}
+
+/** `name` or `name:args`: `park`, `echo`, `playback:tone_stream://%(1000,0,440)`. */
+export function parseApplication(text: string): OriginateApplication {
+  const at = text.indexOf(":");
+  const name = at === -1 ? text : text.slice(0, at);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new RunArgError(`--application must be <name>[:<args>], got ${JSON.stringify(text)}`);
+  return at === -1 ? { name } : { name, args: text.slice(at + 1) };
+}
+
+/** `9999` or `9999@default`: an extension, in a context when one is given. */
+export function parseTransferTarget(text: string): TransferTarget {
+  const [extension, context, ...rest] = text.split("@");
+  if (!extension || context === "" || rest.length > 0)
+    throw new RunArgError(
+      `--transfer-extension must be <extension>[@<context>], got ${JSON.stringify(text)}`,
+    );
+  return context === undefined ? { extension } : { extension, context };
+}
+
+/** `8000` (every call) or `5000-15000` (uniform in between), ms. */
+export function parseHold(text: string): readonly [number, number] {
+  const match = /^(\d+)(?:-(\d+))?$/.exec(text.trim());
+  const min = Number(match?.[1]);
+  const max = match?.[2] === undefined ? min : Number(match[2]);
+  if (!match || !(max >= min))
+    throw new RunArgError(`--hold must be <ms> or <min>-<max> (ms, min <= max), got ${JSON.stringify(text)}`);
+  return [min, max];
+}
+
+function nonEmpty(text: string, name: string): string {
+  if (text.trim() === "") throw new RunArgError(`${name} must not be empty`);
+  return text;
 }
 
 /**
@@ -110,14 +209,17 @@ export function applyFaultKind(scenario: Scenario, choice: string): Scenario {
   return { ...rest, phases: [...warmup, ...turns.map(([name]) => ({ ...measured, name }))], faults, gates };
 }
 
-/** Every measured rate times the factor that makes the highest one `rate` (a ramp keeps its shape). */
+/**
+ * Every rate times the factor that makes the highest measured one `rate` (a ramp keeps its shape): the
+ * warm-up's too, which warms the lab at the same share of the load it was written for.
+ */
 function withPeakRate(scenario: Scenario, rate: number): Scenario {
   const measured = scenario.phases.filter((p) => !p.warmup);
   const peak = Math.max(...measured.map((p) => peakRate(p.schedule)));
   const factor = rate / peak;
   return {
     ...scenario,
-    phases: scenario.phases.map((p) => (p.warmup ? p : { ...p, schedule: scaleRates(p.schedule, factor) })),
+    phases: scenario.phases.map((p) => ({ ...p, schedule: scaleRates(p.schedule, factor) })),
   };
 }
 

@@ -2,8 +2,10 @@ import { mkdirSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { mintToken } from "../contracts/bearer-token.ts";
+import { defaultBackoff } from "../net/backoff.ts";
 import { auditCalls, CallsApiRequests, type PipelineSection } from "./calls-api-load.ts";
 import { FaultSchedule } from "./fault-schedule.ts";
+import { resolveFaultTargets } from "./fault-targets.ts";
 import {
   baselineGates,
   evaluateGates,
@@ -17,7 +19,7 @@ import {
 import { GatewayScraper } from "./gateway-scraper.ts";
 import { HealthWatcher } from "./health-watcher.ts";
 import { HttpLoad, type HttpRequestSpec, type RequestOutcome } from "./http-load.ts";
-import type { LabHandle } from "./lab-handle.ts";
+import { type LabHandle, LabMismatchError } from "./lab-handle.ts";
 import { LagMonitor } from "./lag.ts";
 import { outageRecords } from "./outage-records.ts";
 import { OutcomeLog } from "./outcome-log.ts";
@@ -27,7 +29,15 @@ import { startProgress } from "./progress.ts";
 import { type MixedRequest, RequestMixer, type ResolvedRequestMix } from "./request-mix.ts";
 import { writeRunFiles } from "./results-files.ts";
 import { BASELINE_METRICS, processMetrics, type RunMetrics, runMetrics } from "./run-metrics.ts";
-import type { CallsLoad, LoadPhase, LoadSettings, Scenario } from "./scenario.ts";
+import {
+  type CallsLoad,
+  type FaultStep,
+  type LoadPhase,
+  type LoadSettings,
+  type RequestMix,
+  type Scenario,
+  targetName,
+} from "./scenario.ts";
 import { dispatcherTimings, phaseSip, type SipSection } from "./sip.ts";
 import { SipMonitor } from "./sip-monitor.ts";
 import { publisherSection, StoredEventCounter } from "./stored-events.ts";
@@ -57,6 +67,8 @@ export interface RunOptions {
   progress?: boolean;
   /** Ends the load early; the run is still measured and written. */
   signal?: AbortSignal;
+  /** Labels of the scenario's faults to leave out (`--skip-fault`). */
+  skipFaults?: readonly string[];
 }
 
 export interface ScenarioRunResult {
@@ -90,12 +102,16 @@ const PUBLISH_CONFIRM_MARGIN_MS = 200;
  * is then audited in the pipeline's database: how each accepted call ended, and whether it got its CDR.
  */
 export async function runScenario(
-  scenario: Scenario,
+  written: Scenario,
   lab: LabHandle,
   options: RunOptions = {},
 ): Promise<ScenarioRunResult> {
-  validateScenario(scenario);
+  validateScenario(written);
   if (lab.gateways.length === 0) throw new Error("the lab has no gateway to send load to");
+  // Refused before anything runs: faults this lab cannot apply, originates with nowhere to go.
+  const faultSteps = resolveFaultTargets(written.faults ?? [], lab.gateways, options.skipFaults);
+  const scenario: Scenario = { ...written, faults: faultSteps };
+  const mix = written.load.mix && mixOf(written.load.mix, lab);
   const callsApi = scenario.load.calls ? lab.calls : undefined;
   if (scenario.load.calls && !callsApi)
     throw new Error(
@@ -124,7 +140,7 @@ export async function runScenario(
   const warmup: WarmupSection[] = [];
   for (const phase of scenario.phases.filter((p) => p.warmup)) {
     log(`run: warm-up ${phase.name} (not gated)`);
-    const request = warmupRequests(settings, lab, token, origins);
+    const request = warmupRequests(settings, mix, token, origins);
     const result = await new HttpLoad({
       origin: origins,
       schedule: phase.schedule,
@@ -137,6 +153,8 @@ export async function runScenario(
     warmup.push({ name: phase.name, counts: result.counts, latency: result.latency.snapshot() });
     await sleep(scenario.drainMs, options.signal); // its calls end before measuring starts
   }
+
+  await awaitFreshBackoff(lab, faultSteps, log, options.signal);
 
   const measured = scenario.phases.filter((p) => !p.warmup);
   const { schedule, placed } = joinPhases(measured);
@@ -175,7 +193,7 @@ export async function runScenario(
   const scrapers = lab.gateways.map((g) => new GatewayScraper(g.name, g.url, t0));
   await Promise.all(scrapers.map((s) => s.started()));
   const sip = lab.sip
-    ? await SipMonitor.start(lab.sip, t0, scenario.faults?.length ? DISPATCHER_POLL_MS : 1000)
+    ? await SipMonitor.start(lab.sip, t0, faultSteps.length ? DISPATCHER_POLL_MS : 1000)
     : undefined;
   const sampler = new ProcessSampler(
     () => [
@@ -185,7 +203,7 @@ export async function runScenario(
     ],
     t0,
   );
-  const watchers = scenario.faults?.length
+  const watchers = faultSteps.length
     ? lab.gateways.map((g) => ({ name: g.name, watcher: new HealthWatcher(g.url) }))
     : [];
   const outcomes = new OutcomeLog(t0, placed);
@@ -209,7 +227,7 @@ export async function runScenario(
       },
     };
   } else {
-    const mixer = new RequestMixer(mixOf(settings, lab), token, tracker, origins);
+    const mixer = new RequestMixer(mix as ResolvedRequestMix, token, tracker, origins);
     traffic = {
       request: (index) => {
         const request = mixer.next();
@@ -285,7 +303,7 @@ export async function runScenario(
       );
     });
   }
-  const faults = new FaultSchedule(scenario.faults ?? [], lab, t0, log);
+  const faults = new FaultSchedule(faultSteps, lab, t0, log);
   const progress =
     options.progress === false
       ? undefined
@@ -474,31 +492,90 @@ export async function runScenario(
 }
 
 /**
- * The gateway commands of a load without `calls` (validateScenario makes sure it has a mix); without a
- * destination of its own, each gateway's originates dial the far end its FreeSWITCH reaches.
+ * A request mix with each gateway's destination: the mix's own, else the far end the gateway's FreeSWITCH
+ * reaches. Refuses a gateway whose far end the lab does not know (an external FreeSWITCH).
  */
-function mixOf(settings: LoadSettings, lab: LabHandle): ResolvedRequestMix {
-  if (!settings.mix) throw new Error("a load on the gateway needs a request mix");
-  const { destination, ...mix } = settings.mix;
+export function mixOf(mix: RequestMix, lab: Pick<LabHandle, "gateways">): ResolvedRequestMix {
+  const { destination, ...settings } = mix;
+  const unknown = lab.gateways.filter((g) => (destination ?? g.destination) === undefined);
+  if (unknown.length > 0)
+    throw new LabMismatchError(
+      `the lab knows no dial string that answers from the FreeSWITCH of ${unknown.map((g) => g.name).join(", ")} (${unknown.map((g) => g.freeswitch.name).join(", ")}, not one the lab runs): give one, e.g. --destination sofia/gateway/<gateway>/<number>, or --destination loopback/<extension>/<context> for an extension of its dialplan that answers`,
+    );
   return {
-    ...mix,
-    destination: destination ?? Object.fromEntries(lab.gateways.map((g) => [g.url, g.destination])),
+    ...settings,
+    gateways: Object.fromEntries(
+      lab.gateways.map((g) => [
+        g.url,
+        { destination: (destination ?? g.destination) as string, double: g.freeswitch.double },
+      ]),
+    ),
   };
 }
 
 /** Warm-up requests: the measured load's kind, followed by nothing. */
 function warmupRequests(
   settings: LoadSettings,
-  lab: LabHandle,
+  mix: ResolvedRequestMix | undefined,
   token: string,
   origins: string[],
 ): () => HttpRequestSpec {
-  if (settings.calls) {
-    const requests = new CallsApiRequests(settings.calls, token, origins[0]!, performance.now());
+  if (settings.calls || !mix) {
+    const requests = new CallsApiRequests(settings.calls as CallsLoad, token, origins[0]!, performance.now());
     return () => requests.request();
   }
-  const mixer = new RequestMixer(mixOf(settings, lab), token, new CallTracker(performance.now()), origins);
+  const mixer = new RequestMixer(mix, token, new CallTracker(performance.now()), origins);
   return () => mixer.next().spec;
+}
+
+/**
+ * The gateway starts its ESL reconnect backoff afresh only once a connection has stayed up this long
+ * (src/net/backoff.ts): a run whose first outage comes sooner after the last one (an earlier run's on a lab
+ * that stayed up) would otherwise time that run's reconnects from where the last run left the delay.
+ */
+const BACKOFF_RESET_MS = defaultBackoff.resetAfterMs;
+
+/**
+ * How long to wait before the measured load so that every gateway's ESL connection has been up for the
+ * backoff's reset time by the first outage (`firstOutageAtMs` into the load): 0 when none is due or an
+ * uptime is unknown (a gateway whose /health does not say).
+ */
+export function backoffResetWaitMs(
+  uptimesSec: ReadonlyArray<number | undefined>,
+  firstOutageAtMs: number | undefined,
+): number {
+  if (firstOutageAtMs === undefined) return 0;
+  const known = uptimesSec.filter((u): u is number => u !== undefined);
+  return Math.max(0, ...known.map((u) => Math.ceil(BACKOFF_RESET_MS - u * 1000 - firstOutageAtMs)));
+}
+
+async function awaitFreshBackoff(
+  lab: LabHandle,
+  faults: readonly FaultStep[],
+  log: (line: string) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const outages = faults.filter((f) => f.outage !== false).map((f) => f.at);
+  if (outages.length === 0) return;
+  const uptimes = await Promise.all(
+    lab.gateways.map(async (g) => {
+      try {
+        const response = await fetch(`${g.url}/health`, { signal: AbortSignal.timeout(2_000) });
+        const { esl } = (await response.json()) as { esl?: { uptime_sec?: unknown; reconnects?: unknown } };
+        // A gateway that never reconnected has a fresh backoff, however young its connection.
+        if (esl?.reconnects === 0) return undefined;
+        return typeof esl?.uptime_sec === "number" && esl.uptime_sec > 0 ? esl.uptime_sec : undefined;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  const waitMs = backoffResetWaitMs(uptimes, Math.min(...outages));
+  if (waitMs === 0) return;
+  log(
+    `run: waiting ${(waitMs / 1000).toFixed(1)} s: a gateway's ESL connection is younger than its reconnect backoff's reset (${BACKOFF_RESET_MS / 1000} s), and an earlier outage's delay would carry over into this run's`,
+  );
+  await sleep(waitMs, signal);
 }
 
 /** Each fault on a dispatcher destination (a FreeSWITCH) with how fast the dispatcher followed it. */
@@ -560,7 +637,7 @@ export function validateScenario(scenario: Scenario): void {
     const end = step.at + (step.durationMs ?? 0);
     if (!(step.at >= 0) || end > measuredMs)
       problems.push(
-        `fault on ${step.target}${of} at ${step.at} ms (until ${end} ms) is outside the ${measuredMs} ms of measured load`,
+        `fault on ${targetName(step.target)}${of} at ${step.at} ms (until ${end} ms) is outside the ${measuredMs} ms of measured load`,
       );
   }
   for (const thresholds of [scenario.gates, scenario.capacity?.gates, ...kinds.map(([, k]) => k.gates)]) {

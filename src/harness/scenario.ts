@@ -10,11 +10,19 @@ export interface Scenario {
   description: string;
   /** The lab topology a lab started for this scenario has (lab/topologies/<name>.yaml); default `single`. */
   topology?: string;
-  /** What the lab should run for this scenario: the FreeSWITCH double's profile, the gateway's environment. */
+  /**
+   * What the lab should run for this scenario: the FreeSWITCH double's profile, the gateway's environment,
+   * the SIPp carrier's hold.
+   */
   lab?: {
     /** Flags for the FreeSWITCH double's CLI (`npm run fakeswitch -- --help`), over the topology's profile. */
     fakeswitch?: Record<string, string>;
     gatewayEnv?: Record<string, string>;
+    /**
+     * How long the lab's SIPp carrier holds each call before its BYE (topology `sip.carrier.hold_ms`): the hold
+     * of every call a real FreeSWITCH of the lab places, which no per-call setting reaches (see `RequestMix.holdMs`).
+     */
+    carrierHoldMs?: number;
   };
   load: LoadSettings;
   /**
@@ -88,15 +96,32 @@ export interface RequestMix {
   weights: Readonly<Partial<Record<Operation, number>>>;
   /** Dial string each originate uses; unset: each gateway's own far end (`LabHandle.gateways[].destination`). */
   destination?: string;
+  /** What an answered originate runs (`&name(args)`); default `park`, which any FreeSWITCH has. */
+  application?: OriginateApplication;
   /**
-   * Each call's hold time, uniform in [min, max] ms, sent as the FreeSWITCH double's `fakeswitch_hold_ms`
-   * originate variable (a real FreeSWITCH ignores it). Unset: the double's profile decides.
+   * Each call's hold time, uniform in [min, max] ms, sent to a FreeSWITCH double as its `fakeswitch_hold_ms`
+   * originate variable. A real FreeSWITCH is not sent it (a gateway's caller policy may refuse the name): its
+   * calls last as long as the far end holds them (in the lab: the SIPp carrier's `carrierHoldMs`). Unset: the
+   * double's profile decides.
    */
   holdMs?: readonly [number, number];
   /** What play sends (uuid_broadcast). Default `tone_stream://%(100,0,440)`. */
   playFile?: string;
-  /** Where transfer sends the call (uuid_transfer). Default `9999`. */
-  transferExtension?: string;
+  /**
+   * Where transfer sends the call (uuid_transfer). Default extension `9999` in the channel's own context (an
+   * originated call's is `default`, where the lab's FreeSWITCH parks 9999).
+   */
+  transfer?: TransferTarget;
+}
+
+export interface TransferTarget {
+  extension: string;
+  context?: string;
+}
+
+export interface OriginateApplication {
+  name: string;
+  args?: string;
 }
 
 export interface InboundCalls {
@@ -135,11 +160,23 @@ export type Fault =
   /** The FreeSWITCH double answers every command `ms` late (0 restores). */
   | { kind: "delay-replies"; ms: number };
 
+/**
+ * A component named by its role, which the lab resolves to a name before the run: the FreeSWITCH (double,
+ * real or external) that the lab's `gateway`-th gateway (1-based) is connected to.
+ */
+export interface FreeswitchRole {
+  role: "freeswitch";
+  gateway: number;
+}
+
+/** The FreeSWITCH of the lab's first gateway: `fakeswitch` on single, `freeswitch` on single-real. */
+export const FIRST_FREESWITCH: FreeswitchRole = { role: "freeswitch", gateway: 1 };
+
 export interface FaultStep {
   /** ms after the measured load starts. */
   at: number;
-  /** A link of the lab (`esl`, `nats`) or a component (`fakeswitch`, `nats`, `gateway`). */
-  target: string;
+  /** A link of the lab (`esl`, `nats`), a component (`nats`, `gateway`), or a FreeSWITCH by its role. */
+  target: string | FreeswitchRole;
   fault: Fault;
   /** When set, the fault is undone this long after it was applied (see `undoFault`). */
   durationMs?: number;
@@ -175,4 +212,8 @@ export function undoFault(fault: Fault): Fault | undefined {
 
 export const faultLabel = (step: FaultStep): string =>
   step.label ??
-  `${step.target} ${step.fault.kind}${step.fault.kind === "cut" ? ` ${step.fault.mode.toUpperCase()}` : ""}`;
+  `${targetName(step.target)} ${step.fault.kind}${step.fault.kind === "cut" ? ` ${step.fault.mode.toUpperCase()}` : ""}`;
+
+/** A fault target in words: its name, or its role. */
+export const targetName = (target: FaultStep["target"]): string =>
+  typeof target === "string" ? target : `the FreeSWITCH of gateway ${target.gateway}`;

@@ -133,7 +133,10 @@ export interface FaultRecord {
   label: string;
   target: string;
   fault: Fault;
-  /** When the scenario asked for it, and when the lab was asked. */
+  /**
+   * When the scenario asked for it, when the lab was asked, and when it was over (undone, or applied: a
+   * restarted FreeSWITCH answering again).
+   */
   atMs: number;
   injectedAtMs?: number;
   clearedAtMs?: number;
@@ -421,7 +424,7 @@ function formatFaults({ faults = [] }: RunSummary): string[] {
       ? `; Kamailio's dispatcher marked it inactive after ${ms(d.inactiveAfterMs)}${f.clearedAtMs === undefined ? "" : `, active again ${ms(d.activeAgainAfterMs)} after the fault was undone`}`
       : "";
     if (!o) return `fault ${f.label} ${at}${dispatcher}`;
-    return `fault ${f.label} ${at}: detected after ${ms(o.detectMs)}, reconnected in ${ms(o.reconnectMs)}, outage ${ms(o.outageMs)}${o.unseen ? " (between two polls)" : ""}; commands ${o.commands.sent} sent, ${o.commands.failed} failed (the slowest after ${o.commands.slowestFailureMs} ms), ${o.commands.hung} hung${o.eventsLost === undefined ? "" : `; ${o.eventsLost} events lost`}${dispatcher}`;
+    return `fault ${f.label} ${at}: detected after ${ms(o.detectMs)}, reconnected in ${ms(o.reconnectMs)}${f.clearedAtMs === undefined ? "" : ` from the fault's end at ${(f.clearedAtMs / 1000).toFixed(3)} s`}, outage ${ms(o.outageMs)}${o.unseen ? " (between two polls)" : ""}; commands ${o.commands.sent} sent, ${o.commands.failed} failed (the slowest after ${o.commands.slowestFailureMs} ms), ${o.commands.hung} hung${o.eventsLost === undefined ? "" : `; ${o.eventsLost} events lost`}${dispatcher}`;
   });
 }
 

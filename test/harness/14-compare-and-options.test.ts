@@ -76,7 +76,8 @@ describe("command-line options of a run", () => {
   it("scales rates to a peak and durations (with fault times) to a length", () => {
     const { scenario } = applyRunArgs(smoke, { rate: "400", duration: "30" });
     const [warmup, ramp, hold] = scenario.phases;
-    expect(warmup).toEqual(smoke.phases[0]);
+    // The warm-up at the same share of the load: 20/s of 200 → 40/s of 400.
+    expect(warmup?.schedule).toEqual({ executor: "constant-arrival-rate", rate: 40, durationMs: 2_000 });
     expect(ramp?.schedule).toEqual({
       executor: "ramping-arrival-rate",
       startRate: 40,
@@ -101,7 +102,7 @@ describe("command-line options of a run", () => {
 
     const each = applyRunArgs(pipeline, { fault: "each", rate: "50", duration: "6" }).scenario;
     expect(each.phases.map((p) => [p.name, p.schedule])).toEqual([
-      ["warm-up", pipeline.phases[0]?.schedule],
+      ["warm-up", { executor: "constant-arrival-rate", rate: 5, durationMs: 2_000 }],
       ...["none", "gateway-restart", "nats-restart", "orchestrator-crash"].map((name) => [
         name,
         { executor: "constant-arrival-rate", rate: 50, durationMs: 6_000 },

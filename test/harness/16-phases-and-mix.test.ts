@@ -38,7 +38,7 @@ describe("request mix", () => {
     const calls = new CallTracker(0);
     const mix = {
       weights: { originate: 1, hangup: 1 },
-      destination: "sofia/x",
+      gateways: { "http://127.0.0.1:1": { destination: "sofia/x", double: true } },
       holdMs: [1_000, 3_000] as const,
     };
     const mixer = new RequestMixer(mix, "token", calls, ["http://127.0.0.1:1"], draws(0.9, 0.5, 0.25));
@@ -61,15 +61,19 @@ describe("request mix", () => {
     expect(hangup).toMatchObject({ operation: "hangup", callUuid: fallback.callUuid, fallback: false });
     expect(hangup.spec.path).toBe(`/api/v1/fs/hangup/${fallback.callUuid}`);
     expect(calls.pickLive()).toBeUndefined(); // released: not hung up twice
-    expect(
-      () => new RequestMixer({ weights: {}, destination: "x" }, "t", calls, ["http://127.0.0.1:1"]),
-    ).toThrow(/positive weight/);
+    expect(() => new RequestMixer({ ...mix, weights: {} }, "t", calls, ["http://127.0.0.1:1"])).toThrow(
+      /positive weight/,
+    );
+    expect(() => new RequestMixer(mix, "t", calls, ["http://127.0.0.1:2"])).toThrow(
+      /a destination for every gateway, not for http:\/\/127.0.0.1:2/,
+    );
   });
 
   it("sends originates to the gateways in turn, and a call's commands to the gateway that made it", () => {
     const calls = new CallTracker(0);
     const origins = ["http://127.0.0.1:1", "http://127.0.0.1:2"];
-    const mix = { weights: { originate: 1 }, destination: "sofia/x" };
+    const gateway = { destination: "sofia/x", double: true };
+    const mix = { weights: { originate: 1 }, gateways: { [origins[0]!]: gateway, [origins[1]!]: gateway } };
     const mixer = new RequestMixer(mix, "token", calls, origins, () => 0);
     const made = [mixer.next(), mixer.next(), mixer.next()];
     expect(made.map((r) => r.spec.origin)).toEqual([origins[0], origins[1], origins[0]]);

@@ -36,7 +36,14 @@ export async function startInProcessLab(
   const handle: LabHandle = {
     topology: "in-process",
     mode: "test",
-    gateways: [{ name: "gateway", url: gateway.base, destination: farEnds.double }],
+    gateways: [
+      {
+        name: "gateway",
+        url: gateway.base,
+        destination: farEnds.double,
+        freeswitch: { name: "fakeswitch", double: true, runByLab: true },
+      },
+    ],
     natsUrls: [nats.url],
     jwtSecret: testJwtSecret,
     processes: () => [],

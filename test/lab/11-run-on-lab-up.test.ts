@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { gatewayEnvironment } from "../../lab/cli/up.ts";
 import { type Lab, LabSettingsError } from "../../lab/lib/lab.ts";
 import { missingLabSettings, runScenario } from "../../lab/lib/run.ts";
 import type { ComponentState, GatewayState, LabState } from "../../lab/lib/state.ts";
@@ -59,5 +60,23 @@ describe("a scenario run on the lab that is up", () => {
       }),
     ).toEqual([]);
     expect(missingLabSettings(undefined, { gateways: [gateway({})], components: [double([])] })).toEqual([]);
+  });
+});
+
+describe("a scenario run on a lab in external mode that lacks its settings", () => {
+  it("says to start the lab again with them, since run cannot start an external lab of its own", async () => {
+    const lab = labUp([gateway({})], []);
+    (lab.state as { mode: string }).mode = "external";
+    await expect(runScenario(reconnect, { lab, log: () => {}, progress: false })).rejects.toThrow(
+      /ESL_IDLE_TIMEOUT_MS=2000[\s\S]*up again with them \(--gateway-env NAME=VALUE\)/,
+    );
+  });
+
+  it("lab up --gateway-env takes NAME=VALUE pairs", () => {
+    expect(gatewayEnvironment(["ESL_IDLE_TIMEOUT_MS=2000", "LOG_LEVEL=debug=x"])).toEqual({
+      ESL_IDLE_TIMEOUT_MS: "2000",
+      LOG_LEVEL: "debug=x",
+    });
+    expect(() => gatewayEnvironment(["ESL_IDLE_TIMEOUT_MS"])).toThrow(/--gateway-env must be NAME=VALUE/);
   });
 });

@@ -29,7 +29,8 @@ describe("external mode: the lab's gateway pointed at a FreeSWITCH it does not r
       const status = await lab.status();
       expect(status.components.map((c) => [c.name, c.kind, c.pid === undefined, c.health])).toEqual([
         ["nats", "nats", false, "ok"],
-        ["fakeswitch", "freeswitch", true, "ok"],
+        // A real FreeSWITCH, never called fakeswitch (single's name for its double).
+        ["freeswitch", "freeswitch", true, "ok"],
         ["fault-proxy", "fault-proxy", false, "ok"],
         ["gateway", "gateway", false, "ok"],
         // single's calls pipeline places its calls through the lab's gateway, whatever FreeSWITCH is behind it.
@@ -40,14 +41,25 @@ describe("external mode: the lab's gateway pointed at a FreeSWITCH it does not r
         ["calls-api", "calls-api", false, "ok"],
       ]);
       expect(lab.state.gateways[0]?.env.FS_ESL_PASSWORD_FILE).toBe(passwordFile);
+      // The events' source_host, and the table of processes: it runs here (in this test's process), so its
+      // CPU is the lab's, not work of someone else's.
+      expect(lab.state.gateways[0]?.env.SOURCE_HOST).toBe("freeswitch");
+      expect(lab.processes()).toContainEqual({ name: "freeswitch", pid: process.pid });
+      expect(lab.handle().gateways).toEqual([
+        {
+          name: "gateway",
+          url: lab.gatewayUrl(),
+          freeswitch: { name: "freeswitch", double: false, runByLab: false },
+        },
+      ]);
       expect(JSON.stringify(lab.state)).not.toContain(password);
 
       const health = watchHealth(lab.gatewayUrl());
       await lab.fault("esl", { kind: "cut", mode: "rst" });
       await health.until([200, 503, 200]);
       await health.stop();
-      await expect(lab.fault("fakeswitch", { kind: "stop" })).rejects.toThrow(
-        "fakeswitch is not run by the lab (it is external): the lab cannot stop it",
+      await expect(lab.fault("freeswitch", { kind: "stop" })).rejects.toThrow(
+        "freeswitch is not run by the lab (it is external): the lab cannot stop it",
       );
       await downAndCheckNothingLeft(lab);
     } finally {
