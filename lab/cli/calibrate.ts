@@ -9,6 +9,7 @@ import {
   checkProfile,
   checkRates,
   defaultPlan,
+  measureRealFreeswitch,
   type ResidualRow,
   refit,
 } from "../lib/calibration.ts";
@@ -24,7 +25,7 @@ export const calibrate: Command = {
   summary:
     "measure the real FreeSWITCH under rising load and fit a load profile the double loads (--check: the residual)",
   help: `usage: npm run lab -- calibrate [--name <name>] [--rates 20,50,…] [--step-s <s>] [--repeats <n>]
-       npm run lab -- calibrate --check [--profile <file>] [--rates a,b,c] [--step-s <s>] [--repeats <n>]
+       npm run lab -- calibrate --check [--real] [--profile <file>] [--rates a,b,c] [--step-s <s>] [--repeats <n>]
        npm run lab -- calibrate --refit [--profile <file>]
 
 Without --check: starts a lab of its own with the real FreeSWITCH (single-real without the calls pipeline
@@ -36,7 +37,9 @@ model to the figures and writes lab/profiles/<name>.json; stops the lab. Needs F
 
 With --check: runs the double loaded with the profile (a single lab with load-profile set) at three of the
 profile's measured rates, the same way, and prints double against real: command p95, job p50 and p95,
-error rate. docs/calibration.md describes the model and the tolerance reached.
+error rate. With --real, the real FreeSWITCH is measured again at those rates first (a lab of its own),
+so that both sides run under the machine's load of the moment. docs/calibration.md describes the model
+and the tolerance reached.
 
 With --refit: fits the model again to the profile's measurements (after a change to the model) and
 rewrites the file; measures nothing.
@@ -47,6 +50,7 @@ rewrites the file; measures nothing.
   --step-s <s>       seconds at each rate (default ${defaultPlan.stepMs / 1000}; 3 to 60)
   --repeats <n>      sweeps; each figure is the median over them (default ${defaultPlan.repeats}; 1 to 5)
   --check            the residual of a profile instead of a new one
+  --real             with --check: measure the real FreeSWITCH again rather than use the profile's figures
   --refit            the profile's model fitted again to its measurements
   --profile <file>   with --check or --refit: the profile (default lab/profiles/freeswitch-1.10-2core.json)
 `,
@@ -57,6 +61,7 @@ rewrites the file; measures nothing.
       "step-s": { type: "string" },
       repeats: { type: "string" },
       check: { type: "boolean" },
+      real: { type: "boolean" },
       refit: { type: "boolean" },
       profile: { type: "string" },
     });
@@ -87,11 +92,20 @@ rewrites the file; measures nothing.
       process.stdout.write(
         `checking ${relative(process.cwd(), file)} at ${checked.join(", ")}/s, ${repeats}× ${stepMs / 1000} s\n`,
       );
-      const rows = await checkProfile(profile, file, checked, repeats, printStep);
+      const plan: CalibrationPlan = { ...profile.measured.setup, rates: checked, stepMs, repeats };
+      let real = profile.measured.rates;
+      if (values.real) {
+        await requireFreeswitch();
+        process.stdout.write("the real FreeSWITCH:\n");
+        real = (await measureRealFreeswitch(plan, printStep)).rates;
+        process.stdout.write("the double with the profile:\n");
+      }
+      const rows = await checkProfile(profile, file, plan, printStep, real);
       process.stdout.write(`\n${residualTable(rows)}\n`);
       return 0;
     }
     if (values.profile !== undefined) throw new UsageError("--profile goes with --check or --refit");
+    if (values.real) throw new UsageError("--real goes with --check");
     await requireFreeswitch();
     const plan: CalibrationPlan = { ...defaultPlan, rates: rates ?? defaultPlan.rates, stepMs, repeats };
     const name = values.name ?? `freeswitch-1.10-${cpus().length}core`;

@@ -77,12 +77,13 @@ export function predictRate(model: LoadModel, rate: number, load: DrivenLoad, se
  * The model that best reproduces the measured rates. The originate service time comes from FreeSWITCH's
  * CPU by the utilisation law (capacity = the most cores it got ÷ its CPU per call) when the points carry
  * CPU figures: its latencies below the knee are mostly the machine's noise, which a fit on latency alone
- * would take for queueing and so place the knee too low. Without CPU figures, a grid search over the
- * service time (0.5 ms, 2,000/s, to 50 ms, 20/s) does. The command's share of the backlog is searched
- * (minimising the squared log ratios of predicted to measured latencies: command p95, job p50 and p95);
- * the fixed latencies are what the lowest rate leaves once its queueing is taken out. Then the job timeout
- * (the wait past which originates fail) that best matches the latencies and the error rates (squared
- * differences, weighted ten times: an error rate's scale is 0–1, a log ratio's a few units).
+ * would take for queueing and so place the knee too low. (A sweep that never reaches the knee never sees
+ * the most cores the switch can get, and so puts the capacity at its highest rate.) Without CPU figures, a
+ * grid search over the service time (0.5 ms, 2,000/s, to 50 ms, 20/s) does. The command's share of the
+ * backlog is searched (minimising the squared log ratios of predicted to measured latencies: command p95,
+ * job p50 and p95); the fixed latencies are what the lowest rate leaves once its queueing is taken out.
+ * Then the job timeout (the wait past which originates fail) that best matches the latencies and the error
+ * rates (squared differences, weighted ten times: an error rate's scale is 0–1, a log ratio's a few units).
  */
 export function fitLoadModel(points: readonly MeasuredRate[], load: DrivenLoad): LoadModel {
   const lowest = [...points].sort((a, b) => a.rate - b.rate)[0];

@@ -118,10 +118,40 @@ function switchTarget(lab: Lab, dialString: string): LoadTarget {
   };
 }
 
+/** What a sweep of the real FreeSWITCH found, with what the profile records of the switch itself. */
+export interface RealMeasurement {
+  /** `api version`. */
+  freeswitch: string;
+  idleCpuCores: number;
+  /** The carrier's answer delay: the far end's part of every job. */
+  carrierAnswerMs: number;
+  rates: MeasuredRate[];
+}
+
+/** The real FreeSWITCH driven at the plan's rates, in a lab of its own (stopped afterwards). */
+export async function measureRealFreeswitch(
+  plan: CalibrationPlan,
+  onStep?: (step: LoadStepResult, repeat: number) => void,
+  labOptions: LabPlacement = {},
+): Promise<RealMeasurement> {
+  const topology = leanTopology("single-real");
+  const lab = await Lab.up({ ...labOptions, topology });
+  try {
+    const target = switchTarget(lab, realDialString);
+    return {
+      freeswitch: await apiOnce(target, "version"),
+      idleCpuCores: await idleCpu(target.pid as number, 3_000),
+      carrierAnswerMs: topology.sip?.carrier.answerMs ?? 0,
+      rates: await measureRates(target, plan, onStep),
+    };
+  } finally {
+    await lab.down();
+  }
+}
+
 /**
- * Measures the real FreeSWITCH on this machine (a lab of its own), fits the model, and returns the profile.
- * Its fixed latencies leave out the far end's answer delay (the carrier's), which a double's own answer
- * delay supplies.
+ * Measures the real FreeSWITCH on this machine, fits the model, and returns the profile. Its fixed
+ * latencies leave out the far end's answer delay (the carrier's), which a double's own answer delay supplies.
  */
 export async function calibrate(
   name: string,
@@ -129,46 +159,40 @@ export async function calibrate(
   onStep?: (step: LoadStepResult, repeat: number) => void,
   labOptions: LabPlacement = {},
 ): Promise<LoadProfile> {
-  const topology = leanTopology("single-real");
-  const carrierAnswerMs = topology.sip?.carrier.answerMs ?? 0;
-  const lab = await Lab.up({ ...labOptions, topology });
-  try {
-    const target = switchTarget(lab, realDialString);
-    const freeswitch = await apiOnce(target, "version");
-    const idleCpuCores = await idleCpu(target.pid as number, 3_000);
-    const rates = await measureRates(target, plan, onStep);
-    const cpu = cpus()[0];
-    return {
-      format: loadProfileFormat,
-      name,
-      description: `${freeswitch.split(" (")[0]} on ${cpus().length} cores, driven at ${plan.rates.join(", ")} originates/s`,
-      measured: {
-        at: new Date().toISOString(),
-        freeswitch,
-        machine: {
-          cpus: cpus().length,
-          cpuModel: cpu?.model ?? "unknown",
-          memoryGb: Math.round(totalmem() / 2 ** 30),
-          os: `${type()} ${release()}`,
-          node: process.version,
-        },
-        setup: {
-          lab: "single-real without the calls pipeline and fault proxies; calls through Kamailio to the SIPp carrier",
-          dialString: realDialString,
-          carrierAnswerMs,
-          stepMs: plan.stepMs,
-          repeats: plan.repeats,
-          probeRate: plan.probeRate,
-          jobTimeoutMs: plan.jobTimeoutMs,
-        },
-        idleCpuCores,
-        rates,
+  const { freeswitch, idleCpuCores, carrierAnswerMs, rates } = await measureRealFreeswitch(
+    plan,
+    onStep,
+    labOptions,
+  );
+  const cpu = cpus()[0];
+  return {
+    format: loadProfileFormat,
+    name,
+    description: `${freeswitch.split(" (")[0]} on ${cpus().length} cores, driven at ${plan.rates.join(", ")} originates/s`,
+    measured: {
+      at: new Date().toISOString(),
+      freeswitch,
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpu?.model ?? "unknown",
+        memoryGb: Math.round(totalmem() / 2 ** 30),
+        os: `${type()} ${release()}`,
+        node: process.version,
       },
-      model: fitLoadModel(rates, { ...plan, carrierAnswerMs }),
-    };
-  } finally {
-    await lab.down();
-  }
+      setup: {
+        lab: "single-real without the calls pipeline and fault proxies; calls through Kamailio to the SIPp carrier",
+        dialString: realDialString,
+        carrierAnswerMs,
+        stepMs: plan.stepMs,
+        repeats: plan.repeats,
+        probeRate: plan.probeRate,
+        jobTimeoutMs: plan.jobTimeoutMs,
+      },
+      idleCpuCores,
+      rates,
+    },
+    model: fitLoadModel(rates, { ...plan, carrierAnswerMs }),
+  };
 }
 
 /** The profile with its model fitted again to its measurements (after a change to the model or the fit). */
@@ -185,28 +209,27 @@ export interface ResidualRow {
 
 /**
  * The double loaded with `profileFile` (a `single` lab with the `load-profile` flag; calls answered by the
- * double itself after the carrier's answer delay), driven as the real one was at `rates`.
+ * double itself after the carrier's answer delay), driven as the real one was, by `plan`, against `real`:
+ * the profile's own measurements, or the real switch measured again just before.
  */
 export async function checkProfile(
   profile: LoadProfile,
   profileFile: string,
-  rates: number[],
-  repeats: number,
+  plan: CalibrationPlan,
   onStep?: (step: LoadStepResult, repeat: number) => void,
-  labOptions: LabPlacement = {},
+  real: readonly MeasuredRate[] = profile.measured.rates,
 ): Promise<ResidualRow[]> {
   const { setup } = profile.measured;
   const lab = await Lab.up({
-    ...labOptions,
     topology: leanTopology("single"),
     fakeswitchProfile: { "load-profile": profileFile, "answer-delay": String(setup.carrierAnswerMs) },
   });
   try {
     const target = switchTarget(lab, farEnds.double);
-    const measured = await measureRates(target, { ...setup, rates, repeats }, onStep);
+    const measured = await measureRates(target, plan, onStep);
     return measured.flatMap((double) => {
-      const real = profile.measured.rates.find((r) => r.rate === double.rate);
-      return real ? [{ rate: double.rate, real, double }] : [];
+      const reference = real.find((r) => r.rate === double.rate);
+      return reference ? [{ rate: double.rate, real: reference, double }] : [];
     });
   } finally {
     await lab.down();

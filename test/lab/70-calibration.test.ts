@@ -39,6 +39,19 @@ describe("the fit", () => {
     expect(fitted.jobTimeoutMs).toBe(load.jobTimeoutMs); // nothing failed: no failures modelled
   });
 
+  it("takes the service time from CPU when it has it: CPU per call ÷ the most cores the switch got", () => {
+    const points = [20, 60, 100].map((rate, i) => ({
+      ...predictRate(known, rate, load),
+      repeats: 1,
+      errorCauses: {},
+      eventsPerCall: 6,
+      loadAverage: 1,
+      cpuMsPerCall: [12, 10, 9][i] as number,
+      cpuCores: [0.24, 0.6, 1.25][i] as number,
+    }));
+    expect(fitLoadModel(points, load).originateServiceMs).toBe(8); // 10 ms ÷ 1.25 cores
+  });
+
   it("a predicted switch slows down with the rate, steeply near its capacity (1000 / 8 ms = 125/s)", () => {
     const p95 = [20, 80, 120].map((rate) => predictRate(known, rate, load).jobP95Ms);
     expect(p95[0]).toBeLessThan(p95[1] as number);
