@@ -46,7 +46,10 @@ export interface LoadStepResult {
   errorRate: number;
   /** Events naming one of the step's calls (Unique-ID), per originate, on the gateway's subscription. */
   eventsPerCall: number;
-  /** The target's CPU over the step and its drain, in cores (1 = one core busy); undefined without a pid. */
+  /**
+   * The target's CPU while the originates were being sent, in cores (1 = one core busy); and over the step
+   * and its drain (every call's whole work), per originate, in ms. Undefined without a pid.
+   */
   cpuCores: number | undefined;
   cpuMsPerCall: number | undefined;
   /** The machine's 1-minute load average at the end of the step. */
@@ -86,8 +89,12 @@ export async function runLoadStep(target: LoadTarget, options: LoadStepOptions):
   const countCause = (cause: string) => {
     errors.causes[cause] = (errors.causes[cause] ?? 0) + 1;
   };
-  const startTicks = target.pid === undefined ? undefined : readProcStat(target.pid)?.ticks;
-  const started = performance.now();
+  const ticks = () => (target.pid === undefined ? undefined : readProcStat(target.pid)?.ticks);
+  const startTicks = ticks();
+  let loadedTicks: number | undefined;
+  const loadEnd = setTimeout(() => {
+    loadedTicks = ticks();
+  }, options.durationMs);
   try {
     const originates = runArrivals({
       schedule: { executor: "constant-arrival-rate", rate: options.rate, durationMs: options.durationMs },
@@ -132,12 +139,11 @@ export async function runLoadStep(target: LoadTarget, options: LoadStepOptions):
     });
     const [originated, probed] = await Promise.all([originates, probes]);
     await new Promise((resolve) => setTimeout(resolve, drainMs));
-    const elapsedS = (performance.now() - started) / 1000;
-    const endTicks = target.pid === undefined ? undefined : readProcStat(target.pid)?.ticks;
-    const cpuSeconds =
-      startTicks === undefined || endTicks === undefined
-        ? undefined
-        : (endTicks - startTicks) / clockTicksPerSecond;
+    const endTicks = ticks();
+    const cpuSeconds = (to: number | undefined) =>
+      startTicks === undefined || to === undefined ? undefined : (to - startTicks) / clockTicksPerSecond;
+    const loadedCpuSeconds = cpuSeconds(loadedTicks);
+    const allCpuSeconds = cpuSeconds(endTicks);
     const failures = errors.jobsFailed + errors.jobsTimedOut + errors.commandsFailed;
     const c = command.percentiles();
     const j = job.percentiles();
@@ -150,14 +156,16 @@ export async function runLoadStep(target: LoadTarget, options: LoadStepOptions):
       errors,
       errorRate: round(failures / Math.max(1, originated.started + probed.started), 4),
       eventsPerCall: round(callEvents / Math.max(1, originated.started), 2),
-      cpuCores: cpuSeconds === undefined ? undefined : round(cpuSeconds / elapsedS, 3),
+      cpuCores:
+        loadedCpuSeconds === undefined ? undefined : round(loadedCpuSeconds / (options.durationMs / 1000), 3),
       cpuMsPerCall:
-        cpuSeconds === undefined
+        allCpuSeconds === undefined
           ? undefined
-          : round((cpuSeconds * 1000) / Math.max(1, originated.started), 3),
+          : round((allCpuSeconds * 1000) / Math.max(1, originated.started), 3),
       loadAverage: round(loadavg()[0] ?? 0, 2),
     };
   } finally {
+    clearTimeout(loadEnd);
     await client.close();
   }
 }
