@@ -3,7 +3,9 @@
  * to end on a lab of its own (up, run, report, down) and exits non-zero if the run failed.
  */
 
+import { LoadProfileError } from "../src/fakeswitch/load-profile.ts";
 import { LabMismatchError } from "../src/harness/lab-handle.ts";
+import { calibrate } from "./cli/calibrate.ts";
 import { type Command, UsageError } from "./cli/command.ts";
 import { down } from "./cli/down.ts";
 import { env } from "./cli/env.ts";
@@ -13,12 +15,13 @@ import { report } from "./cli/report.ts";
 import { defaultScenario, endToEnd, endToEndHelp, run } from "./cli/run.ts";
 import { status } from "./cli/status.ts";
 import { up } from "./cli/up.ts";
+import { FreeswitchMissingError } from "./freeswitch/freeswitch.ts";
 import { LabSettingsError, NoLabError, TargetError } from "./lib/lab.ts";
 import { LabAlreadyUpError } from "./lib/state.ts";
 import { MissingDependencyError } from "./lib/system-deps.ts";
 import { TopologyError } from "./lib/topology.ts";
 
-const commands: Command[] = [up, status, logs, fault, run, report, env, down];
+const commands: Command[] = [up, status, logs, fault, run, report, env, down, calibrate];
 
 const help = `fs-esl-lab: one command brings up a FreeSWITCH + NATS + gateway world
 
@@ -26,7 +29,7 @@ usage: npm run lab                      the ${defaultScenario} scenario end to e
        npm run lab -- <command> [options]
 
 commands:
-${commands.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join("\n")}
+${commands.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join("\n")}
 
 \`npm run lab -- <command> --help\` shows a command's options. Without a command:
 ${endToEndHelp}
@@ -43,6 +46,8 @@ const plainErrors = [
   TopologyError,
   LabSettingsError,
   LabMismatchError,
+  LoadProfileError,
+  FreeswitchMissingError,
 ];
 
 async function main(argv: string[]): Promise<number> {

@@ -3,6 +3,7 @@ import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, YAMLParseError } from "yaml";
 import { profileFlagProblem } from "../../src/fakeswitch/profile-flags.ts";
+import { repoRoot } from "./paths.ts";
 
 /** What a lab is made of, as declared in lab/topologies/<name>.yaml. */
 export interface Topology {
@@ -200,6 +201,8 @@ export function parseTopology(text: string, source: string): Topology {
       problems.push(`${where}.kind: expected double or freeswitch, not ${JSON.stringify(kind)}`);
     const fs = check.object(item, where, ["name", "kind", "profile"]);
     const profile = check.stringMap(fs.profile, `${where}.profile`);
+    // A load profile named in a topology is a repository file, wherever the lab is started from.
+    if (profile["load-profile"]) profile["load-profile"] = resolve(repoRoot, profile["load-profile"]);
     // Checked here, as the double's CLI would: at `up`, a bad flag would only show as its help text.
     for (const [flag, value] of Object.entries(profile)) {
       const problem = profileFlagProblem(flag, value);

@@ -2,6 +2,7 @@ import type { CallModel } from "./call-model.ts";
 import type { Channel } from "./channel.ts";
 import { eventDate, localStamp, nowUs, uptimeText } from "./clock.ts";
 import { renderTemplate } from "./event-serializer.ts";
+import type { OriginateAdmission } from "./reply-latency.ts";
 import type { SwitchCore } from "./switch-core.ts";
 import { isCause } from "./teardown.ts";
 import { CAPTURED } from "./templates.ts";
@@ -15,6 +16,8 @@ const VERSION_SHORT = "1.10.12-release git a88d069 2024-08-02 21:02:27Z 64bit";
 interface ApiHooks {
   /** `fsctl shutdown`: the server takes it from here. */
   shutdown(): void;
+  /** When an originate may start, or that it fails, under a calibrated load model (reply-latency.ts). */
+  admitOriginate(): OriginateAdmission;
 }
 
 /** An api command's output; `found: false` makes mod_event_socket answer `-ERR <cmd> Command not found!`. */
@@ -62,7 +65,13 @@ export class ApiCommands {
     };
     for (const [name, fn] of Object.entries(immediate)) this.handlers.set(name, sync(fn));
     // originate answers when the call does (api) or at once with a job (bgapi): it completes by callback.
-    this.handlers.set("originate", (arg, done) => this.model.originate(arg, { done }));
+    this.handlers.set("originate", (arg, done) => {
+      const admission = this.hooks.admitOriginate();
+      if ("cause" in admission) setTimeout(() => done(`-ERR ${admission.cause}\n`), admission.failAfterMs);
+      else if (admission.delayMs > 0)
+        setTimeout(() => this.model.originate(arg, { done }), admission.delayMs);
+      else this.model.originate(arg, { done });
+    });
   }
 
   has(command: string): boolean {

@@ -33,6 +33,8 @@ usage: npm run fakeswitch -- [options]
                            $FAKESWITCH_CONTROL_TOKEN, if set, is required as a Bearer token
   --load-latency <k=v,…>   reply delay under load: baseMs, perChannelMs, perOriginatePerSecondMs,
                            saturationChannels, maxMs (e.g. perChannelMs=0.05,saturationChannels=5000)
+  --load-profile <file>    answer as slowly, and fail as soon, as the real FreeSWITCH a load profile was
+                           measured on (npm run lab -- calibrate; e.g. lab/profiles/freeswitch-1.10-2core.json)
   --event-rate <n>         write at most n events a second to each client (default: no cap)
   --sip-port <n>           a SIP side on UDP 127.0.0.1:<n> (0: a free port): legs of its sofia profile
                            become real INVITEs, INVITEs from outside inbound calls, OPTIONS answered 200
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
     heartbeatIntervalMs: flagValue("heartbeat", values.heartbeat, 20_000),
     hostname: values.hostname ?? "fakeswitch",
     loadLatency: flagValue("load-latency", values["load-latency"], undefined),
+    loadModel: flagValue("load-profile", values["load-profile"], undefined),
     eventRatePerSecond: flagValue("event-rate", values["event-rate"], 0),
     ...(values["sip-port"] !== undefined && {
       sip: {

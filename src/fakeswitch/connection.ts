@@ -22,6 +22,8 @@ export interface ConnectionHost {
   readonly maxLostEvents: number;
   /** Fault injection: the delay before the next command is handled (fixed and load-dependent). */
   replyDelayMs(): number;
+  /** A calibrated load model's delay of a command just arrived, counted from its arrival (0: none). */
+  calibratedCommandMs(): number;
   /** Fault injection: events written to each client a second at most (0: no cap). */
   readonly eventRatePerSecond: number;
   /** Fault injection: the peer vanished without a FIN: nothing is read or written. */
@@ -43,7 +45,8 @@ export class EslConnection implements EventListener, LogListener {
   private readonly outbound: OutboundQueue;
 
   private busy = false;
-  private readonly commands: ClientCommand[] = [];
+  /** Commands read and not yet handled, each with the time a calibrated load model lets it be handled. */
+  private readonly commands: Array<{ command: ClientCommand; readyAt: number }> = [];
 
   constructor(
     readonly socket: net.Socket,
@@ -75,14 +78,15 @@ export class EslConnection implements EventListener, LogListener {
 
   private onData(chunk: Buffer): void {
     if (this.host.halfOpenActive || !this.running) return;
-    for (const command of this.parser.push(chunk)) this.commands.push(command);
+    for (const command of this.parser.push(chunk))
+      this.commands.push({ command, readyAt: performance.now() + this.host.calibratedCommandMs() });
     this.pump();
   }
 
   private pump(): void {
     while (!this.busy && this.running && this.commands.length > 0) {
-      const command = this.commands.shift() as ClientCommand;
-      const delay = this.host.replyDelayMs();
+      const { command, readyAt } = this.commands.shift() as { command: ClientCommand; readyAt: number };
+      const delay = this.host.replyDelayMs() + Math.max(0, readyAt - performance.now());
       if (delay > 0) {
         this.busy = true;
         setTimeout(() => {

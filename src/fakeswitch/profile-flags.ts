@@ -4,6 +4,7 @@
  * against them when it is loaded (lab/lib/topology.ts). Flags for where the double listens and how it is
  * reached (host, ports, password, SIP proxy) are the CLI's own: the lab sets those itself.
  */
+import { type LoadModel, readLoadProfile } from "./load-profile.ts";
 import type { LoadLatency } from "./reply-latency.ts";
 
 /** A duration in ms, a uniform range `a-b`, or `inf`. */
@@ -50,6 +51,11 @@ function loadLatency(text: string): LoadLatency {
   return latency;
 }
 
+/** A load profile file (`npm run lab -- calibrate`), checked whole; the double keeps its fitted model. */
+function loadProfileModel(file: string): LoadModel {
+  return readLoadProfile(file).model;
+}
+
 function profileName(text: string): string {
   if (!/^[A-Za-z0-9_.-]+$/.test(text)) throw new Error(`not a sofia profile name: ${text}`);
   return text;
@@ -67,6 +73,7 @@ export const profileFlags = {
   sps: wholeNumber,
   heartbeat: wholeNumber,
   "load-latency": loadLatency,
+  "load-profile": loadProfileModel,
   "event-rate": wholeNumber,
   "sip-profile": profileName,
 } as const;

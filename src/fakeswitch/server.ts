@@ -6,6 +6,7 @@ import { type ConnectionHost, EslConnection } from "./connection.ts";
 import { SHUTDOWN_NOTICE } from "./event-serializer.ts";
 import { HeaderEvent } from "./events.ts";
 import type { InboundCall } from "./inbound-calls.ts";
+import type { LoadModel } from "./load-profile.ts";
 import { type LoadLatency, ReplyLatency } from "./reply-latency.ts";
 import { SipSide, type SipSideOptions } from "./sip-side.ts";
 import { SwitchCore, type SwitchStats } from "./switch-core.ts";
@@ -32,6 +33,12 @@ export interface FakeSwitchOptions {
   maxLostEvents?: number;
   /** Load-dependent reply latency from the start (see {@link FakeSwitch.setLoadLatency}). */
   loadLatency?: LoadLatency;
+  /**
+   * A calibrated model of a real FreeSWITCH's load behaviour (a load profile's `model`, load-profile.ts):
+   * originates load one queue that commands wait behind, so jobs and replies slow with load as that
+   * FreeSWITCH's did.
+   */
+  loadModel?: LoadModel;
   /** Events written to each client a second at most, from the start (see {@link FakeSwitch.capEventRate}). */
   eventRatePerSecond?: number;
   /** A SIP side (sip-side.ts): its sofia profile's legs dialled for real, inbound INVITEs, OPTIONS. Default: none. */
@@ -139,8 +146,12 @@ class FakeSwitchServer implements FakeSwitch, ConnectionHost {
       originatesPerSecond: this.core.originateRate.perSecond(),
     }));
     this.setLoadLatency(opts.loadLatency);
+    this.latency.calibrate(opts.loadModel);
     this.eventRatePerSecond = Math.max(0, opts.eventRatePerSecond ?? 0);
-    this.api = new ApiCommands(this.core, this.model, { shutdown: () => void this.shutdown() });
+    this.api = new ApiCommands(this.core, this.model, {
+      shutdown: () => void this.shutdown(),
+      admitOriginate: () => this.latency.admitOriginate(),
+    });
     this.boundPort = opts.port ?? 0;
   }
 
@@ -161,12 +172,15 @@ class FakeSwitchServer implements FakeSwitch, ConnectionHost {
       ...this.core.stats,
       channels: this.core.channels.size,
       originatesPerSecond: this.core.originateRate.perSecond(),
-      replyDelayMs: this.latency.currentMs(),
+      replyDelayMs: this.latency.currentMs() + this.latency.calibratedCommandMs(),
       eventRatePerSecond: this.eventRatePerSecond,
     };
   }
   replyDelayMs(): number {
     return this.latency.currentMs();
+  }
+  calibratedCommandMs(): number {
+    return this.latency.calibratedCommandMs();
   }
   get profile(): CallProfile {
     return this.model.profile;
