@@ -13,9 +13,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { callsStream, fsEventsStream } from "../../src/calls/jetstream.ts";
-import { distDir } from "./build.ts";
-import { repoRoot } from "./paths.ts";
-import type { CallsState, ComponentState, GatewayState, SecretName } from "./state.ts";
+import { distDir } from "../../tools/build.ts";
+import { repoRoot } from "../run/paths.ts";
+import type { CallsState, ComponentState, GatewayState, SecretName } from "../run/state.ts";
 import type { CallsSpec } from "./topology.ts";
 
 const loopback = "127.0.0.1";
@@ -23,7 +23,7 @@ const loopback = "127.0.0.1";
 interface CallsPlanRequest {
   spec: CallsSpec;
   runDir: string;
-  /** The bundles of src/calls/main.ts and src/calls/pglite-main.ts (lab/lib/build.ts). */
+  /** The bundles of src/calls/main.ts and src/calls/pglite-main.ts (tools/build.ts). */
   bundles: { calls: string; "calls-db": string };
   /** The NATS nodes' client URLs, direct (the pipeline is not behind the gateway's fault proxies). */
   natsUrls: string[];

@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { $ } from "zx";
 import { defaultCallerPolicy } from "../../src/contracts/caller-policy.ts";
 import { farEnds } from "../../src/harness/lab-handle.ts";
+import { buildServices } from "../../tools/build.ts";
+import type { Endpoint } from "../faults/fault-proxy.ts";
 import {
   freeswitchArgs,
   freeswitchStopGraceMs,
@@ -10,13 +12,8 @@ import {
   writeFreeswitchConfig,
 } from "../freeswitch/freeswitch.ts";
 import { kamailioArgs } from "../kamailio/kamailio.ts";
-import { sippArgs } from "../sipp/sipp.ts";
-import { buildServices } from "./build.ts";
-import { callsPipelinePorts, pgliteTemplate, planCallsPipeline } from "./calls-pipeline.ts";
-import type { Endpoint } from "./fault-proxy.ts";
-import { freePorts, freeUdpPort } from "./ports.ts";
-import type { ComponentFaultKind, LabRuntime } from "./runtime.ts";
-import { isRunning, signalProcess, startProcess, stopProcess } from "./service.ts";
+import type { ComponentFaultKind, LabRuntime } from "../run/runtime.ts";
+import { isRunning, signalProcess, startProcess, stopProcess } from "../run/service.ts";
 import {
   type ComponentKind,
   type ComponentState,
@@ -26,8 +23,11 @@ import {
   type LinkState,
   type SecretName,
   secretValues,
-} from "./state.ts";
-import { ensureSystemDependencies, kamailio, natsServer, sipp } from "./system-deps.ts";
+} from "../run/state.ts";
+import { ensureSystemDependencies, kamailio, natsServer, sipp } from "../run/system-deps.ts";
+import { sippArgs } from "../sipp/sipp.ts";
+import { callsPipelinePorts, pgliteTemplate, planCallsPipeline } from "./calls-pipeline.ts";
+import { freePorts, freeUdpPort } from "./ports.ts";
 import {
   defaultSip,
   type GatewaySpec,
