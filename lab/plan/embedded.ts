@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { $ } from "zx";
 import { defaultCallerPolicy } from "../../src/contracts/caller-policy.ts";
 import { farEnds } from "../../src/harness/lab-handle.ts";
+import type { ComponentFaultKind } from "../../src/harness/scenario.ts";
 import { buildServices } from "../../tools/build.ts";
 import type { Endpoint } from "../faults/fault-proxy.ts";
 import {
@@ -12,7 +13,7 @@ import {
   writeFreeswitchConfig,
 } from "../freeswitch/freeswitch.ts";
 import { kamailioArgs } from "../kamailio/kamailio.ts";
-import type { ComponentFaultKind, LabRuntime } from "../run/runtime.ts";
+import type { LabRuntime } from "../run/runtime.ts";
 import { isRunning, signalProcess, startProcess, stopProcess } from "../run/service.ts";
 import {
   type ComponentKind,
