@@ -12,15 +12,11 @@ import { pidListeningOn, readProcStat } from "../../src/procfs/proc-stats.ts";
 import { FaultControlClient } from "../faults/fault-control.ts";
 import type { LinkFault, LinkFaultKind, ProxyStatus } from "../faults/fault-proxy.ts";
 import { composeRuntime, planCompose } from "../plan/compose.ts";
-import {
-  type ExternalFreeswitch,
-  embeddedRuntime,
-  type GatewayChoice,
-  isRealFreeswitch,
-  planEmbedded,
-} from "../plan/embedded.ts";
+import { type ExternalFreeswitch, type GatewayChoice, planEmbedded } from "../plan/embedded.ts";
+import { isRealFreeswitch } from "../plan/embedded-freeswitch.ts";
 import { portIsFree } from "../plan/ports.ts";
 import { loadTopology, type Topology } from "../plan/topology.ts";
+import { embeddedRuntime } from "./embedded-runtime.ts";
 import { type Health, probeHealth } from "./health.ts";
 import { defaultResultsDir, defaultStateFile } from "./paths.ts";
 import type { LabRuntime } from "./runtime.ts";

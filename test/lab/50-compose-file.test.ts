@@ -5,7 +5,7 @@ import { Ajv2019 } from "ajv/dist/2019.js";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { composeFile, composeLinks } from "../../lab/plan/compose.ts";
-import { gatewayNodeFlags } from "../../lab/plan/embedded.ts";
+import { gatewayNodeFlags } from "../../lab/plan/embedded-gateway.ts";
 import { repoRoot } from "../../lab/run/paths.ts";
 
 interface Service {
