@@ -6,7 +6,7 @@
  * the highest rate at which every target held; results/<run-id>/ has report.html.
  */
 import { parseArgs } from "node:util";
-import { runScenario } from "../lab/lib/run.ts";
+import { runScenario } from "../lab/run/run.ts";
 import { originateRamp } from "../scenarios/originate-ramp.ts";
 import { stepPhases } from "../src/harness/phases.ts";
 

@@ -6,7 +6,7 @@
  * highest passing one. results/<run-id>/ of each run has its report.html.
  */
 import { parseArgs } from "node:util";
-import { runScenario } from "../lab/lib/run.ts";
+import { runScenario } from "../lab/run/run.ts";
 import { seconds } from "../scenarios/common.ts";
 import { sipOriginate } from "../scenarios/sip-originate.ts";
 

@@ -1,6 +1,6 @@
 /**
  * Creates the migrated PGlite data directory given as its argument, then exits: `pgliteTemplate()` in
- * lab/lib/calls-pipeline.ts runs it as a child process. PGlite's initdb grows the process to ~900 MB of
+ * lab/plan/calls-pipeline.ts runs it as a child process. PGlite's initdb grows the process to ~900 MB of
  * RSS, which it keeps until it exits; in the lab's own process that stayed for the whole run.
  */
 import { migrate } from "../src/calls/migrate.ts";

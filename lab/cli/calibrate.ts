@@ -2,7 +2,6 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { type LoadProfile, readLoadProfile } from "../../src/fakeswitch/load-profile.ts";
-import { requireFreeswitch } from "../freeswitch/freeswitch.ts";
 import {
   type CalibrationPlan,
   calibrate as calibrateReal,
@@ -12,9 +11,10 @@ import {
   measureRealFreeswitch,
   type ResidualRow,
   refit,
-} from "../lib/calibration.ts";
-import type { LoadStepResult } from "../lib/esl-load-step.ts";
-import { repoRoot } from "../lib/paths.ts";
+} from "../calibrate/calibration.ts";
+import type { LoadStepResult } from "../calibrate/esl-load-step.ts";
+import { requireFreeswitch } from "../freeswitch/freeswitch.ts";
+import { repoRoot } from "../run/paths.ts";
 import { type Command, intOption, parseCommandArgs, UsageError } from "./command.ts";
 
 const profilesDir = join(repoRoot, "lab", "profiles");

@@ -1,4 +1,4 @@
-import { Lab, NoLabError } from "../lib/lab.ts";
+import { Lab, NoLabError } from "../run/lab.ts";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 
 export const down: Command = {

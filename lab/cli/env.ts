@@ -1,5 +1,5 @@
-import { Lab } from "../lib/lab.ts";
-import { secretValues } from "../lib/state.ts";
+import { Lab } from "../run/lab.ts";
+import { secretValues } from "../run/state.ts";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 
 export const env: Command = {

@@ -1,6 +1,6 @@
 import type { Fault } from "../../src/harness/scenario.ts";
-import { linkFaultKinds } from "../lib/fault-proxy.ts";
-import { Lab } from "../lib/lab.ts";
+import { linkFaultKinds } from "../faults/fault-proxy.ts";
+import { Lab } from "../run/lab.ts";
 import { type Command, intOption, parseCommandArgs, UsageError } from "./command.ts";
 
 export const fault: Command = {

@@ -1,4 +1,4 @@
-import { Lab } from "../lib/lab.ts";
+import { Lab } from "../run/lab.ts";
 import { type Command, intOption, parseCommandArgs, UsageError } from "./command.ts";
 
 export const logs: Command = {

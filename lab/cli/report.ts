@@ -1,6 +1,6 @@
 import { compareRuns } from "../../src/harness/compare.ts";
-import { defaultResultsDir } from "../lib/paths.ts";
-import { findSummary, formatRunReport, readSummary } from "../lib/report.ts";
+import { defaultResultsDir } from "../run/paths.ts";
+import { findSummary, formatRunReport, readSummary } from "../run/report.ts";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 
 export const report: Command = {

@@ -7,7 +7,7 @@ import {
   RunArgError,
   type RunArgValues,
 } from "../../src/harness/run-options.ts";
-import { Lab, NoLabError } from "../lib/lab.ts";
+import { Lab, NoLabError } from "../run/lab.ts";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { onInterrupt } from "./interrupt.ts";
 
@@ -84,7 +84,7 @@ async function runAndReport(base: Scenario, values: RunArgValues, lab: Lab | und
   const removeHandlers = onInterrupt(() => controller.abort());
   try {
     // Loaded here, not at the top: the load generator and NATS client would slow every other command's start.
-    const { runScenario } = await import("../lib/run.ts");
+    const { runScenario } = await import("../run/run.ts");
     const result = await runScenario(prepared.scenario, {
       ...prepared.options,
       lab,

@@ -1,6 +1,6 @@
 import { relative } from "node:path";
-import { describeFaults, Lab, type LabStatus } from "../lib/lab.ts";
-import { repoRoot } from "../lib/paths.ts";
+import { describeFaults, Lab, type LabStatus } from "../run/lab.ts";
+import { repoRoot } from "../run/paths.ts";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { formatTable } from "./table.ts";
 

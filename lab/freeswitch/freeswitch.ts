@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { locate } from "../lib/system-deps.ts";
+import { locate } from "../run/system-deps.ts";
 
 const template = join(dirname(fileURLToPath(import.meta.url)), "freeswitch.xml");
 

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Peer } from "../../src/sip/transport.ts";
-import { ChildGroup } from "../lib/child-group.ts";
-import { freeUdpPort } from "../lib/ports.ts";
+import { freeUdpPort } from "../plan/ports.ts";
+import { ChildGroup } from "../run/child-group.ts";
 
 const config = join(dirname(fileURLToPath(import.meta.url)), "kamailio.cfg");
 

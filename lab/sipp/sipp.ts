@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SippReading } from "../../src/harness/sip.ts";
 import type { Peer } from "../../src/sip/transport.ts";
-import { ChildGroup } from "../lib/child-group.ts";
+import { ChildGroup } from "../run/child-group.ts";
 import { readResponseTimes, readSippRows, sippStartMs } from "./stats.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { AuthOptions } from "../contracts/bearer-token.ts";
 import { type CallerPolicySettings, callerPolicyFromEnv } from "../contracts/caller-policy.ts";
+import { type Env, EnvReader } from "../contracts/env-reader.ts";
 
 type CallsRole = "api" | "orchestrator" | "cdr-writer";
 const allRoles: readonly CallsRole[] = ["api", "orchestrator", "cdr-writer"];
@@ -51,8 +52,6 @@ export class CallsConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
-
 /**
  * The pipeline's configuration from the environment, every problem reported at once by variable name.
  * Secrets (JWT_SECRET, or JWT_SECRET_FILE) are never echoed. The API verifies its callers' tokens with it,
@@ -60,19 +59,10 @@ type Env = Record<string, string | undefined>;
  */
 export function loadCallsConfig(env: Env = process.env): CallsConfig {
   const problems: string[] = [];
-  const text = (name: string, fallback: string) => env[name]?.trim() || fallback;
-  const int = (name: string, fallback: number, min: number, max: number) => {
-    const raw = env[name]?.trim();
-    if (!raw) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${name} must be an integer in [${min}, ${max}], got "${raw}"`);
-      return fallback;
-    }
-    return value;
-  };
+  const read = new EnvReader(env, problems);
 
-  const roles = text("CALLS_ROLES", allRoles.join(","))
+  const roles = read
+    .string("CALLS_ROLES", allRoles.join(","))
     .split(",")
     .map((role) => role.trim())
     .filter(Boolean);
@@ -81,7 +71,7 @@ export function loadCallsConfig(env: Env = process.env): CallsConfig {
       problems.push(`CALLS_ROLES: unknown role "${role}" (${allRoles.join(", ")})`);
   }
 
-  const databaseUrl = env.DATABASE_URL?.trim();
+  const databaseUrl = read.optional("DATABASE_URL");
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push("DATABASE_URL must be a postgres:// or postgresql:// URL");
   }
@@ -89,12 +79,12 @@ export function loadCallsConfig(env: Env = process.env): CallsConfig {
     ? {
         kind: "postgres",
         url: databaseUrl,
-        poolSize: int("DATABASE_POOL_SIZE", 8, 1, 100),
+        poolSize: read.int("DATABASE_POOL_SIZE", 8, 1, 100),
         // Off for calls-db (PGlite behind pglite-socket): it migrates itself, and a client's migration
         // transaction through its connection multiplexer is not isolated from the other clients.
-        migrate: text("CALLS_MIGRATE", "true") !== "false",
+        migrate: read.string("CALLS_MIGRATE", "true") !== "false",
       }
-    : { kind: "pglite", dir: env.PGLITE_DIR?.trim() || undefined };
+    : { kind: "pglite", dir: read.optional("PGLITE_DIR") };
 
   const secret = readSecret(env, "JWT_SECRET", problems);
   const needSecret = roles.filter((role) => role === "api" || role === "orchestrator");
@@ -104,49 +94,53 @@ export function loadCallsConfig(env: Env = process.env): CallsConfig {
     else if (Buffer.byteLength(secret) < 32) problems.push("JWT_SECRET must be at least 32 bytes");
   }
   const jwtSecret = new TextEncoder().encode(secret ?? "");
-  const jwtIssuer = env.JWT_ISSUER?.trim() || undefined;
-  const jwtAudience = env.JWT_AUDIENCE?.trim() || undefined;
+  const jwtIssuer = read.optional("JWT_ISSUER");
+  const jwtAudience = read.optional("JWT_AUDIENCE");
 
-  const dialString = text("CALLS_DIAL_STRING", "sofia/internal/{to}@127.0.0.1");
+  const dialString = read.string("CALLS_DIAL_STRING", "sofia/internal/{to}@127.0.0.1");
   if (!dialString.includes("{to}")) problems.push("CALLS_DIAL_STRING must contain {to}");
 
   const config: CallsConfig = {
     roles: roles as CallsRole[],
     database,
-    natsServers: text("NATS_URL", "nats://127.0.0.1:4222")
+    natsServers: read
+      .string("NATS_URL", "nats://127.0.0.1:4222")
       .split(",")
       .map((s) => s.trim()),
-    http: { host: text("CALLS_HTTP_HOST", "127.0.0.1"), port: int("CALLS_HTTP_PORT", 8090, 0, 65_535) },
+    http: {
+      host: read.string("CALLS_HTTP_HOST", "127.0.0.1"),
+      port: read.int("CALLS_HTTP_PORT", 8090, 0, 65_535),
+    },
     auth: {
       secret: jwtSecret,
       issuer: jwtIssuer,
       audience: jwtAudience,
-      clockToleranceSec: int("JWT_CLOCK_TOLERANCE_SEC", 5, 0, 300),
+      clockToleranceSec: read.int("JWT_CLOCK_TOLERANCE_SEC", 5, 0, 300),
     },
     gateway: {
-      url: text("GATEWAY_URL", "http://127.0.0.1:8080"),
+      url: read.string("GATEWAY_URL", "http://127.0.0.1:8080"),
       jwtSecret,
       jwtIssuer,
       jwtAudience,
-      connections: int("GATEWAY_CONNECTIONS", 16, 1, 1024),
-      requestTimeoutMs: int("GATEWAY_TIMEOUT_MS", 5_000, 100, 120_000),
+      connections: read.int("GATEWAY_CONNECTIONS", 16, 1, 1024),
+      requestTimeoutMs: read.int("GATEWAY_TIMEOUT_MS", 5_000, 100, 120_000),
     },
     orchestrator: {
-      concurrency: int("ORCHESTRATOR_CONCURRENCY", 64, 1, 4096),
-      ackWaitMs: int("ORCHESTRATOR_ACK_WAIT_MS", 15_000, 1_000, 600_000),
-      maxDeliver: int("ORCHESTRATOR_MAX_DELIVER", 5, 2, 1000),
-      placeDeadlineMs: int("CALLS_PLACE_DEADLINE_MS", 120_000, 1_000, 86_400_000),
+      concurrency: read.int("ORCHESTRATOR_CONCURRENCY", 64, 1, 4096),
+      ackWaitMs: read.int("ORCHESTRATOR_ACK_WAIT_MS", 15_000, 1_000, 600_000),
+      maxDeliver: read.int("ORCHESTRATOR_MAX_DELIVER", 5, 2, 1000),
+      placeDeadlineMs: read.int("CALLS_PLACE_DEADLINE_MS", 120_000, 1_000, 86_400_000),
       dialString,
     },
     cdrWriter: {
-      eventsSubject: text("NATS_SUBJECT", "fs.events"),
-      batchSize: int("CDR_WRITER_BATCH_SIZE", 256, 1, 10_000),
-      batchDelayMs: int("CDR_WRITER_BATCH_DELAY_MS", 10, 0, 10_000),
-      ackWaitMs: int("CDR_WRITER_ACK_WAIT_MS", 30_000, 1_000, 600_000),
-      maxDeliver: int("CDR_WRITER_MAX_DELIVER", 20, 2, 1000),
+      eventsSubject: read.string("NATS_SUBJECT", "fs.events"),
+      batchSize: read.int("CDR_WRITER_BATCH_SIZE", 256, 1, 10_000),
+      batchDelayMs: read.int("CDR_WRITER_BATCH_DELAY_MS", 10, 0, 10_000),
+      ackWaitMs: read.int("CDR_WRITER_ACK_WAIT_MS", 30_000, 1_000, 600_000),
+      maxDeliver: read.int("CDR_WRITER_MAX_DELIVER", 20, 2, 1000),
     },
     policy: callerPolicyFromEnv(env),
-    logLevel: text("LOG_LEVEL", "info"),
+    logLevel: read.string("LOG_LEVEL", "info"),
   };
   if (problems.length > 0) throw new CallsConfigError(problems);
   return config;

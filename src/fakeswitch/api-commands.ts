@@ -5,8 +5,8 @@ import { renderTemplate } from "./event-serializer.ts";
 import type { OriginateAdmission } from "./reply-latency.ts";
 import type { SwitchCore } from "./switch-core.ts";
 import { isCause } from "./teardown.ts";
+import { type Format, T } from "./template-tokens.ts";
 import { CAPTURED } from "./templates.ts";
-import { type Format, T } from "./tokens.ts";
 
 /** `api version` as captured from FreeSWITCH 1.10.12 (02-api-commands). */
 const VERSION_LINE =

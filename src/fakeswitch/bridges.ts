@@ -5,7 +5,7 @@ import { nowUs } from "./clock.ts";
 import type { CompiledTemplate } from "./event-serializer.ts";
 import type { SwitchCore } from "./switch-core.ts";
 import { beginHangup, finishHangup } from "./teardown.ts";
-import { T } from "./tokens.ts";
+import { T } from "./template-tokens.ts";
 
 /**
  * Two legs bridged (capture 10): `a` runs the bridge (the originating leg, or uuid_bridge's first uuid),

@@ -1,3 +1,4 @@
+/** What happens to each call over time (originate legs, outcomes, answer, park or bridge, hangups): it drives channels through call-scripts' steps. */
 import { randomUUID } from "node:crypto";
 import { bridge, hangupBridged, link, uuidBridge } from "./bridges.ts";
 import {
@@ -28,7 +29,7 @@ import {
 } from "./originate-parser.ts";
 import type { SwitchCore } from "./switch-core.ts";
 import { beginHangup, hangupOne, isCause } from "./teardown.ts";
-import { type HeaderRun, T } from "./tokens.ts";
+import { type HeaderRun, T } from "./template-tokens.ts";
 
 /** How the far end of a call behaves. Ranges `[min, max]` are drawn uniformly per call. */
 export interface CallProfile {

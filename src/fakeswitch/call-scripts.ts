@@ -1,3 +1,4 @@
+/** Data, not behaviour: the captured event sequences cut into the steps of each kind of call, compiled and checked at load. */
 import { type CompiledTemplate, compileTemplate } from "./event-serializer.ts";
 import { attachLogLines } from "./log-lines.ts";
 import {

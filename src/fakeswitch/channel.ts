@@ -1,9 +1,10 @@
+/** One channel's own data: its token table (the per-channel constant part of its events), answer state, CDR times. */
 import { randomUUID } from "node:crypto";
 import type { OutboundScript } from "./call-scripts.ts";
 import { localStamp } from "./clock.ts";
 import { type CompiledTemplate, templateValue } from "./event-serializer.ts";
+import { T, TokenTable, variableHeaders } from "./template-tokens.ts";
 import { CALLER_ID_NAME_HEADERS } from "./templates.ts";
-import { T, TokenTable, variableHeaders } from "./tokens.ts";
 
 /** Answer state (Answer-State): ringing, early (183 with media), answered; then hangup and gone. */
 type ChannelPhase = "ringing" | "early" | "answered" | "hangup" | "destroyed";

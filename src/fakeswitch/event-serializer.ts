@@ -1,7 +1,7 @@
 import { urlEncode } from "../esl/urlcodec.ts";
 import type { CompiledLogLine } from "./log-lines.ts";
+import { BLOCK_TOKENS, type Format, jsonEscape, type TokenTable, tokenId } from "./template-tokens.ts";
 import type { EventTemplate } from "./templates.ts";
-import { BLOCK_TOKENS, type Format, jsonEscape, type TokenTable, tokenId } from "./tokens.ts";
 
 /**
  * Event serialisation in the three formats of mod_event_socket (switch_event_serialize,

@@ -7,7 +7,7 @@ import {
   renderTemplateFrame,
   templateValue,
 } from "./event-serializer.ts";
-import type { Format, TokenTable } from "./tokens.ts";
+import type { Format, TokenTable } from "./template-tokens.ts";
 
 /**
  * An event as the listeners see it. `render` and `header` read the channel's token table, which keeps

@@ -3,7 +3,7 @@ import { INBOUND_CALL } from "./call-scripts.ts";
 import { Channel } from "./channel.ts";
 import { localStamp, nowUs } from "./clock.ts";
 import type { SwitchCore } from "./switch-core.ts";
-import { T } from "./tokens.ts";
+import { T } from "./template-tokens.ts";
 
 /** An INVITE from outside (the control API's POST /inbound): who calls whom, in which context. */
 export interface InboundCall {

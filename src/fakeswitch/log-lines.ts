@@ -1,6 +1,6 @@
 import { localStamp } from "./clock.ts";
 import { type CompiledTemplate, type Part, valueParts } from "./event-serializer.ts";
-import type { TokenTable } from "./tokens.ts";
+import type { TokenTable } from "./template-tokens.ts";
 
 /**
  * log/data frames (mod_event_socket's log queue, capture 14): Content-Type first (unlike event frames),

@@ -1,7 +1,7 @@
 /**
  * The FreeSWITCH double's call-profile and limit flags (`npm run fakeswitch -- --help`), each with the
  * parser of its value. The CLI reads its flags through these; a lab topology's `profile:` is checked
- * against them when it is loaded (lab/lib/topology.ts). Flags for where the double listens and how it is
+ * against them when it is loaded (lab/plan/topology.ts). Flags for where the double listens and how it is
  * reached (host, ports, password, SIP proxy) are the CLI's own: the lab sets those itself.
  */
 import { type LoadModel, readLoadProfile } from "./load-profile.ts";

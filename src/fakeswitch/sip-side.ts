@@ -4,7 +4,7 @@ import { UserAgent } from "../sip/user-agent.ts";
 import type { CallModel, FarEndLeg, FarEndReport, SipFarEnd } from "./call-model.ts";
 import type { Channel } from "./channel.ts";
 import { causeOfSipStatus } from "./sip-causes.ts";
-import { T } from "./tokens.ts";
+import { T } from "./template-tokens.ts";
 
 /** The sofia profile a SIP side is unless told otherwise: the one FreeSWITCH's carrier gateways use. */
 const DEFAULT_SIP_PROFILE = "external";

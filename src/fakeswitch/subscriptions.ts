@@ -1,7 +1,7 @@
 import { isEventName } from "./event-names.ts";
 import type { SwitchEvent } from "./events.ts";
 import type { EventListener, LogListener, SwitchCore } from "./switch-core.ts";
-import type { Format } from "./tokens.ts";
+import type { Format } from "./template-tokens.ts";
 
 /** switch_log_str2level's names. */
 const LOG_LEVELS: Record<string, number> = {

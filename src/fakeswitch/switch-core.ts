@@ -1,3 +1,4 @@
+/** The switch as a whole, not any one call: Core-UUID, Event-Sequence, event listeners, session limits and counters. */
 import { randomUUID } from "node:crypto";
 import type { Channel } from "./channel.ts";
 import { eventDate, nowUs } from "./clock.ts";
@@ -5,8 +6,8 @@ import type { CompiledTemplate, HeaderList } from "./event-serializer.ts";
 import { ChannelEvent, HeaderEvent, type SwitchEvent } from "./events.ts";
 import { type CompiledLogLine, logStamp, renderLogFrame } from "./log-lines.ts";
 import { RateMeter } from "./rate-meter.ts";
+import { T } from "./template-tokens.ts";
 import { CAPTURED } from "./templates.ts";
-import { T } from "./tokens.ts";
 
 /** A connection that may want events (implemented by EslConnection). */
 export interface EventListener {

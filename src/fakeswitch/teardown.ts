@@ -2,7 +2,7 @@ import type { Channel } from "./channel.ts";
 import { nowUs } from "./clock.ts";
 import type { CompiledTemplate } from "./event-serializer.ts";
 import type { SwitchCore } from "./switch-core.ts";
-import { T } from "./tokens.ts";
+import { T } from "./template-tokens.ts";
 
 /** Q.850 code, SIP status and reason phrase per hangup cause (switch_channel.c CAUSE_CHART, sofia_glue). */
 const CAUSES: Record<string, [q850: number, sip: number, phrase: string]> = {

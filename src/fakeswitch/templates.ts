@@ -5,7 +5,7 @@ import type { LogLineTemplate } from "./log-lines.ts";
  * The event templates of the double: the captured FreeSWITCH events, one JSON file per scene in
  * event-templates/, written by tools/extract-templates.ts from test/fixtures/freeswitch-esl (not edited by
  * hand: re-run the tool). This module reads and checks them once, when it loads. Read at run time, the
- * data costs the type checker and the formatter nothing; lab/lib/build.ts copies the folder beside the
+ * data costs the type checker and the formatter nothing; tools/build.ts copies the folder beside the
  * bundle.
  *
  * Each template is one captured event: header names in wire order, URL-decoded values, call-specific

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { defaultMaxTokenLifetimeSec } from "../contracts/bearer-token.ts";
 import { type CallerPolicySettings, callerPolicyFromEnv } from "../contracts/caller-policy.ts";
+import { type Env, EnvReader } from "../contracts/env-reader.ts";
 
 /**
  * Gateway configuration, read from the environment (and optional *_FILE secrets) and validated at
@@ -65,15 +66,13 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
-
 export function loadConfig(environment: Env = process.env): GatewayConfig {
   const problems: string[] = [];
   const env = withConfigFile(environment, problems);
   const read = new EnvReader(env, problems);
 
-  const password = read.secret("FS_ESL_PASSWORD");
-  const jwtSecret = read.secret("JWT_SECRET");
+  const password = readSecret(env, "FS_ESL_PASSWORD", problems);
+  const jwtSecret = readSecret(env, "JWT_SECRET", problems);
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
     problems.push("JWT_SECRET must be at least 32 bytes for HS256");
   }
@@ -97,8 +96,8 @@ export function loadConfig(environment: Env = process.env): GatewayConfig {
     http,
     jwt: {
       secret: new TextEncoder().encode(jwtSecret ?? ""),
-      issuer: env.JWT_ISSUER || undefined,
-      audience: env.JWT_AUDIENCE || undefined,
+      issuer: read.optional("JWT_ISSUER"),
+      audience: read.optional("JWT_AUDIENCE"),
       clockToleranceSec: read.int("JWT_CLOCK_TOLERANCE_SEC", 5, 0, 300),
       maxLifetimeSec: read.int("JWT_MAX_LIFETIME_SEC", defaultMaxTokenLifetimeSec, 60, 366 * 24 * 3600),
     },
@@ -187,8 +186,8 @@ function withConfigFile(env: Env, problems: string[]): Env {
 function resolveBind(env: Env, problems: string[]): { host: string; port: number } {
   const read = new EnvReader(env, problems);
   const port = read.int("HTTP_PORT", 8080, 0, 65535);
-  const iface = env.HTTP_INTERFACE;
-  let host = env.HTTP_HOST;
+  const iface = read.optional("HTTP_INTERFACE");
+  let host = read.optional("HTTP_HOST");
   if (iface && host) problems.push("set HTTP_HOST or HTTP_INTERFACE, not both");
   if (iface) {
     const addresses = networkInterfaces()[iface];
@@ -206,64 +205,26 @@ function resolveBind(env: Env, problems: string[]): { host: string; port: number
   return { host, port };
 }
 
-class EnvReader {
-  constructor(
-    private readonly env: Env,
-    private readonly problems: string[],
-  ) {}
-
-  string(name: string, fallback: string): string {
-    const value = this.env[name];
-    return value === undefined || value === "" ? fallback : value;
+/** NAME, or NAME_FILE pointing at a file holding it (trailing newline trimmed). The value is never echoed. */
+function readSecret(env: Env, name: string, problems: string[]): string | undefined {
+  const direct = env[name];
+  const file = env[`${name}_FILE`];
+  if (direct && file) {
+    problems.push(`set ${name} or ${name}_FILE, not both`);
+    return undefined;
   }
-
-  int(name: string, fallback: number, min: number, max: number): number {
-    const value = this.number(name, fallback, min, max);
-    if (!Number.isInteger(value)) this.problems.push(`${name} must be a whole number`);
-    return value;
-  }
-
-  number(name: string, fallback: number, min: number, max: number): number {
-    const raw = this.env[name];
-    if (raw === undefined || raw === "") return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < min || value > max) {
-      this.problems.push(`${name} must be a number from ${min} to ${max} (got ${JSON.stringify(raw)})`);
-      return fallback;
+  if (file) {
+    try {
+      const value = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+      if (value) return value;
+      problems.push(`${name}_FILE (${file}) is empty`);
+    } catch (error) {
+      problems.push(
+        `${name}_FILE (${file}) cannot be read: ${(error as NodeJS.ErrnoException).code ?? "error"}`,
+      );
     }
-    return value;
+    return undefined;
   }
-
-  bool(name: string, fallback: boolean): boolean {
-    const raw = this.env[name];
-    if (raw === undefined || raw === "") return fallback;
-    if (/^(1|true|yes|on)$/i.test(raw)) return true;
-    if (/^(0|false|no|off)$/i.test(raw)) return false;
-    this.problems.push(`${name} must be true or false (got ${JSON.stringify(raw)})`);
-    return fallback;
-  }
-
-  /** NAME, or NAME_FILE pointing at a file holding it (trailing newline trimmed). The value is never echoed. */
-  secret(name: string): string | undefined {
-    const direct = this.env[name];
-    const file = this.env[`${name}_FILE`];
-    if (direct && file) {
-      this.problems.push(`set ${name} or ${name}_FILE, not both`);
-      return undefined;
-    }
-    if (file) {
-      try {
-        const value = readFileSync(file, "utf8").replace(/\r?\n$/, "");
-        if (value) return value;
-        this.problems.push(`${name}_FILE (${file}) is empty`);
-      } catch (error) {
-        this.problems.push(
-          `${name}_FILE (${file}) cannot be read: ${(error as NodeJS.ErrnoException).code ?? "error"}`,
-        );
-      }
-      return undefined;
-    }
-    if (!direct) this.problems.push(`${name} (or ${name}_FILE) is required`);
-    return direct || undefined;
-  }
+  if (!direct) problems.push(`${name} (or ${name}_FILE) is required`);
+  return direct || undefined;
 }

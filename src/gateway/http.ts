@@ -13,7 +13,7 @@ import type { Logger } from "pino";
 import { ApiError } from "../contracts/api-error.ts";
 import type { JwtAuthenticator } from "../contracts/bearer-token.ts";
 import { jsonValidatorCompiler } from "../contracts/json-validator.ts";
-import type { OriginateInput } from "../contracts/originate-input.ts";
+import { type OriginateInput, originateBodySchema } from "../contracts/originate-input.ts";
 import type { GatewayScope } from "../contracts/scopes.ts";
 import type { ChannelTable } from "./channels.ts";
 import type { FsControl, Leg } from "./fs-control.ts";
@@ -63,51 +63,7 @@ const uuidParam = {
   required: ["call_uuid"],
 } as const;
 
-const scalar = {
-  anyOf: [{ type: "string", maxLength: 1024 }, { type: "number" }, { type: "boolean" }],
-} as const;
 const leg = { type: "string", enum: ["aleg", "bleg", "both"] } as const;
-
-const originateBodySchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["destination"],
-  properties: {
-    destination: {
-      description: "Dial string of one leg, or several legs (rung per `mode`)",
-      anyOf: [
-        { type: "array", minItems: 1, maxItems: 32, items: { type: "string", minLength: 1, maxLength: 512 } },
-        { type: "string", minLength: 1, maxLength: 512 },
-      ],
-    },
-    mode: { type: "string", enum: ["simultaneous", "sequential"] },
-    application: {
-      type: "object",
-      additionalProperties: false,
-      required: ["name"],
-      properties: { name: { type: "string", maxLength: 64 }, args: { type: "string", maxLength: 1024 } },
-    },
-    extension: {
-      type: "object",
-      additionalProperties: false,
-      required: ["number"],
-      properties: {
-        number: { type: "string", maxLength: 64 },
-        dialplan: { type: "string", maxLength: 32 },
-        context: { type: "string", maxLength: 64 },
-      },
-    },
-    variables: { type: "object", maxProperties: 64, additionalProperties: scalar },
-    caller_id: {
-      type: "object",
-      additionalProperties: false,
-      properties: { name: { type: "string", maxLength: 128 }, number: { type: "string", maxLength: 64 } },
-    },
-    timeout_sec: { type: "integer", minimum: 1, maximum: 3600 },
-    call_uuid: { type: "string", minLength: 1, maxLength: 64 },
-    wait: { type: "boolean", description: "Answer only when the originate has a result (BACKGROUND_JOB)" },
-  },
-} as const;
 
 const originateResponse = {
   type: "object",

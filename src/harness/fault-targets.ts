@@ -1,5 +1,5 @@
 import { type LabFreeswitch, type LabHandle, LabMismatchError } from "./lab-handle.ts";
-import { type FaultStep, faultLabel, targetName } from "./scenario.ts";
+import { componentFaultKinds, type FaultStep, faultLabel, targetName } from "./scenario.ts";
 
 /** A fault step whose target is a name of the lab's (its role resolved). */
 export type ResolvedFaultStep = FaultStep & { target: string };
@@ -7,7 +7,7 @@ export type ResolvedFaultStep = FaultStep & { target: string };
 /** Faults only the FreeSWITCH double's control API takes. */
 const DOUBLE_ONLY = new Set(["delay-replies", "event-burst"]);
 /** Faults on the process: the lab must run it. */
-const PROCESS_FAULTS = new Set(["stop", "kill", "start", "restart", "pause", "resume"]);
+const PROCESS_FAULTS = new Set<string>(componentFaultKinds);
 
 /**
  * The steps with each role resolved to the component that plays it on this lab, less those labelled in

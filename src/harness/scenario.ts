@@ -143,18 +143,23 @@ export interface LoadPhase {
   warmup?: boolean;
 }
 
+/** What can be done to a component (a process or a container), as opposed to a link: the one list. */
+export const componentFaultKinds = ["stop", "kill", "start", "restart", "pause", "resume"] as const;
+export type ComponentFaultKind = (typeof componentFaultKinds)[number];
+
 /** A fault the lab applies to a link (through its fault proxy) or a component (a process, the double). */
 export type Fault =
   /** Every open connection of a link closed at once, by FIN or by RST. */
   | { kind: "cut"; mode: "fin" | "rst" }
   | { kind: "latency"; ms: number; jitterMs?: number }
   | { kind: "bandwidth"; bytesPerSec: number }
-  /** The link holds bytes without forwarding them: a half-open connection. */
+  /** The link holds bytes without forwarding them: a half-open connection (new ones are accepted). */
   | { kind: "blackhole" }
+  /** New connections are refused (nothing listens); open ones are left alone. */
   | { kind: "refuse" }
   /** Every fault on a link off. */
   | { kind: "clear" }
-  | { kind: "stop" | "kill" | "start" | "restart" | "pause" | "resume" }
+  | { kind: ComponentFaultKind }
   /** The FreeSWITCH double fires `count` events at once (default HEARTBEAT). */
   | { kind: "event-burst"; count: number; event?: string }
   /** The FreeSWITCH double answers every command `ms` late (0 restores). */

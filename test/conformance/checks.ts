@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { freeUdpPort } from "../../lab/lib/ports.ts";
+import { freeUdpPort } from "../../lab/plan/ports.ts";
 import { type SippOptions, type SippScenario, startSipp } from "../../lab/sipp/sipp.ts";
 import type { EslEvent } from "../../src/esl/event.ts";
 import { delay, type RawSession } from "../fakeswitch/helpers.ts";

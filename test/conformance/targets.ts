@@ -6,8 +6,8 @@ import {
   removeFreeswitchConfig,
   writeFreeswitchConfig,
 } from "../../lab/freeswitch/freeswitch.ts";
-import { ChildGroup } from "../../lab/lib/child-group.ts";
-import { freePort, freeUdpPort, waitForPort } from "../../lab/lib/ports.ts";
+import { freePort, freeUdpPort, waitForPort } from "../../lab/plan/ports.ts";
+import { ChildGroup } from "../../lab/run/child-group.ts";
 import { startFakeSwitch } from "../../src/fakeswitch/index.ts";
 
 /** One switch the suite talks to: its ESL port and password, and how to stop it. */

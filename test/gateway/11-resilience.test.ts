@@ -1,7 +1,7 @@
 import { connect } from "nats";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { FaultProxy } from "../../lab/lib/fault-proxy.ts";
+import { FaultProxy } from "../../lab/faults/fault-proxy.ts";
 import { startFakeSwitch } from "../../src/fakeswitch/index.ts";
 import { loadConfig } from "../../src/gateway/config.ts";
 import { Gateway } from "../../src/gateway/gateway.ts";

@@ -6,7 +6,7 @@ import {
   parseTopology,
   TopologyError,
   topologyNames,
-} from "../../lab/lib/topology.ts";
+} from "../../lab/plan/topology.ts";
 
 function problemsOf(yaml: string): string[] {
   try {

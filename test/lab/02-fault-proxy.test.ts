@@ -1,8 +1,8 @@
 import http from "node:http";
 import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FaultControlClient, startFaultControl } from "../../lab/lib/fault-control.ts";
-import { FaultProxy } from "../../lab/lib/fault-proxy.ts";
+import { FaultControlClient, startFaultControl } from "../../lab/faults/fault-control.ts";
+import { FaultProxy } from "../../lab/faults/fault-proxy.ts";
 import { foreignHostProblem } from "../../src/net/loopback.ts";
 
 const loopback = "127.0.0.1";

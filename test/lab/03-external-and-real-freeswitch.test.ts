@@ -1,10 +1,10 @@
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { withExternalFreeswitch } from "../../lab/lib/embedded.ts";
-import { withCarrierHold } from "../../lab/lib/lab.ts";
-import { missingLabSettings } from "../../lab/lib/run.ts";
-import type { ComponentState } from "../../lab/lib/state.ts";
-import { loadTopology } from "../../lab/lib/topology.ts";
+import { withExternalFreeswitch } from "../../lab/plan/embedded.ts";
+import { loadTopology } from "../../lab/plan/topology.ts";
+import { withCarrierHold } from "../../lab/run/lab.ts";
+import { missingLabSettings } from "../../lab/run/run.ts";
+import type { ComponentState } from "../../lab/run/state.ts";
 import { scenarios } from "../../scenarios/index.ts";
 import { pidListeningOn } from "../../src/procfs/proc-stats.ts";
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { gatewayEnvironment } from "../../lab/cli/up.ts";
-import { type Lab, LabSettingsError } from "../../lab/lib/lab.ts";
-import { missingLabSettings, runScenario } from "../../lab/lib/run.ts";
-import type { ComponentState, GatewayState, LabState } from "../../lab/lib/state.ts";
+import { type Lab, LabSettingsError } from "../../lab/run/lab.ts";
+import { missingLabSettings, runScenario } from "../../lab/run/run.ts";
+import type { ComponentState, GatewayState, LabState } from "../../lab/run/state.ts";
 import { backpressure } from "../../scenarios/backpressure.ts";
 import { reconnect } from "../../scenarios/reconnect.ts";
 

@@ -1,8 +1,8 @@
 import { existsSync, statSync } from "node:fs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Lab } from "../../lab/lib/lab.ts";
-import { readState } from "../../lab/lib/state.ts";
+import { Lab } from "../../lab/run/lab.ts";
+import { readState } from "../../lab/run/state.ts";
 import { groupMembers } from "../../src/procfs/proc-stats.ts";
 import { until } from "../helpers/gateway.ts";
 import {

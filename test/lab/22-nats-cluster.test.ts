@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Lab } from "../../lab/lib/lab.ts";
+import { Lab } from "../../lab/run/lab.ts";
 import { downAndCheckNothingLeft, originate, scratchDir, subscribeEvents } from "./lab-helpers.ts";
 
 const scratch = scratchDir();

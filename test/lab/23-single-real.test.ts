@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findFreeswitch } from "../../lab/freeswitch/freeswitch.ts";
-import { Lab } from "../../lab/lib/lab.ts";
-import { readState } from "../../lab/lib/state.ts";
+import { Lab } from "../../lab/run/lab.ts";
+import { readState } from "../../lab/run/state.ts";
 import { farEnds } from "../../src/harness/lab-handle.ts";
 import {
   downAndCheckNothingLeft,

@@ -10,9 +10,9 @@ import { report } from "../../lab/cli/report.ts";
 import { run } from "../../lab/cli/run.ts";
 import { status } from "../../lab/cli/status.ts";
 import { up } from "../../lab/cli/up.ts";
-import { repoRoot } from "../../lab/lib/paths.ts";
-import type { LabState } from "../../lab/lib/state.ts";
-import { topologyNames } from "../../lab/lib/topology.ts";
+import { topologyNames } from "../../lab/plan/topology.ts";
+import { repoRoot } from "../../lab/run/paths.ts";
+import type { LabState } from "../../lab/run/state.ts";
 import { isLoopbackHost } from "../../src/net/loopback.ts";
 import { groupMembers } from "../../src/procfs/proc-stats.ts";
 import { scratchDir } from "./lab-helpers.ts";
@@ -26,7 +26,7 @@ afterAll(() => {
 
 /** `npm run lab -- <args>` as a separate process, as from another shell, on this file's private state file. */
 function lab(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ["--import", "tsx", join(repoRoot, "lab/lab.ts"), ...args], {
+  const result = spawnSync(process.execPath, ["--import", "tsx", join(repoRoot, "lab/main.ts"), ...args], {
     cwd: repoRoot,
     env: { ...process.env, LAB_STATE_FILE: scratch.stateFile, LAB_RESULTS_DIR: scratch.resultsDir },
     encoding: "utf8",

@@ -1,11 +1,11 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Lab } from "../../lab/lib/lab.ts";
-import { repoRoot } from "../../lab/lib/paths.ts";
-import { freePort } from "../../lab/lib/ports.ts";
-import { startProcess, stopProcess } from "../../lab/lib/service.ts";
-import { secretValues } from "../../lab/lib/state.ts";
+import { freePort } from "../../lab/plan/ports.ts";
+import { Lab } from "../../lab/run/lab.ts";
+import { repoRoot } from "../../lab/run/paths.ts";
+import { startProcess, stopProcess } from "../../lab/run/service.ts";
+import { secretValues } from "../../lab/run/state.ts";
 import { startFakeSwitch } from "../../src/fakeswitch/index.ts";
 import { downAndCheckNothingLeft, processesUsing, scratchDir, watchHealth } from "./lab-helpers.ts";
 

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { Ajv2019 } from "ajv/dist/2019.js";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { composeFile, composeLinks } from "../../lab/lib/compose.ts";
-import { gatewayNodeFlags } from "../../lab/lib/embedded.ts";
-import { repoRoot } from "../../lab/lib/paths.ts";
+import { composeFile, composeLinks } from "../../lab/plan/compose.ts";
+import { gatewayNodeFlags } from "../../lab/plan/embedded-gateway.ts";
+import { repoRoot } from "../../lab/run/paths.ts";
 
 interface Service {
   image?: string;
@@ -168,7 +168,12 @@ describe("compose/compose.yaml", () => {
     expect(dockerfile).toMatch(/^FROM node:20-slim$/m);
     expect(dockerfile).toMatch(/^RUN npm ci /m);
     expect(dockerfile).toMatch(/^CMD \["node", .*"--import", "tsx", "src\/gateway\/main\.ts"\]$/m);
-    expect(services["fault-proxy"]?.command).toEqual(["node", "--import", "tsx", "lab/fault-proxies.ts"]);
+    expect(services["fault-proxy"]?.command).toEqual([
+      "node",
+      "--import",
+      "tsx",
+      "lab/faults/fault-proxies.ts",
+    ]);
   });
 });
 

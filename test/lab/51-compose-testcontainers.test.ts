@@ -7,10 +7,10 @@ import {
   Wait,
 } from "testcontainers";
 import { afterAll, describe, expect, it } from "vitest";
+import { FaultControlClient } from "../../lab/faults/fault-control.ts";
 import { dispatcherTargets } from "../../lab/kamailio/kamailio.ts";
-import { composeFile, writeComposeSecrets } from "../../lab/lib/compose.ts";
-import { FaultControlClient } from "../../lab/lib/fault-control.ts";
-import { freePorts, freeUdpPort } from "../../lab/lib/ports.ts";
+import { composeFile, writeComposeSecrets } from "../../lab/plan/compose.ts";
+import { freePorts, freeUdpPort } from "../../lab/plan/ports.ts";
 import { scratchDir, watchHealth } from "./lab-helpers.ts";
 
 /** Why this machine cannot run containers, or undefined when a Docker engine answers. */

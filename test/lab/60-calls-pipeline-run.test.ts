@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runScenario } from "../../lab/lib/run.ts";
+import { runScenario } from "../../lab/run/run.ts";
 import { callsPipeline } from "../../scenarios/calls-pipeline.ts";
 import { applyRunArgs } from "../../src/harness/run-options.ts";
 import { processesUsing, scratchDir } from "./lab-helpers.ts";

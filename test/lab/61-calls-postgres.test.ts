@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { Lab } from "../../lab/lib/lab.ts";
+import { Lab } from "../../lab/run/lab.ts";
 import { until } from "../helpers/gateway.ts";
 import { findPostgresBin, postgresMissing, startPostgres } from "../helpers/postgres.ts";
 import { downAndCheckNothingLeft, scratchDir } from "./lab-helpers.ts";

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { calibrate, checkRates } from "../../lab/calibrate/calibration.ts";
+import { fitLoadModel, predictRate } from "../../lab/calibrate/calibration-fit.ts";
+import { runLoadStep } from "../../lab/calibrate/esl-load-step.ts";
 import { findFreeswitch } from "../../lab/freeswitch/freeswitch.ts";
-import { calibrate, checkRates } from "../../lab/lib/calibration.ts";
-import { fitLoadModel, predictRate } from "../../lab/lib/calibration-fit.ts";
-import { runLoadStep } from "../../lab/lib/esl-load-step.ts";
-import { repoRoot } from "../../lab/lib/paths.ts";
-import { parseTopology, TopologyError } from "../../lab/lib/topology.ts";
+import { parseTopology, TopologyError } from "../../lab/plan/topology.ts";
+import { repoRoot } from "../../lab/run/paths.ts";
 import { type FakeSwitch, startFakeSwitch } from "../../src/fakeswitch/index.ts";
 import { type LoadModel, type LoadProfile, parseLoadProfile } from "../../src/fakeswitch/load-profile.ts";
 import { farEnds } from "../../src/harness/lab-handle.ts";

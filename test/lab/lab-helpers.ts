@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type NatsConnection } from "nats";
 import { expect } from "vitest";
-import type { Lab } from "../../lab/lib/lab.ts";
-import { portIsFree } from "../../lab/lib/ports.ts";
-import type { LabState } from "../../lab/lib/state.ts";
+import { portIsFree } from "../../lab/plan/ports.ts";
+import type { Lab } from "../../lab/run/lab.ts";
+import type { LabState } from "../../lab/run/state.ts";
 import { groupMembers } from "../../src/procfs/proc-stats.ts";
 
 /** A scratch folder for one test file's results and state file. */

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { freeUdpPort } from "../../lab/lib/ports.ts";
+import { freeUdpPort } from "../../lab/plan/ports.ts";
 import { type SippRun, startSipp } from "../../lab/sipp/sipp.ts";
 import type { IncomingCall } from "../../src/sip/incoming-call.ts";
 import { UserAgent } from "../../src/sip/user-agent.ts";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Kamailio, startKamailio } from "../../lab/kamailio/kamailio.ts";
-import { freeUdpPort } from "../../lab/lib/ports.ts";
+import { freeUdpPort } from "../../lab/plan/ports.ts";
 import { startSipp } from "../../lab/sipp/sipp.ts";
 import { sippTotals } from "../../lab/sipp/stats.ts";
 import { UserAgent } from "../../src/sip/user-agent.ts";

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Kamailio, startKamailio } from "../../lab/kamailio/kamailio.ts";
-import { freeUdpPort } from "../../lab/lib/ports.ts";
+import { freeUdpPort } from "../../lab/plan/ports.ts";
 import { type SippRun, type SippScenario, startSipp } from "../../lab/sipp/sipp.ts";
 import { type FakeSwitch, startFakeSwitch } from "../../src/fakeswitch/index.ts";
 import { RawSession } from "../fakeswitch/helpers.ts";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dispatcherTargets } from "../../lab/kamailio/kamailio.ts";
-import { Lab } from "../../lab/lib/lab.ts";
-import { freeUdpPort } from "../../lab/lib/ports.ts";
+import { freeUdpPort } from "../../lab/plan/ports.ts";
+import { Lab } from "../../lab/run/lab.ts";
 import { startSipp } from "../../lab/sipp/sipp.ts";
 import {
   downAndCheckNothingLeft,

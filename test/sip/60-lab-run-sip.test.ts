@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runScenario } from "../../lab/lib/run.ts";
+import { runScenario } from "../../lab/run/run.ts";
 import type { Scenario } from "../../scenarios/types.ts";
 import { groupMembers } from "../../src/procfs/proc-stats.ts";
 import { summarySchemaErrors } from "../harness/summary-schema.ts";

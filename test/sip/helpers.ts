@@ -1,4 +1,4 @@
-import { freeUdpPort } from "../../lab/lib/ports.ts";
+import { freeUdpPort } from "../../lab/plan/ports.ts";
 import { type SippOptions, type SippRun, startSipp } from "../../lab/sipp/sipp.ts";
 
 /** Polls `cond` every 5 ms; throws after `ms`. */

@@ -6,10 +6,10 @@ import {
   validateScenario,
 } from "../../src/harness/scenario-runner.ts";
 import { newRunId } from "../../src/harness/summary.ts";
+import type { Topology } from "../plan/topology.ts";
 import { Lab, LabSettingsError } from "./lab.ts";
 import { defaultResultsDir } from "./paths.ts";
 import type { LabState } from "./state.ts";
-import type { Topology } from "./topology.ts";
 
 export interface RunOptions extends Omit<HarnessRunOptions, "runId"> {
   /** Run on this lab (a lab that is up); without one, a lab of the scenario's topology is started for the run and stopped after it. */

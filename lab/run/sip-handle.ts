@@ -1,7 +1,7 @@
 import type { SipHandle } from "../../src/harness/sip.ts";
 import { dispatcherTargets, kamailioStatistics } from "../kamailio/kamailio.ts";
+import { freeUdpPort } from "../plan/ports.ts";
 import { readSippDir, type SippScenario, startSipp } from "../sipp/sipp.ts";
-import { freeUdpPort } from "./ports.ts";
 import type { LabState } from "./state.ts";
 
 /** The Request-URI user the lab's callers dial (Kamailio routes any user to a FreeSWITCH). */

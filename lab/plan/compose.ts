@@ -2,11 +2,12 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { $ } from "zx";
+import type { ComponentFaultKind } from "../../src/harness/scenario.ts";
+import { repoRoot } from "../run/paths.ts";
+import type { LabRuntime } from "../run/runtime.ts";
+import type { ComponentState, LabSecrets, LabState, LinkState } from "../run/state.ts";
 import type { GatewayChoice } from "./embedded.ts";
-import { repoRoot } from "./paths.ts";
 import { freePorts, freeUdpPort } from "./ports.ts";
-import type { ComponentFaultKind, LabRuntime } from "./runtime.ts";
-import type { ComponentState, LabSecrets, LabState, LinkState } from "./state.ts";
 import type { Topology } from "./topology.ts";
 
 export const composeFile = join(repoRoot, "compose", "compose.yaml");

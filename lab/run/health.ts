@@ -3,10 +3,10 @@ import net from "node:net";
 import pg from "pg";
 import { $ } from "zx";
 import { EslClient } from "../../src/esl/index.ts";
+import { FaultControlClient } from "../faults/fault-control.ts";
+import type { Endpoint } from "../faults/fault-proxy.ts";
 import { dispatcherTargets } from "../kamailio/kamailio.ts";
 import { readSippRows, sippTotals } from "../sipp/stats.ts";
-import { FaultControlClient } from "./fault-control.ts";
-import type { Endpoint } from "./fault-proxy.ts";
 import type { HealthCheck, LabState } from "./state.ts";
 
 export type Health = "ok" | "degraded" | "down";

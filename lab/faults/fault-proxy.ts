@@ -1,20 +1,15 @@
 import net from "node:net";
+import type { Fault } from "../../src/harness/scenario.ts";
 
 export interface Endpoint {
   host: string;
   port: number;
 }
 
-/** A fault that stays on until it is cleared. */
-export type LinkFault =
-  | { kind: "latency"; ms: number; jitterMs?: number }
-  | { kind: "bandwidth"; bytesPerSec: number }
-  /** Connections stay open and new ones are accepted, but nothing is forwarded: a half-open link. */
-  | { kind: "blackhole" }
-  /** New connections are refused (nothing listens); open ones are left alone. */
-  | { kind: "refuse" };
-export type LinkFaultKind = LinkFault["kind"];
-export const linkFaultKinds: readonly LinkFaultKind[] = ["latency", "bandwidth", "blackhole", "refuse"];
+/** The faults a link keeps until they are cleared (the scenario's `Fault` says what each carries). */
+export const linkFaultKinds = ["latency", "bandwidth", "blackhole", "refuse"] as const;
+export type LinkFaultKind = (typeof linkFaultKinds)[number];
+export type LinkFault = Extract<Fault, { kind: LinkFaultKind }>;
 
 /** How `cut` closes connections: FIN (an orderly close) or RST (a reset, as a crashed peer or firewall). */
 export type CutMode = "fin" | "rst";

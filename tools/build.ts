@@ -3,17 +3,17 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
-const repoRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
 
 /** The services the lab runs, as production runs them: bundled JavaScript, not TypeScript through a loader. */
 const entryPoints = {
   gateway: "src/gateway/main.ts",
   fakeswitch: "src/fakeswitch/cli.ts",
-  "fault-proxies": "lab/fault-proxies.ts",
+  "fault-proxies": "lab/faults/fault-proxies.ts",
   /** The calls pipeline's processes (CALLS_ROLES says which), and its embedded database server. */
   calls: "src/calls/main.ts",
   "calls-db": "src/calls/pglite-main.ts",
-  /** The one-shot process that makes calls-db's migrated template (lab/lib/calls-pipeline.ts). */
+  /** The one-shot process that makes calls-db's migrated template (lab/plan/calls-pipeline.ts). */
   "calls-db-template": "lab/calls-db-template.ts",
 } as const;
 

@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
 import { groupMembers, readProcStat } from "../../src/procfs/proc-stats.ts";
-import type { Endpoint } from "./fault-proxy.ts";
-import { waitForPort } from "./ports.ts";
+import type { Endpoint } from "../faults/fault-proxy.ts";
+import { waitForPort } from "../plan/ports.ts";
 
 /**
  * When a lab process counts as ready: its port accepts, an HTTP GET answers 200, it wrote a file (UDP-only

@@ -1,8 +1,8 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Endpoint } from "./fault-proxy.ts";
+import type { Endpoint } from "../faults/fault-proxy.ts";
+import type { Topology } from "../plan/topology.ts";
 import type { LaunchSpec, ProcessRef } from "./service.ts";
-import type { Topology } from "./topology.ts";
 
 export type LabMode = "embedded" | "external" | "compose";
 export const labModes: readonly LabMode[] = ["embedded", "external", "compose"];

@@ -16,10 +16,10 @@ import { defaultScenario, endToEnd, endToEndHelp, run } from "./cli/run.ts";
 import { status } from "./cli/status.ts";
 import { up } from "./cli/up.ts";
 import { FreeswitchMissingError } from "./freeswitch/freeswitch.ts";
-import { LabSettingsError, NoLabError, TargetError } from "./lib/lab.ts";
-import { LabAlreadyUpError } from "./lib/state.ts";
-import { MissingDependencyError } from "./lib/system-deps.ts";
-import { TopologyError } from "./lib/topology.ts";
+import { TopologyError } from "./plan/topology.ts";
+import { LabSettingsError, NoLabError, TargetError } from "./run/lab.ts";
+import { LabAlreadyUpError } from "./run/state.ts";
+import { MissingDependencyError } from "./run/system-deps.ts";
 
 const commands: Command[] = [up, status, logs, fault, run, report, env, down, calibrate];
 

@@ -13,9 +13,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { callsStream, fsEventsStream } from "../../src/calls/jetstream.ts";
-import { distDir } from "./build.ts";
-import { repoRoot } from "./paths.ts";
-import type { CallsState, ComponentState, GatewayState, SecretName } from "./state.ts";
+import { distDir } from "../../tools/build.ts";
+import { repoRoot } from "../run/paths.ts";
+import type { CallsState, ComponentState, GatewayState, SecretName } from "../run/state.ts";
 import type { CallsSpec } from "./topology.ts";
 
 const loopback = "127.0.0.1";
@@ -23,7 +23,7 @@ const loopback = "127.0.0.1";
 interface CallsPlanRequest {
   spec: CallsSpec;
   runDir: string;
-  /** The bundles of src/calls/main.ts and src/calls/pglite-main.ts (lab/lib/build.ts). */
+  /** The bundles of src/calls/main.ts and src/calls/pglite-main.ts (tools/build.ts). */
   bundles: { calls: string; "calls-db": string };
   /** The NATS nodes' client URLs, direct (the pipeline is not behind the gateway's fault proxies). */
   natsUrls: string[];
@@ -36,17 +36,17 @@ interface CallsPlanRequest {
    * directory (`pgliteTemplate()`) that calls-db copies into the lab's folder as it starts.
    */
   database: { url: string } | { pgliteTemplate: string };
-  /** A free loopback port. */
   /** How the orchestrators dial a number (CALLS_DIAL_STRING); unset: the pipeline's default, which the double answers. */
   dialString?: string;
-  port(): number;
+  /** A free loopback port, taken as it is needed (the API's, and calls-db's unless a server is given). */
+  port(): Promise<number>;
 }
 
 /** The pipeline's components (in start order) and where it answers. */
-export function planCallsPipeline(request: CallsPlanRequest): {
+export async function planCallsPipeline(request: CallsPlanRequest): Promise<{
   components: ComponentState[];
   calls: CallsState;
-} {
+}> {
   const { spec, runDir, bundles } = request;
   const logFile = (name: string) => join(runDir, `${name}.log`);
   const components: ComponentState[] = [];
@@ -74,7 +74,7 @@ export function planCallsPipeline(request: CallsPlanRequest): {
     secretEnv.DATABASE_URL = "callsDatabaseUrl";
     database = { kind: "postgres", display: withoutPassword(request.database.url) };
   } else {
-    const port = request.port();
+    const port = await request.port();
     const dir = join(runDir, "calls-db");
     const url = `postgres://postgres@${loopback}:${port}/postgres`;
     database = { kind: "pglite", url, dir };
@@ -130,7 +130,7 @@ export function planCallsPipeline(request: CallsPlanRequest): {
       worker(`calls-orchestrator-${i}`, "orchestrator", callsStream.name, callsStream.orchestratorDurable),
     );
 
-  const apiPort = request.port();
+  const apiPort = await request.port();
   const apiUrl = `http://${loopback}:${apiPort}`;
   components.push({
     name: "calls-api",
@@ -155,11 +155,6 @@ export function planCallsPipeline(request: CallsPlanRequest): {
     health: { kind: "calls-api", url: apiUrl },
   });
   return { components, calls: { apiUrl, database } };
-}
-
-/** The free ports `planCallsPipeline` takes: the API's, and calls-db's unless a server is given. */
-export function callsPipelinePorts(databaseUrl: string | undefined): number {
-  return databaseUrl ? 1 : 2;
 }
 
 const templatesDir = join(distDir, "calls-db-templates");

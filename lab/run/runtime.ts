@@ -1,7 +1,5 @@
+import type { ComponentFaultKind } from "../../src/harness/scenario.ts";
 import type { ComponentState, LabState } from "./state.ts";
-
-/** What can be done to a component (a process or a container), as opposed to a link. */
-export type ComponentFaultKind = "stop" | "kill" | "start" | "restart" | "pause" | "resume";
 
 /**
  * One way of running a lab's components: local processes (embedded and external modes) or Docker Compose.

@@ -13,8 +13,8 @@
  */
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import { startFaultControl } from "./lib/fault-control.ts";
-import { type Endpoint, FaultProxy } from "./lib/fault-proxy.ts";
+import { startFaultControl } from "./fault-control.ts";
+import { type Endpoint, FaultProxy } from "./fault-proxy.ts";
 
 interface LinkSpec {
   name: string;

@@ -22,6 +22,24 @@ export async function freePorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
+/**
+ * Hands out free loopback TCP ports one at a time, as a plan needs them, never the same one twice: each is
+ * held in the allocator's set until the plan is done with it (a port released by one probe may be handed
+ * out again by the next, and the set skips it). Nothing listens on them meanwhile; the components bind them.
+ */
+export class PortAllocator {
+  private readonly taken = new Set<number>();
+
+  async take(): Promise<number> {
+    for (;;) {
+      const port = await freePort();
+      if (this.taken.has(port)) continue;
+      this.taken.add(port);
+      return port;
+    }
+  }
+}
+
 /** Resolves once host:port accepts a TCP connection, or rejects after `timeoutMs`. */
 export async function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

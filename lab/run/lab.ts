@@ -9,19 +9,16 @@ import type { Fault } from "../../src/harness/scenario.ts";
 import { newRunId } from "../../src/harness/summary.ts";
 import { isLoopbackHost } from "../../src/net/loopback.ts";
 import { pidListeningOn, readProcStat } from "../../src/procfs/proc-stats.ts";
-import { composeRuntime, planCompose } from "./compose.ts";
-import {
-  type ExternalFreeswitch,
-  embeddedRuntime,
-  type GatewayChoice,
-  isRealFreeswitch,
-  planEmbedded,
-} from "./embedded.ts";
-import { FaultControlClient } from "./fault-control.ts";
-import type { LinkFault, LinkFaultKind, ProxyStatus } from "./fault-proxy.ts";
+import { FaultControlClient } from "../faults/fault-control.ts";
+import type { LinkFault, LinkFaultKind, ProxyStatus } from "../faults/fault-proxy.ts";
+import { composeRuntime, planCompose } from "../plan/compose.ts";
+import { type ExternalFreeswitch, type GatewayChoice, planEmbedded } from "../plan/embedded.ts";
+import { isRealFreeswitch } from "../plan/embedded-freeswitch.ts";
+import { portIsFree } from "../plan/ports.ts";
+import { loadTopology, type Topology } from "../plan/topology.ts";
+import { embeddedRuntime } from "./embedded-runtime.ts";
 import { type Health, probeHealth } from "./health.ts";
 import { defaultResultsDir, defaultStateFile } from "./paths.ts";
-import { portIsFree } from "./ports.ts";
 import type { LabRuntime } from "./runtime.ts";
 import { labSipHandle } from "./sip-handle.ts";
 import {
@@ -36,7 +33,6 @@ import {
   removeState,
   writeState,
 } from "./state.ts";
-import { loadTopology, type Topology } from "./topology.ts";
 
 export interface UpOptions {
   /** A shipped topology's name, a topology file, or a parsed topology. Default: single. */

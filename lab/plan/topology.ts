@@ -3,7 +3,7 @@ import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, YAMLParseError } from "yaml";
 import { profileFlagProblem } from "../../src/fakeswitch/profile-flags.ts";
-import { repoRoot } from "./paths.ts";
+import { repoRoot } from "../run/paths.ts";
 
 /** What a lab is made of, as declared in lab/topologies/<name>.yaml. */
 export interface Topology {

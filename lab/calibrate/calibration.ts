@@ -3,10 +3,10 @@ import { EslClient } from "../../src/esl/client.ts";
 import { type LoadProfile, loadProfileFormat, type MeasuredRate } from "../../src/fakeswitch/load-profile.ts";
 import { farEnds } from "../../src/harness/lab-handle.ts";
 import { readProcStat } from "../../src/procfs/proc-stats.ts";
+import { loadTopology, type Topology } from "../plan/topology.ts";
+import { Lab, type UpOptions } from "../run/lab.ts";
 import { fitLoadModel, medianOf } from "./calibration-fit.ts";
 import { type LoadStepResult, type LoadTarget, runLoadStep } from "./esl-load-step.ts";
-import { Lab, type UpOptions } from "./lab.ts";
-import { loadTopology, type Topology } from "./topology.ts";
 
 /** Where a calibration's lab records itself and its logs (tests keep theirs apart). */
 export type LabPlacement = Pick<UpOptions, "stateFile" | "resultsDir">;
