@@ -12,7 +12,7 @@ import {
   optionalNumber,
   stringField,
 } from "./json-fields.ts";
-import type { LoadLatency } from "./reply-latency.ts";
+import { type LoadLatency, loadLatencyKeys } from "./reply-latency.ts";
 import type { FakeSwitch } from "./server.ts";
 
 /**
@@ -191,18 +191,10 @@ function controlRoutes(fs: FakeSwitch): Map<string, ControlRoute> {
   ]);
 }
 
-const LOAD_FIELDS = [
-  "baseMs",
-  "perChannelMs",
-  "perOriginatePerSecondMs",
-  "saturationChannels",
-  "maxMs",
-] as const;
-
 function loadLatencyFrom(body: JsonBody): LoadLatency | undefined {
-  onlyFields(body, LOAD_FIELDS);
+  onlyFields(body, loadLatencyKeys);
   const latency: LoadLatency = {};
-  for (const name of LOAD_FIELDS) {
+  for (const name of loadLatencyKeys) {
     const v = optionalNumber(body, name);
     if (v !== undefined) latency[name] = v;
   }

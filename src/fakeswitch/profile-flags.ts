@@ -5,7 +5,7 @@
  * reached (host, ports, password, SIP proxy) are the CLI's own: the lab sets those itself.
  */
 import { type LoadModel, readLoadProfile } from "./load-profile.ts";
-import type { LoadLatency } from "./reply-latency.ts";
+import { type LoadLatency, loadLatencyKeys } from "./reply-latency.ts";
 
 /** A duration in ms, a uniform range `a-b`, or `inf`. */
 function duration(text: string): number | [number, number] {
@@ -28,14 +28,6 @@ export function wholeNumber(text: string): number {
   if (text.trim() === "" || !Number.isInteger(n) || n < 0) throw new Error(`not a whole number: ${text}`);
   return n;
 }
-
-const loadLatencyKeys = [
-  "baseMs",
-  "perChannelMs",
-  "perOriginatePerSecondMs",
-  "saturationChannels",
-  "maxMs",
-] as const;
 
 function loadLatency(text: string): LoadLatency {
   const latency: LoadLatency = {};

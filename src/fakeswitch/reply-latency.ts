@@ -8,6 +8,15 @@ import { ServiceQueue } from "./service-queue.ts";
  * `LoadLatency`, or a calibrated `LoadModel` (load-profile.ts): a queue that originates load and commands
  * wait behind.
  */
+/** The fields of a LoadLatency, as the CLI (`--load-latency k=v,...`) and the control API take them. */
+export const loadLatencyKeys = [
+  "baseMs",
+  "perChannelMs",
+  "perOriginatePerSecondMs",
+  "saturationChannels",
+  "maxMs",
+] as const satisfies ReadonlyArray<keyof LoadLatency>;
+
 export interface LoadLatency {
   /** Added to every reply while the load model is on. */
   baseMs?: number;
