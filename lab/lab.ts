@@ -3,7 +3,7 @@
  * to end on a lab of its own (up, run, report, down) and exits non-zero if the run failed.
  */
 
-import { LabMismatchError } from "../src/harness/lab-handle.ts";
+import { LabMismatchError } from "../src/harness/run/lab-handle.ts";
 import { type Command, UsageError } from "./cli/command.ts";
 import { down } from "./cli/down.ts";
 import { env } from "./cli/env.ts";

@@ -1,4 +1,4 @@
-import type { Fault } from "../../src/harness/scenario.ts";
+import type { Fault } from "../../src/harness/run/scenario.ts";
 import { linkFaultKinds } from "../lib/fault-proxy.ts";
 import { Lab } from "../lib/lab.ts";
 import { type Command, intOption, parseCommandArgs, UsageError } from "./command.ts";

@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
 import { defaultCallerPolicy } from "../../src/contracts/caller-policy.ts";
-import { farEnds } from "../../src/harness/lab-handle.ts";
+import { farEnds } from "../../src/harness/run/lab-handle.ts";
 import {
   freeswitchArgs,
   freeswitchStopGraceMs,

@@ -1,11 +1,11 @@
 import type { Scenario } from "../../scenarios/types.ts";
+import { newRunId } from "../../src/harness/report/summary.ts";
 import {
   type RunOptions as HarnessRunOptions,
   runScenario as runOnLab,
   type ScenarioRunResult,
   validateScenario,
-} from "../../src/harness/scenario-runner.ts";
-import { newRunId } from "../../src/harness/summary.ts";
+} from "../../src/harness/run/scenario-runner.ts";
 import { Lab, LabSettingsError } from "./lab.ts";
 import { defaultResultsDir } from "./paths.ts";
 import type { LabState } from "./state.ts";

@@ -1,10 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { CallOutcome } from "../../src/calls/call-store.ts";
-import { type AcceptedCall, CallsApiRequests, pipelineSection } from "../../src/harness/calls-api-load.ts";
-import { compareRuns } from "../../src/harness/compare.ts";
-import { renderReport, reportCharts } from "../../src/harness/report.ts";
-import { runMetrics } from "../../src/harness/run-metrics.ts";
-import { formatRun } from "../../src/harness/summary.ts";
+import {
+  type AcceptedCall,
+  CallsApiRequests,
+  pipelineSection,
+} from "../../src/harness/load/calls-api-load.ts";
+import { runMetrics } from "../../src/harness/measure/run-metrics.ts";
+import { compareRuns } from "../../src/harness/report/compare.ts";
+import { renderReport, reportCharts } from "../../src/harness/report/html-report.ts";
+import { formatRun } from "../../src/harness/report/summary.ts";
 import { summarySchemaErrors } from "./summary-schema.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";
 

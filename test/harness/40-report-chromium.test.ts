@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
-import { renderReport, reportCharts } from "../../src/harness/report.ts";
+import { renderReport, reportCharts } from "../../src/harness/report/html-report.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";
 
 const CHROMIUM = "/usr/bin/chromium";

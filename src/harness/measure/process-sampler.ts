@@ -1,4 +1,4 @@
-import { groupMembers, readProcStat, readPssMb } from "../procfs/proc-stats.ts";
+import { groupMembers, readProcStat, readPssMb } from "../../procfs/proc-stats.ts";
 
 /** One process at the end of one second of the run. */
 export interface ProcessSecondRow {

@@ -7,7 +7,7 @@ import {
   type SippReading,
   type SipSection,
   sippSection,
-} from "./sip.ts";
+} from "./sip-numbers.ts";
 
 /**
  * Follows a lab's SIP side during a run: Kamailio's statistics once a second (a row a second), the

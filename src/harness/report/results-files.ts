@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { renderReport } from "./html-report.ts";
 import { gatesJUnitXml } from "./junit.ts";
-import { renderReport } from "./report.ts";
 import type { RunSummary } from "./summary.ts";
 
 export const RESULT_FILES = {

@@ -1,5 +1,5 @@
+import type { LoadPhase } from "../run/scenario.ts";
 import { type ArrivalSchedule, plannedArrivals, type RampingStage, scheduleDurationMs } from "./arrival.ts";
-import type { LoadPhase } from "./scenario.ts";
 
 /** A phase placed on the run's timeline, ms since the measured load started. */
 export interface PlacedPhase {

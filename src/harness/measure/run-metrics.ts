@@ -1,9 +1,9 @@
-import type { PipelineSegment } from "./calls-api-load.ts";
+import type { PipelineSegment } from "../load/calls-api-load.ts";
+import type { FaultRecord, RunSummary } from "../report/summary.ts";
 import type { BucketQuantiles } from "./gateway-scraper.ts";
 import type { Percentiles } from "./histogram.ts";
 import type { ProcessWindow } from "./process-sampler.ts";
-import { REPLY_CLASSES, type SipSection } from "./sip.ts";
-import type { FaultRecord, RunSummary } from "./summary.ts";
+import { REPLY_CLASSES, type SipSection } from "./sip-numbers.ts";
 
 /** Figures a gate, a baseline and `compareRuns` can name; docs/results.md lists every name. */
 export type RunMetrics = Record<string, number>;

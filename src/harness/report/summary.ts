@@ -1,18 +1,18 @@
 import { randomBytes } from "node:crypto";
-import type { CompletenessReport } from "./call-completeness.ts";
-import type { PipelineSection } from "./calls-api-load.ts";
-import { formatGateTable, type GateResult } from "./gates.ts";
-import type { GatewayScrapeResult } from "./gateway-scraper.ts";
-import type { OutageTimeline } from "./health-watcher.ts";
-import type { HistogramSnapshot, Percentiles } from "./histogram.ts";
-import type { HttpErrorKind, HttpLoadResult, HttpSecondRow } from "./http-load.ts";
-import type { LagResult, LagSecondRow } from "./lag.ts";
-import type { EndingCounts, WindowCounts } from "./outcome-log.ts";
-import type { ProcessSeries, ProcessWindow } from "./process-sampler.ts";
-import type { Fault, Operation } from "./scenario.ts";
-import { activityChanges, type PhaseSip, type SipSection } from "./sip.ts";
-import type { PublisherSection } from "./stored-events.ts";
-import type { TelecomReport } from "./telecom.ts";
+import type { PipelineSection } from "../load/calls-api-load.ts";
+import type { HttpErrorKind, HttpLoadResult, HttpSecondRow } from "../load/http-load.ts";
+import type { CompletenessReport } from "../measure/call-completeness.ts";
+import type { GatewayScrapeResult } from "../measure/gateway-scraper.ts";
+import type { OutageTimeline } from "../measure/health-watcher.ts";
+import type { HistogramSnapshot, Percentiles } from "../measure/histogram.ts";
+import type { LagResult, LagSecondRow } from "../measure/lag.ts";
+import type { EndingCounts, WindowCounts } from "../measure/outcome-log.ts";
+import type { ProcessSeries, ProcessWindow } from "../measure/process-sampler.ts";
+import { activityChanges, type PhaseSip, type SipSection } from "../measure/sip-numbers.ts";
+import type { PublisherSection } from "../measure/stored-events.ts";
+import type { TelecomReport } from "../measure/telecom.ts";
+import { formatGateTable, type GateResult } from "../run/gates.ts";
+import type { Fault, Operation } from "../run/scenario.ts";
 
 /** Bumped on any change a reader of an older summary.json would misread; see docs/results.md. */
 export const SUMMARY_SCHEMA_VERSION = 3;

@@ -1,7 +1,7 @@
-import type { AppliedFault } from "./fault-schedule.ts";
+import type { FaultRecord } from "../report/summary.ts";
+import type { AppliedFault } from "../run/fault-schedule.ts";
 import { type HealthChange, outageTimeline } from "./health-watcher.ts";
 import type { WindowCounts } from "./outcome-log.ts";
-import type { FaultRecord } from "./summary.ts";
 
 /** One gateway's /health changes over the run. */
 export interface GatewayHealthChanges {

@@ -1,4 +1,4 @@
-import { type RunMetrics, runMetrics } from "./run-metrics.ts";
+import { type RunMetrics, runMetrics } from "../measure/run-metrics.ts";
 import type { RunSummary } from "./summary.ts";
 
 export interface ComparedMetric {

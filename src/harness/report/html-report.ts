@@ -1,5 +1,5 @@
-import { describeGate } from "./gates.ts";
-import { activityChanges, REPLY_CLASSES } from "./sip.ts";
+import { activityChanges, REPLY_CLASSES } from "../measure/sip-numbers.ts";
+import { describeGate } from "../run/gates.ts";
 import type { RunSummary } from "./summary.ts";
 import {
   type ChartMarker,

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { ArrivalSchedule } from "./arrival.ts";
+import type { ArrivalSchedule } from "../load/arrival.ts";
+import { joinPhases } from "../load/phases.ts";
+import { segmentMetric } from "../measure/run-metrics.ts";
+import type { RunSummary } from "../report/summary.ts";
 import { type Gate, parseGateExpression, type Thresholds } from "./gates.ts";
-import { joinPhases } from "./phases.ts";
-import { segmentMetric } from "./run-metrics.ts";
 import type { FaultStep, OriginateApplication, RequestMix, Scenario, TransferTarget } from "./scenario.ts";
 import type { RunOptions } from "./scenario-runner.ts";
-import type { RunSummary } from "./summary.ts";
 
 /** The options of a scenario run, for a command's `parseArgs` (`npm run lab -- run <scenario> …`). */
 export const RUN_ARG_OPTIONS = {

@@ -1,9 +1,35 @@
 import { mkdirSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
-import { mintToken } from "../contracts/bearer-token.ts";
-import { defaultBackoff } from "../net/backoff.ts";
-import { auditCalls, CallsApiRequests, type PipelineSection } from "./calls-api-load.ts";
+import { mintToken } from "../../contracts/bearer-token.ts";
+import { defaultBackoff } from "../../net/backoff.ts";
+import { auditCalls, CallsApiRequests, type PipelineSection } from "../load/calls-api-load.ts";
+import { HttpLoad, type HttpRequestSpec, type RequestOutcome } from "../load/http-load.ts";
+import { joinPhases, type PlacedPhase, phaseIndexAt } from "../load/phases.ts";
+import { type MixedRequest, RequestMixer, type ResolvedRequestMix } from "../load/request-mix.ts";
+import { GatewayScraper } from "../measure/gateway-scraper.ts";
+import { HealthWatcher } from "../measure/health-watcher.ts";
+import { LagMonitor } from "../measure/lag.ts";
+import { outageRecords } from "../measure/outage-records.ts";
+import { OutcomeLog } from "../measure/outcome-log.ts";
+import { ProcessSampler } from "../measure/process-sampler.ts";
+import { BASELINE_METRICS, processMetrics, type RunMetrics, runMetrics } from "../measure/run-metrics.ts";
+import { SipMonitor } from "../measure/sip-monitor.ts";
+import { dispatcherTimings, phaseSip, type SipSection } from "../measure/sip-numbers.ts";
+import { publisherSection, StoredEventCounter } from "../measure/stored-events.ts";
+import { CallTracker } from "../measure/telecom.ts";
+import { startProgress } from "../report/progress.ts";
+import { writeRunFiles } from "../report/results-files.ts";
+import {
+  buildSummary,
+  type FaultRecord,
+  formatRun,
+  hostSection,
+  newRunId,
+  type PhaseSection,
+  type RunSummary,
+  type WarmupSection,
+} from "../report/summary.ts";
 import { FaultSchedule } from "./fault-schedule.ts";
 import { resolveFaultTargets } from "./fault-targets.ts";
 import {
@@ -16,19 +42,7 @@ import {
   gatesPassed,
   overrideGates,
 } from "./gates.ts";
-import { GatewayScraper } from "./gateway-scraper.ts";
-import { HealthWatcher } from "./health-watcher.ts";
-import { HttpLoad, type HttpRequestSpec, type RequestOutcome } from "./http-load.ts";
 import { type LabHandle, LabMismatchError } from "./lab-handle.ts";
-import { LagMonitor } from "./lag.ts";
-import { outageRecords } from "./outage-records.ts";
-import { OutcomeLog } from "./outcome-log.ts";
-import { joinPhases, type PlacedPhase, phaseIndexAt } from "./phases.ts";
-import { ProcessSampler } from "./process-sampler.ts";
-import { startProgress } from "./progress.ts";
-import { type MixedRequest, RequestMixer, type ResolvedRequestMix } from "./request-mix.ts";
-import { writeRunFiles } from "./results-files.ts";
-import { BASELINE_METRICS, processMetrics, type RunMetrics, runMetrics } from "./run-metrics.ts";
 import {
   type CallsLoad,
   type FaultStep,
@@ -38,20 +52,6 @@ import {
   type Scenario,
   targetName,
 } from "./scenario.ts";
-import { dispatcherTimings, phaseSip, type SipSection } from "./sip.ts";
-import { SipMonitor } from "./sip-monitor.ts";
-import { publisherSection, StoredEventCounter } from "./stored-events.ts";
-import {
-  buildSummary,
-  type FaultRecord,
-  formatRun,
-  hostSection,
-  newRunId,
-  type PhaseSection,
-  type RunSummary,
-  type WarmupSection,
-} from "./summary.ts";
-import { CallTracker } from "./telecom.ts";
 
 export interface RunOptions {
   /** Default `results`. */

@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { LatencyHistogram, type Percentiles } from "./histogram.ts";
+import { LatencyHistogram, type Percentiles } from "../measure/histogram.ts";
 
 /**
  * Open-loop arrival executors, after k6's: the schedule says when each request is INTENDED to start,

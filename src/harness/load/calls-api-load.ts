@@ -1,9 +1,9 @@
-import { type CallOutcome, CallStore } from "../calls/call-store.ts";
-import { openPgPool } from "../calls/pg-client.ts";
-import { LatencyHistogram, type Percentiles } from "./histogram.ts";
+import { type CallOutcome, CallStore } from "../../calls/call-store.ts";
+import { openPgPool } from "../../calls/pg-client.ts";
+import { LatencyHistogram, type Percentiles } from "../measure/histogram.ts";
+import type { CallsLoad } from "../run/scenario.ts";
 import type { HttpRequestSpec, RequestOutcome } from "./http-load.ts";
 import { type PlacedPhase, phaseIndexAt } from "./phases.ts";
-import type { CallsLoad } from "./scenario.ts";
 
 /** A call the API accepted during the measured load: its id, and its request's intended send time. */
 export interface AcceptedCall {
