@@ -11,6 +11,7 @@ import type { ProcessSeries, ProcessWindow } from "../measure/process-sampler.ts
 import { activityChanges, type PhaseSip, type SipSection } from "../measure/sip-numbers.ts";
 import type { PublisherSection } from "../measure/stored-events.ts";
 import type { TelecomReport } from "../measure/telecom.ts";
+import { roundTo } from "../round.ts";
 import { formatGateTable, type GateResult } from "../run/gates.ts";
 import type { Fault, Operation } from "../run/scenario.ts";
 
@@ -87,19 +88,20 @@ export function hostSection(
   loadAverageEnd: number,
   processes: ReadonlyArray<{ cpuMean: number }>,
 ): HostSection {
-  const labCpu = round2(processes.reduce((sum, p) => sum + p.cpuMean, 0));
-  const otherLoad = round2(Math.max(0, Math.max(loadAverageStart, loadAverageEnd) - labCpu));
+  const labCpu = roundTo(
+    processes.reduce((sum, p) => sum + p.cpuMean, 0),
+    2,
+  );
+  const otherLoad = roundTo(Math.max(0, Math.max(loadAverageStart, loadAverageEnd) - labCpu), 2);
   return {
     cpus,
-    loadAverageStart: round2(loadAverageStart),
-    loadAverageEnd: round2(loadAverageEnd),
+    loadAverageStart: roundTo(loadAverageStart, 2),
+    loadAverageEnd: roundTo(loadAverageEnd, 2),
     labCpu,
     otherLoad,
     busy: otherLoad > cpus / 2,
   };
 }
-
-const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 export interface WarmupSection {
   name: string;

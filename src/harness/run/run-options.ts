@@ -4,6 +4,7 @@ import type { ArrivalSchedule } from "../load/arrival.ts";
 import { joinPhases } from "../load/phases.ts";
 import { segmentMetric } from "../measure/run-metrics.ts";
 import type { RunSummary } from "../report/summary.ts";
+import { roundTo } from "../round.ts";
 import { type Gate, parseGateExpression, type Thresholds } from "./gates.ts";
 import type { FaultStep, OriginateApplication, RequestMix, Scenario, TransferTarget } from "./scenario.ts";
 import type { RunOptions } from "./scenario-runner.ts";
@@ -260,7 +261,7 @@ function peakRate(schedule: ArrivalSchedule): number {
 }
 
 function scaleRates(schedule: ArrivalSchedule, factor: number): ArrivalSchedule {
-  const r = (rate: number) => Math.round(rate * factor * 100) / 100;
+  const r = (rate: number) => roundTo(rate * factor, 2);
   return schedule.executor === "constant-arrival-rate"
     ? { ...schedule, rate: r(schedule.rate) }
     : {

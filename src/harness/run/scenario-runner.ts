@@ -30,6 +30,7 @@ import {
   type RunSummary,
   type WarmupSection,
 } from "../report/summary.ts";
+import { roundTo } from "../round.ts";
 import { FaultSchedule } from "./fault-schedule.ts";
 import { resolveFaultTargets } from "./fault-targets.ts";
 import {
@@ -379,7 +380,7 @@ export async function runScenario(
       name: phase.name,
       startMs: phase.startMs,
       endMs: phase.endMs,
-      targetRate: round(phase.targetRate),
+      targetRate: roundTo(phase.targetRate, 1),
       sent: counts.sent,
       ok: counts.ok,
       failed: counts.failed,
@@ -469,7 +470,7 @@ export async function runScenario(
     const esl = scrapers[0]!.eslLatencyBetween(t0 + phase.startMs, t0 + phase.endMs);
     const phaseMetrics: RunMetrics = {
       "requests.sent": counts.sent,
-      error_rate: counts.sent === 0 ? 0 : round(counts.failed / counts.sent),
+      error_rate: counts.sent === 0 ? 0 : roundTo(counts.failed / counts.sent, 1),
       hung_requests: counts.hung,
     };
     const latency = counts.latency.percentiles();
@@ -664,5 +665,3 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     );
   });
 }
-
-const round = (n: number): number => Math.round(n * 10) / 10;
