@@ -1,8 +1,8 @@
 import type { Scenario } from "../../scenarios/types.ts";
 import { newRunId } from "../../src/harness/report/summary.ts";
 import {
-  type RunOptions as HarnessRunOptions,
-  runScenario as runOnLab,
+  type HarnessRunOptions,
+  runOnLab,
   type ScenarioRunResult,
   validateScenario,
 } from "../../src/harness/run/scenario-runner.ts";

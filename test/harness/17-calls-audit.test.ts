@@ -7,7 +7,7 @@ import {
 } from "../../src/harness/load/calls-api-load.ts";
 import { runMetrics } from "../../src/harness/measure/run-metrics.ts";
 import { compareRuns } from "../../src/harness/report/compare.ts";
-import { renderReport, reportCharts } from "../../src/harness/report/html-report.ts";
+import { renderHtmlReport, reportCharts } from "../../src/harness/report/html-report.ts";
 import { formatRun } from "../../src/harness/report/summary.ts";
 import { summarySchemaErrors } from "./summary-schema.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";
@@ -185,7 +185,7 @@ describe("the calls pipeline's audit (each accepted call as its database recorde
         chart.series.some((s) => s.points.some(([, y]) => y !== undefined && y > 0)),
         chart.id,
       ).toBe(true);
-    const html = renderReport(summary);
+    const html = renderHtmlReport(summary);
     expect(html).toContain("<h2>Calls pipeline: CDRs per fault</h2>");
     expect(html).toMatch(/<td>gateway-restart<\/td><td>gateway-restart<\/td><td>4<\/td><td>1<\/td>/);
   });

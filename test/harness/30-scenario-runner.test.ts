@@ -6,7 +6,7 @@ import type { CallerOptions, SipHandle } from "../../src/harness/measure/sip-num
 import type { RunSummary } from "../../src/harness/report/summary.ts";
 import { parseGateExpression } from "../../src/harness/run/gates.ts";
 import type { Scenario } from "../../src/harness/run/scenario.ts";
-import { runScenario, validateScenario } from "../../src/harness/run/scenario-runner.ts";
+import { runOnLab, validateScenario } from "../../src/harness/run/scenario-runner.ts";
 import { type InProcessLab, startInProcessLab } from "./in-process-lab.ts";
 import { summarySchemaErrors } from "./summary-schema.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";
@@ -60,7 +60,7 @@ describe("the scenario runner on a lab (real NATS, gateway and FreeSWITCH double
   let dir: string;
 
   beforeAll(async () => {
-    const run = await runScenario(scenario, lab.handle, {
+    const run = await runOnLab(scenario, lab.handle, {
       resultsDir,
       progress: false,
       log: () => {},
@@ -160,7 +160,7 @@ describe("the scenario runner on a lab (real NATS, gateway and FreeSWITCH double
       load: { ...scenario.load, mix: undefined, calls },
     };
     await expect(
-      runScenario(onCalls, lab.handle, { resultsDir, progress: false, log: () => {} }),
+      runOnLab(onCalls, lab.handle, { resultsDir, progress: false, log: () => {} }),
     ).rejects.toThrow(
       "scenario runner-test places calls through the calls API, and this lab runs no calls pipeline",
     );
@@ -243,7 +243,7 @@ describe("the scenario runner's inbound SIP caller, phase by phase", () => {
 
   it("starts the caller before the measured load, sets each phase's rate at its start and 0 at the end, then stops it", async () => {
     const sip = recordingSip();
-    const run = await runScenario(
+    const run = await runOnLab(
       inbound,
       { ...lab.handle, sip: sip.handle },
       {
@@ -274,7 +274,7 @@ describe("the scenario runner's inbound SIP caller, phase by phase", () => {
 
   it("refuses inbound calls the lab cannot make, and inbound rates without a caller", async () => {
     await expect(
-      runScenario(inbound, lab.handle, { resultsDir, progress: false, log: () => {} }),
+      runOnLab(inbound, lab.handle, { resultsDir, progress: false, log: () => {} }),
     ).rejects.toThrow(
       "scenario inbound-test makes inbound SIP calls, and the lab has no SIP side (Kamailio)",
     );

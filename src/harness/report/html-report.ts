@@ -13,7 +13,7 @@ import {
  * A run's report as one self-contained HTML file (inline CSS and SVG, no script, nothing fetched): the
  * verdict and gates first, then the figures people ask for, then the time series with the faults marked.
  */
-export function renderReport(summary: RunSummary): string {
+export function renderHtmlReport(summary: RunSummary): string {
   const title = `${summary.scenario?.name ?? "run"} — ${summary.runId}`;
   const sections = [
     header(summary),

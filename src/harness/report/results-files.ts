@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { renderReport } from "./html-report.ts";
+import { renderHtmlReport } from "./html-report.ts";
 import { gatesJUnitXml } from "./junit.ts";
 import type { RunSummary } from "./summary.ts";
 
@@ -40,7 +40,7 @@ export async function writeRunFiles(
         results: summary.gates ?? [],
       }),
     ),
-    writeFile(join(dir, RESULT_FILES.report), renderReport(summary)),
+    writeFile(join(dir, RESULT_FILES.report), renderHtmlReport(summary)),
     writeFile(join(dir, RESULT_FILES.log), logLines.map((line) => `${line}\n`).join("")),
   ]);
   return summaryPath;

@@ -7,7 +7,7 @@ import type { RunSummary } from "../report/summary.ts";
 import { roundTo } from "../round.ts";
 import { type Gate, parseGateExpression, type Thresholds } from "./gates.ts";
 import type { FaultStep, OriginateApplication, RequestMix, Scenario, TransferTarget } from "./scenario.ts";
-import type { RunOptions } from "./scenario-runner.ts";
+import type { HarnessRunOptions } from "./scenario-runner.ts";
 
 /** The options of a scenario run, for a command's `parseArgs` (`npm run lab -- run <scenario> …`). */
 export const RUN_ARG_OPTIONS = {
@@ -79,7 +79,7 @@ export class RunArgError extends Error {
 export function applyRunArgs(
   base: Scenario,
   values: RunArgValues,
-): { scenario: Scenario; options: Pick<RunOptions, "gates" | "baseline" | "skipFaults"> } {
+): { scenario: Scenario; options: Pick<HarnessRunOptions, "gates" | "baseline" | "skipFaults"> } {
   let scenario = withMixSettings(base, values);
   if (values.rate !== undefined) scenario = withPeakRate(scenario, positive(values.rate, "--rate"));
   if (values.duration !== undefined)

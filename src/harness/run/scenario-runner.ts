@@ -54,7 +54,7 @@ import {
   targetName,
 } from "./scenario.ts";
 
-export interface RunOptions {
+export interface HarnessRunOptions {
   /** Default `results`. */
   resultsDir?: string;
   /** Default: a new one naming the scenario. */
@@ -102,10 +102,10 @@ const PUBLISH_CONFIRM_MARGIN_MS = 200;
  * (summary.json, series.ndjson, junit.xml, report.html, harness.log). A load on the calls API (`load.calls`)
  * is then audited in the pipeline's database: how each accepted call ended, and whether it got its CDR.
  */
-export async function runScenario(
+export async function runOnLab(
   written: Scenario,
   lab: LabHandle,
-  options: RunOptions = {},
+  options: HarnessRunOptions = {},
 ): Promise<ScenarioRunResult> {
   validateScenario(written);
   if (lab.gateways.length === 0) throw new Error("the lab has no gateway to send load to");
