@@ -1,48 +1,28 @@
 import { mkdirSync } from "node:fs";
-import { availableParallelism, loadavg } from "node:os";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { mintToken } from "../../contracts/bearer-token.ts";
 import { defaultBackoff } from "../../net/backoff.ts";
 import { auditCalls, CallsApiRequests, type PipelineSection } from "../load/calls-api-load.ts";
-import { HttpLoad, type HttpRequestSpec, type RequestOutcome } from "../load/http-load.ts";
-import { joinPhases, type PlacedPhase, phaseIndexAt } from "../load/phases.ts";
-import { type MixedRequest, RequestMixer, type ResolvedRequestMix } from "../load/request-mix.ts";
+import { HttpLoad, type HttpRequestSpec } from "../load/http-load.ts";
+import { joinPhases, phaseIndexAt } from "../load/phases.ts";
+import { RequestMixer, type ResolvedRequestMix } from "../load/request-mix.ts";
 import { GatewayScraper } from "../measure/gateway-scraper.ts";
 import { HealthWatcher } from "../measure/health-watcher.ts";
 import { LagMonitor } from "../measure/lag.ts";
 import { outageRecords } from "../measure/outage-records.ts";
 import { OutcomeLog } from "../measure/outcome-log.ts";
 import { ProcessSampler } from "../measure/process-sampler.ts";
-import { BASELINE_METRICS, processMetrics, type RunMetrics, runMetrics } from "../measure/run-metrics.ts";
 import { SipMonitor } from "../measure/sip-monitor.ts";
-import { dispatcherTimings, phaseSip, type SipSection } from "../measure/sip-numbers.ts";
-import { publisherSection, StoredEventCounter } from "../measure/stored-events.ts";
+import { StoredEventCounter } from "../measure/stored-events.ts";
 import { CallTracker } from "../measure/telecom.ts";
 import { startProgress } from "../report/progress.ts";
 import { writeRunFiles } from "../report/results-files.ts";
-import {
-  buildSummary,
-  type FaultRecord,
-  formatRun,
-  hostSection,
-  newRunId,
-  type PhaseSection,
-  type RunSummary,
-  type WarmupSection,
-} from "../report/summary.ts";
-import { roundTo } from "../round.ts";
+import { formatRun, newRunId, type RunSummary, type WarmupSection } from "../report/summary.ts";
+import { phaseJudge } from "./capacity.ts";
 import { FaultSchedule } from "./fault-schedule.ts";
 import { resolveFaultTargets } from "./fault-targets.ts";
-import {
-  baselineGates,
-  evaluateGates,
-  GATES_FAILED_EXIT_CODE,
-  type Gate,
-  type GateResult,
-  gatesFromThresholds,
-  gatesPassed,
-  overrideGates,
-} from "./gates.ts";
+import { type Gate, gatesFromThresholds, overrideGates } from "./gates.ts";
 import { type LabHandle, LabMismatchError } from "./lab-handle.ts";
 import {
   type CallsLoad,
@@ -53,6 +33,8 @@ import {
   type Scenario,
   targetName,
 } from "./scenario.ts";
+import { assembleSummary, judgeRun, phaseSections } from "./summary-assembler.ts";
+import { callsApiTraffic, gatewayMixTraffic, type Traffic } from "./traffic.ts";
 
 export interface HarnessRunOptions {
   /** Default `results`. */
@@ -208,58 +190,31 @@ export async function runOnLab(
     ? lab.gateways.map((g) => ({ name: g.name, watcher: new HealthWatcher(g.url) }))
     : [];
   const outcomes = new OutcomeLog(t0, placed);
-  const inFlight = new Map<number, MixedRequest>();
-  let mixFallbacks = 0;
   const stopLoad = new AbortController();
   options.signal?.addEventListener("abort", () => stopLoad.abort(), { once: true });
 
-  // The gateway's commands, each call followed by its uuid from the originate on; or new calls on the calls
-  // API, which names them itself: those are audited in the pipeline's database afterwards instead.
-  let traffic: { request(index: number): HttpRequestSpec; onOutcome(outcome: RequestOutcome): void };
+  // The gateway's commands, or new calls on the calls API (audited in the pipeline's database afterwards).
+  let traffic: Traffic;
   let callsRun: { requests: CallsApiRequests; databaseUrl: string; load: CallsLoad } | undefined;
   if (callsApi && settings.calls) {
     const requests = new CallsApiRequests(settings.calls, token, callsApi.apiUrl, t0);
     callsRun = { requests, databaseUrl: callsApi.databaseUrl, load: settings.calls };
-    traffic = {
-      request: () => requests.request(),
-      onOutcome: (outcome) => {
-        outcomes.add(outcome);
-        requests.outcome(outcome);
-      },
-    };
+    traffic = callsApiTraffic(requests, outcomes);
   } else {
     const mixer = new RequestMixer(mix as ResolvedRequestMix, token, tracker, origins);
-    traffic = {
-      request: (index) => {
-        const request = mixer.next();
-        inFlight.set(index, request);
-        if (request.fallback) mixFallbacks++;
-        if (request.operation === "originate") {
-          tracker.attempt(request.callUuid, request.origin);
-          monitor.expectCall(request.callUuid, undefined, performance.now());
-        }
-        return request.spec;
-      },
-      onOutcome: (outcome) => {
-        const request = inFlight.get(outcome.index);
-        if (!request) return;
-        inFlight.delete(outcome.index);
-        outcomes.add(outcome, request.operation);
-        if (request.operation !== "originate") return;
-        if (outcome.status === 202) {
-          tracker.accepted(request.callUuid, outcome.endedAt);
-          return;
-        }
-        tracker.notAccepted(
-          request.callUuid,
-          outcome.status === undefined ? (outcome.error ?? "other") : String(outcome.status),
-        );
-        // Only accepted calls are followed for completeness; a call an unanswered originate made after all
-        // shows up in its events and is followed from there.
-        monitor.withdrawCall(request.callUuid);
-      },
-    };
+    traffic = gatewayMixTraffic(mixer, tracker, monitor, outcomes);
   }
+  const judgePhase =
+    capacityGates &&
+    phaseJudge(capacityGates, {
+      placed,
+      outcomes,
+      lag: monitor,
+      esl: scrapers[0]!,
+      sampler,
+      gatewayNames,
+      t0,
+    });
 
   const load = new HttpLoad({
     origin: origins,
@@ -287,7 +242,7 @@ export async function runOnLab(
       Math.max(0, phase.startMs - (performance.now() - t0)),
     ),
   );
-  if (capacityGates) {
+  if (judgePhase) {
     placed.forEach((phase, index) => {
       phaseTimers.push(
         setTimeout(
@@ -373,123 +328,42 @@ export async function runOnLab(
       );
   }
 
-  const phases: PhaseSection[] = placed.map((phase, index) => {
-    const counts = outcomes.phases[index]!;
-    const lag = lagResult.windows[phase.name];
-    const section: PhaseSection = {
-      name: phase.name,
-      startMs: phase.startMs,
-      endMs: phase.endMs,
-      targetRate: roundTo(phase.targetRate, 1),
-      sent: counts.sent,
-      ok: counts.ok,
-      failed: counts.failed,
-      hung: counts.hung,
-      latency: counts.latency.snapshot(),
-      ...(lag ? { publishLag: lag.percentiles() } : {}),
-      processes: sampler.window(phase.startMs, phase.endMs),
-      ...(sipResult
-        ? {
-            sip: phaseSip(
-              sipResult,
-              phase,
-              scenario.inbound ? (measured[index]!.inboundRate ?? 0) : undefined,
-            ),
-          }
-        : {}),
-    };
-    if (capacityGates) {
-      const skipped = stoppedAfter !== undefined && index > placed.findIndex((p) => p.name === stoppedAfter);
-      if (skipped) return { ...section, skipped };
-      const verdict = judgePhase(index);
-      return { ...section, gates: verdict.gates, passed: verdict.passed };
-    }
-    return section;
+  const phases = phaseSections({
+    placed,
+    measured,
+    outcomes,
+    lag: lagResult,
+    sampler,
+    sip: sipResult,
+    inbound: Boolean(scenario.inbound),
+    capacity: judgePhase && { judge: judgePhase, ...(stoppedAfter ? { stoppedAfter } : {}) },
   });
-
-  const summary: RunSummary = {
-    ...buildSummary({ runId, config: scenario, load: loadResult, lag: lagResult }),
-    scenario: { name: scenario.name, description: scenario.description },
-    topology: {
-      name: lab.topology,
-      mode: lab.mode,
-      gateways: lab.gateways.map(({ name, url }) => ({ name, url })),
-    },
-    host: hostSection(availableParallelism(), loadAverageStart, loadavg()[0]!, processes),
-    ...(warmup.length > 0 ? { warmup } : {}),
-    operations: Object.fromEntries([...outcomes.byOperation].map(([op, h]) => [op, h.snapshot()])),
-    acceptedLatency: outcomes.accepted.snapshot(),
-    shedLatency: outcomes.shed.snapshot(),
-    mixFallbacks,
-    phases,
-    ...(capacityGates
-      ? { capacity: { cps: capacityOf(placed, phases), ...(stoppedAfter ? { stoppedAfter } : {}) } }
-      : {}),
-    ...(callsRun ? {} : { calls: tracker.report(endedAt) }),
-    ...(pipeline ? { pipeline } : {}),
-    gateways: gatewayResults,
-    ...(stored ? { publisher: publisherSection(stored, gatewayResults) } : {}),
+  const summary = assembleSummary({
+    runId,
+    scenario,
+    lab,
+    load: loadResult,
+    lag: lagResult,
+    loadAverageStart,
     processes,
-    faults: sipResult ? withDispatcherTimings(faultRecords, sipResult) : faultRecords,
-    ...(sipResult ? { sip: sipResult } : {}),
-  };
-  const metrics = runMetrics(summary);
-  const allGates = options.baseline
-    ? [
-        ...gates,
-        ...baselineGates(
-          options.baseline.summary.metrics ?? runMetrics(options.baseline.summary),
-          options.baseline.metrics ?? BASELINE_METRICS,
-          options.baseline.maxRegressionPct,
-        ),
-      ]
-    : gates;
-  const gateResults = evaluateGates(allGates, metrics);
-  const problems = faultRecords.flatMap((f) => (f.error ? [`fault ${f.label}: ${f.error}`] : []));
-  const passed = gatesPassed(gateResults) && problems.length === 0;
-  const exitCode = !gatesPassed(gateResults) ? GATES_FAILED_EXIT_CODE : problems.length > 0 ? 1 : 0;
-  summary.metrics = metrics;
-  summary.gates = gateResults;
-  if (options.baseline) {
-    summary.baseline = {
-      runId: options.baseline.summary.runId,
-      maxRegressionPct: options.baseline.maxRegressionPct,
-    };
-  }
-  summary.outcome = { passed, exitCode, problems };
+    warmup,
+    outcomes,
+    mixFallbacks: traffic.mixFallbacks(),
+    placed,
+    phases,
+    capacity: capacityGates && (stoppedAfter ? { stoppedAfter } : {}),
+    calls: callsRun ? undefined : tracker.report(endedAt),
+    pipeline,
+    gateways: gatewayResults,
+    stored,
+    faults: faultRecords,
+    sip: sipResult,
+  });
+  const exitCode = judgeRun(summary, gates, options.baseline, faultRecords);
   const text = formatRun(summary);
   log(`run: done, exit code ${exitCode}`);
   const summaryPath = await writeRunFiles(dir, summary, logLines);
   return { summary, dir, summaryPath, exitCode, text: `${text}\nresults: ${dir}` };
-
-  /** A phase's figures so far, against the capacity gates. */
-  function judgePhase(index: number): { gates: GateResult[]; passed: boolean } {
-    const phase = placed[index]!;
-    const counts = outcomes.phases[index]!;
-    const lag = monitor.windowHistogram(phase.name);
-    const esl = scrapers[0]!.eslLatencyBetween(t0 + phase.startMs, t0 + phase.endMs);
-    const phaseMetrics: RunMetrics = {
-      "requests.sent": counts.sent,
-      error_rate: counts.sent === 0 ? 0 : roundTo(counts.failed / counts.sent, 1),
-      hung_requests: counts.hung,
-    };
-    const latency = counts.latency.percentiles();
-    if (latency.count > 0)
-      Object.assign(phaseMetrics, {
-        "command_latency.p50": latency.p50,
-        "command_latency.p95": latency.p95,
-        "command_latency.p99": latency.p99,
-      });
-    if (lag && lag.count > 0)
-      Object.assign(phaseMetrics, {
-        "publish_lag.p95": lag.percentile(95),
-        "publish_lag.p99": lag.percentile(99),
-      });
-    if (esl.p95 !== undefined) phaseMetrics["esl_command_latency.p95"] = esl.p95;
-    Object.assign(phaseMetrics, processMetrics(sampler.window(phase.startMs, phase.endMs), gatewayNames));
-    const results = evaluateGates(capacityGates ?? [], phaseMetrics);
-    return { gates: results, passed: gatesPassed(results) };
-  }
 }
 
 /**
@@ -577,30 +451,6 @@ async function awaitFreshBackoff(
     `run: waiting ${(waitMs / 1000).toFixed(1)} s: a gateway's ESL connection is younger than its reconnect backoff's reset (${BACKOFF_RESET_MS / 1000} s), and an earlier outage's delay would carry over into this run's`,
   );
   await sleep(waitMs, signal);
-}
-
-/** Each fault on a dispatcher destination (a FreeSWITCH) with how fast the dispatcher followed it. */
-function withDispatcherTimings(faults: FaultRecord[], sip: SipSection): FaultRecord[] {
-  return faults.map((fault) => {
-    if (fault.injectedAtMs === undefined) return fault;
-    const timings = dispatcherTimings(
-      sip.kamailio.dispatcher.changes,
-      fault.target,
-      fault.injectedAtMs,
-      fault.clearedAtMs,
-    );
-    return timings ? { ...fault, dispatcher: timings } : fault;
-  });
-}
-
-/** The highest phase rate reached before the first phase that failed its gates. */
-function capacityOf(placed: readonly PlacedPhase[], phases: readonly PhaseSection[]): number | undefined {
-  let best: number | undefined;
-  for (const [index, phase] of phases.entries()) {
-    if (phase.passed !== true) break;
-    best = Math.max(best ?? 0, placed[index]!.finalRate);
-  }
-  return best;
 }
 
 /** Refuses a scenario that cannot run as written, saying why. */
