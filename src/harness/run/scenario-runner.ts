@@ -1,5 +1,4 @@
 import { mkdirSync } from "node:fs";
-import { loadavg } from "node:os";
 import { join } from "node:path";
 import { mintToken } from "../../contracts/bearer-token.ts";
 import { defaultBackoff } from "../../net/backoff.ts";
@@ -7,14 +6,8 @@ import { auditCalls, CallsApiRequests, type PipelineSection } from "../load/call
 import { HttpLoad, type HttpRequestSpec } from "../load/http-load.ts";
 import { joinPhases, phaseIndexAt } from "../load/phases.ts";
 import { RequestMixer, type ResolvedRequestMix } from "../load/request-mix.ts";
-import { GatewayScraper } from "../measure/gateway-scraper.ts";
-import { HealthWatcher } from "../measure/health-watcher.ts";
-import { LagMonitor } from "../measure/lag.ts";
 import { outageRecords } from "../measure/outage-records.ts";
 import { OutcomeLog } from "../measure/outcome-log.ts";
-import { ProcessSampler } from "../measure/process-sampler.ts";
-import { SipMonitor } from "../measure/sip-monitor.ts";
-import { StoredEventCounter } from "../measure/stored-events.ts";
 import { CallTracker } from "../measure/telecom.ts";
 import { startProgress } from "../report/progress.ts";
 import { writeRunFiles } from "../report/results-files.ts";
@@ -23,6 +16,7 @@ import { phaseJudge } from "./capacity.ts";
 import { FaultSchedule } from "./fault-schedule.ts";
 import { resolveFaultTargets } from "./fault-targets.ts";
 import { type Gate, gatesFromThresholds, overrideGates } from "./gates.ts";
+import { Instruments } from "./instruments.ts";
 import { type LabHandle, LabMismatchError } from "./lab-handle.ts";
 import {
   type CallsLoad,
@@ -66,16 +60,8 @@ export interface ScenarioRunResult {
 
 /** After a phase ends, how long its last requests get before a capacity search judges it. */
 const PHASE_JUDGE_GRACE_MS = 1_000;
-/** While faults run, how often the dispatcher's state is read, to time how fast it follows them. */
-const DISPATCHER_POLL_MS = 200;
 /** Calls made this long before a fault may still have been up during it: their missing events count as lost. */
 const OUTAGE_LOOKBACK_MS = 2_000;
-/**
- * Between the stored-events mark and the gateways' baseline scrape. The gateway counts an event published
- * when the PONG after it comes (within ~10 ms, plus a round trip): so none it stored before the mark is
- * counted after the baseline, and taken for one NATS lacks.
- */
-const PUBLISH_CONFIRM_MARGIN_MS = 200;
 
 /**
  * Runs a scenario on a running lab: warm-up, then the measured phases as one open-loop load with the
@@ -151,44 +137,8 @@ export async function runOnLab(
           dir: join(dir, "caller"),
         })
       : undefined;
-  // Ground truth for publisher loss; without JetStream the run goes on, and `events_unstored` is not measured.
-  const storedEvents = await StoredEventCounter.start({ servers: [...lab.natsUrls] }).catch(
-    (error: Error) => {
-      log(`run: ${error.message}`);
-      return undefined;
-    },
-  );
-  await sleep(PUBLISH_CONFIRM_MARGIN_MS);
-  const eventsSink: { tracker?: CallTracker } = {};
-  const monitor = await LagMonitor.start({
-    servers: [...lab.natsUrls],
-    onlyAnnouncedCalls: true,
-    onEvent: (event, atMs) =>
-      eventsSink.tracker?.event(event.type, event.callUuid, atMs, {
-        hangupCause: event.hangupCause,
-        jobResult: event.jobResult,
-      }),
-  });
-  const loadAverageStart = loadavg()[0]!;
-  const t0 = performance.now();
-  const tracker = new CallTracker(t0);
-  eventsSink.tracker = tracker;
-  const scrapers = lab.gateways.map((g) => new GatewayScraper(g.name, g.url, t0));
-  await Promise.all(scrapers.map((s) => s.started()));
-  const sip = lab.sip
-    ? await SipMonitor.start(lab.sip, t0, faultSteps.length ? DISPATCHER_POLL_MS : 1000)
-    : undefined;
-  const sampler = new ProcessSampler(
-    () => [
-      ...lab.processes(),
-      ...(caller ? [{ name: caller.name, pid: caller.pid }] : []),
-      { name: "harness", pid: process.pid },
-    ],
-    t0,
-  );
-  const watchers = faultSteps.length
-    ? lab.gateways.map((g) => ({ name: g.name, watcher: new HealthWatcher(g.url) }))
-    : [];
+  const instruments = await Instruments.start(lab, { caller, withFaults: faultSteps.length > 0, log });
+  const { t0, tracker, lag: monitor, scrapers, sampler, loadAverageStart } = instruments;
   const outcomes = new OutcomeLog(t0, placed);
   const stopLoad = new AbortController();
   options.signal?.addEventListener("abort", () => stopLoad.abort(), { once: true });
@@ -281,19 +231,15 @@ export async function runOnLab(
   await faults.stop();
   if (!options.signal?.aborted) await sleep(scenario.drainMs);
   await caller?.stop();
-  const sipResult = await sip?.stop(performance.now(), caller ? [caller.read()] : []);
-  const lagResult = await monitor.stop();
-  const gatewayResults = await Promise.all(scrapers.map((s) => s.stop()));
-  // After the last scrape: every event counted published by then is in the stream by now.
-  const stored = await storedEvents?.stop().catch((error: Error) => {
-    log(`run: reading the events NATS stored: ${error.message}`);
-    return undefined;
-  });
-  const processes = sampler.stop();
-  const health = await Promise.all(
-    watchers.map(async ({ name, watcher }) => ({ name, changes: await watcher.stop() })),
-  );
-  const endedAt = performance.now();
+  const {
+    sip: sipResult,
+    lag: lagResult,
+    gateways: gatewayResults,
+    stored,
+    processes,
+    health,
+    endedAt,
+  } = await instruments.stop(caller ? [caller.read()] : [], log);
 
   const faultRecords = outageRecords(faults.applied, health, {
     startMs: t0,
