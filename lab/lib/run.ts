@@ -4,8 +4,8 @@ import {
   type HarnessRunOptions,
   runOnLab,
   type ScenarioRunResult,
-  validateScenario,
 } from "../../src/harness/run/scenario-runner.ts";
+import { validateScenario } from "../../src/harness/run/validate-scenario.ts";
 import { Lab, LabSettingsError } from "./lab.ts";
 import { defaultResultsDir } from "./paths.ts";
 import type { LabState } from "./state.ts";

@@ -6,7 +6,7 @@ import { scenarios } from "../../scenarios/index.ts";
 import { compareRuns } from "../../src/harness/report/compare.ts";
 import { hostSection } from "../../src/harness/report/summary.ts";
 import { applyRunArgs, RunArgError } from "../../src/harness/run/run-options.ts";
-import { validateScenario } from "../../src/harness/run/scenario-runner.ts";
+import { validateScenario } from "../../src/harness/run/validate-scenario.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "harness-compare-"));

@@ -6,7 +6,8 @@ import { FaultSchedule } from "../../src/harness/run/fault-schedule.ts";
 import { resolveFaultTargets } from "../../src/harness/run/fault-targets.ts";
 import { farEnds, type LabHandle, LabMismatchError } from "../../src/harness/run/lab-handle.ts";
 import { applyRunArgs, RunArgError } from "../../src/harness/run/run-options.ts";
-import { backoffResetWaitMs, mixOf } from "../../src/harness/run/scenario-runner.ts";
+import { backoffResetWaitMs } from "../../src/harness/run/scenario-runner.ts";
+import { mixOf } from "../../src/harness/run/traffic.ts";
 
 const smoke = scenarios.smoke!;
 const callControl = scenarios["call-control"]!;

@@ -6,7 +6,8 @@ import type { CallerOptions, SipHandle } from "../../src/harness/measure/sip-num
 import type { RunSummary } from "../../src/harness/report/summary.ts";
 import { parseGateExpression } from "../../src/harness/run/gates.ts";
 import type { Scenario } from "../../src/harness/run/scenario.ts";
-import { runOnLab, validateScenario } from "../../src/harness/run/scenario-runner.ts";
+import { runOnLab } from "../../src/harness/run/scenario-runner.ts";
+import { validateScenario } from "../../src/harness/run/validate-scenario.ts";
 import { type InProcessLab, startInProcessLab } from "./in-process-lab.ts";
 import { summarySchemaErrors } from "./summary-schema.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";

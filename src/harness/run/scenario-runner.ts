@@ -17,18 +17,11 @@ import { FaultSchedule } from "./fault-schedule.ts";
 import { resolveFaultTargets } from "./fault-targets.ts";
 import { type Gate, gatesFromThresholds, overrideGates } from "./gates.ts";
 import { Instruments } from "./instruments.ts";
-import { type LabHandle, LabMismatchError } from "./lab-handle.ts";
-import {
-  type CallsLoad,
-  type FaultStep,
-  type LoadPhase,
-  type LoadSettings,
-  type RequestMix,
-  type Scenario,
-  targetName,
-} from "./scenario.ts";
+import type { LabHandle } from "./lab-handle.ts";
+import type { CallsLoad, FaultStep, LoadSettings, Scenario } from "./scenario.ts";
 import { assembleSummary, judgeRun, phaseSections } from "./summary-assembler.ts";
-import { callsApiTraffic, gatewayMixTraffic, type Traffic } from "./traffic.ts";
+import { callsApiTraffic, gatewayMixTraffic, mixOf, type Traffic } from "./traffic.ts";
+import { validateScenario } from "./validate-scenario.ts";
 
 export interface HarnessRunOptions {
   /** Default `results`. */
@@ -312,28 +305,6 @@ export async function runOnLab(
   return { summary, dir, summaryPath, exitCode, text: `${text}\nresults: ${dir}` };
 }
 
-/**
- * A request mix with each gateway's destination: the mix's own, else the far end the gateway's FreeSWITCH
- * reaches. Refuses a gateway whose far end the lab does not know (an external FreeSWITCH).
- */
-export function mixOf(mix: RequestMix, lab: Pick<LabHandle, "gateways">): ResolvedRequestMix {
-  const { destination, ...settings } = mix;
-  const unknown = lab.gateways.filter((g) => (destination ?? g.destination) === undefined);
-  if (unknown.length > 0)
-    throw new LabMismatchError(
-      `the lab knows no dial string that answers from the FreeSWITCH of ${unknown.map((g) => g.name).join(", ")} (${unknown.map((g) => g.freeswitch.name).join(", ")}, not one the lab runs): give one, e.g. --destination sofia/gateway/<gateway>/<number>, or --destination loopback/<extension>/<context> for an extension of its dialplan that answers`,
-    );
-  return {
-    ...settings,
-    gateways: Object.fromEntries(
-      lab.gateways.map((g) => [
-        g.url,
-        { destination: (destination ?? g.destination) as string, double: g.freeswitch.double },
-      ]),
-    ),
-  };
-}
-
 /** Warm-up requests: the measured load's kind, followed by nothing. */
 function warmupRequests(
   settings: LoadSettings,
@@ -397,54 +368,6 @@ async function awaitFreshBackoff(
     `run: waiting ${(waitMs / 1000).toFixed(1)} s: a gateway's ESL connection is younger than its reconnect backoff's reset (${BACKOFF_RESET_MS / 1000} s), and an earlier outage's delay would carry over into this run's`,
   );
   await sleep(waitMs, signal);
-}
-
-/** Refuses a scenario that cannot run as written, saying why. */
-export function validateScenario(scenario: Scenario): void {
-  const problems: string[] = [];
-  const firstMeasured = scenario.phases.findIndex((p: LoadPhase) => !p.warmup);
-  if (firstMeasured === -1) problems.push("it has no measured phase");
-  if (scenario.phases.slice(firstMeasured).some((p) => p.warmup))
-    problems.push("warm-up phases must come first");
-  if (scenario.phases.some((p) => p.warmup && p.inboundRate !== undefined))
-    problems.push("inbound calls run with the measured phases, not the warm-up");
-  if (scenario.phases.some((p) => (p.inboundRate ?? 0) < 0 || !Number.isFinite(p.inboundRate ?? 0)))
-    problems.push("an inbound rate is a number of calls a second, 0 or more");
-  if (!scenario.inbound && scenario.phases.some((p) => (p.inboundRate ?? 0) > 0))
-    problems.push(
-      "a phase has an inbound rate, and the scenario no inbound caller (inbound: { ringMs, holdMs })",
-    );
-  const names = scenario.phases.map((p) => p.name);
-  if (new Set(names).size !== names.length) problems.push("phase names must be unique");
-  if ((scenario.load.mix === undefined) === (scenario.load.calls === undefined))
-    problems.push(
-      "its load needs either a request mix for the gateway (mix) or calls for the calls API (calls)",
-    );
-  const kinds = Object.entries(scenario.faultKinds ?? {});
-  if (kinds.length > 0 && scenario.phases.filter((p) => !p.warmup).length !== 1)
-    problems.push("a scenario with fault kinds has one measured phase (each kind's turn is one phase)");
-  let measuredMs = 0;
-  if (firstMeasured !== -1)
-    measuredMs = joinPhases(scenario.phases.filter((p) => !p.warmup)).placed.at(-1)!.endMs;
-  const steps = [
-    ...(scenario.faults ?? []).map((step) => ({ step, of: "" })),
-    ...kinds.flatMap(([name, kind]) => kind.faults.map((step) => ({ step, of: ` (fault kind ${name})` }))),
-  ];
-  for (const { step, of } of steps) {
-    const end = step.at + (step.durationMs ?? 0);
-    if (!(step.at >= 0) || end > measuredMs)
-      problems.push(
-        `fault on ${targetName(step.target)}${of} at ${step.at} ms (until ${end} ms) is outside the ${measuredMs} ms of measured load`,
-      );
-  }
-  for (const thresholds of [scenario.gates, scenario.capacity?.gates, ...kinds.map(([, k]) => k.gates)]) {
-    try {
-      if (thresholds) gatesFromThresholds(thresholds);
-    } catch (error) {
-      problems.push((error as Error).message);
-    }
-  }
-  if (problems.length > 0) throw new Error(`scenario ${scenario.name}: ${problems.join("; ")}`);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,9 +1,11 @@
 import type { CallsApiRequests } from "../load/calls-api-load.ts";
 import type { HttpRequestSpec, RequestOutcome } from "../load/http-load.ts";
-import type { MixedRequest, RequestMixer } from "../load/request-mix.ts";
+import type { MixedRequest, RequestMixer, ResolvedRequestMix } from "../load/request-mix.ts";
 import type { LagMonitor } from "../measure/lag.ts";
 import type { OutcomeLog } from "../measure/outcome-log.ts";
 import type { CallTracker } from "../measure/telecom.ts";
+import { type LabHandle, LabMismatchError } from "./lab-handle.ts";
+import type { RequestMix } from "./scenario.ts";
 
 /**
  * What the measured load sends, and what it does with each outcome: the gateway's commands (a request mix,
@@ -68,5 +70,27 @@ export function gatewayMixTraffic(
       monitor.withdrawCall(request.callUuid);
     },
     mixFallbacks: () => fallbacks,
+  };
+}
+
+/**
+ * A request mix with each gateway's destination: the mix's own, else the far end the gateway's FreeSWITCH
+ * reaches. Refuses a gateway whose far end the lab does not know (an external FreeSWITCH).
+ */
+export function mixOf(mix: RequestMix, lab: Pick<LabHandle, "gateways">): ResolvedRequestMix {
+  const { destination, ...settings } = mix;
+  const unknown = lab.gateways.filter((g) => (destination ?? g.destination) === undefined);
+  if (unknown.length > 0)
+    throw new LabMismatchError(
+      `the lab knows no dial string that answers from the FreeSWITCH of ${unknown.map((g) => g.name).join(", ")} (${unknown.map((g) => g.freeswitch.name).join(", ")}, not one the lab runs): give one, e.g. --destination sofia/gateway/<gateway>/<number>, or --destination loopback/<extension>/<context> for an extension of its dialplan that answers`,
+    );
+  return {
+    ...settings,
+    gateways: Object.fromEntries(
+      lab.gateways.map((g) => [
+        g.url,
+        { destination: (destination ?? g.destination) as string, double: g.freeswitch.double },
+      ]),
+    ),
   };
 }
