@@ -7,7 +7,8 @@ import { CallCompleteness } from "../../src/harness/measure/call-completeness.ts
 import { LatencyHistogram } from "../../src/harness/measure/histogram.ts";
 import type { LagResult } from "../../src/harness/measure/lag.ts";
 import { writeRunFiles } from "../../src/harness/report/results-files.ts";
-import { buildSummary, formatSummary, newRunId } from "../../src/harness/report/summary.ts";
+import { buildSummary, newRunId } from "../../src/harness/report/summary.ts";
+import { formatSummary } from "../../src/harness/report/summary-text.ts";
 
 function histogramOf(values: number[]): LatencyHistogram {
   const histogram = LatencyHistogram.create();

@@ -8,7 +8,7 @@ import {
 import { runMetrics } from "../../src/harness/measure/run-metrics.ts";
 import { compareRuns } from "../../src/harness/report/compare.ts";
 import { renderHtmlReport, reportCharts } from "../../src/harness/report/html-report.ts";
-import { formatRun } from "../../src/harness/report/summary.ts";
+import { formatRun } from "../../src/harness/report/summary-text.ts";
 import { summarySchemaErrors } from "./summary-schema.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";
 
