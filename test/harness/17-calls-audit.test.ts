@@ -7,7 +7,8 @@ import {
 } from "../../src/harness/load/calls-api-load.ts";
 import { runMetrics } from "../../src/harness/measure/run-metrics.ts";
 import { compareRuns } from "../../src/harness/report/compare.ts";
-import { renderHtmlReport, reportCharts } from "../../src/harness/report/html-report.ts";
+import { renderHtmlReport } from "../../src/harness/report/html-report.ts";
+import { reportCharts } from "../../src/harness/report/report-charts.ts";
 import { formatRun } from "../../src/harness/report/summary-text.ts";
 import { summarySchemaErrors } from "./summary-schema.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
-import { renderHtmlReport, reportCharts } from "../../src/harness/report/html-report.ts";
+import { renderHtmlReport } from "../../src/harness/report/html-report.ts";
+import { reportCharts } from "../../src/harness/report/report-charts.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
