@@ -1,6 +1,7 @@
 import { type RunMetrics, runMetrics } from "../measure/run-metrics.ts";
 import { roundTo } from "../round.ts";
 import type { RunSummary } from "./summary.ts";
+import { textTable } from "./text-table.ts";
 
 export interface ComparedMetric {
   metric: string;
@@ -123,13 +124,7 @@ function formatComparison(c: Omit<RunComparison, "text">): string {
       r.better === undefined ? "" : r.better ? "better" : "worse",
     ]),
   ];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  const lines = table.map((row) =>
-    row
-      .map((text, i) => (i === 0 ? text.padEnd(widths[i]!) : text.padStart(widths[i]!)))
-      .join("  ")
-      .trimEnd(),
-  );
+  const lines = textTable(table, { numbers: true, trimEnd: true });
   for (const [name, run] of [
     ["A", c.a],
     ["B", c.b],

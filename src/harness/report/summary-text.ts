@@ -2,6 +2,7 @@ import type { Percentiles } from "../measure/histogram.ts";
 import { activityChanges } from "../measure/sip-numbers.ts";
 import { formatGateTable } from "../run/gates.ts";
 import type { PhaseSection, RunSummary } from "./summary.ts";
+import { textTable } from "./text-table.ts";
 
 // The summary as text for people: what a run prints at its end, and `lab report` again.
 
@@ -30,14 +31,7 @@ export function formatSummary(summary: RunSummary): string {
     table.push(row("publish lag", lag.publishLag, String(lag.malformed)));
     table.push(row("end-to-end lag", lag.endToEndLag, "-"));
   }
-  const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));
-  for (const cells of table) {
-    lines.push(
-      cells
-        .map((cell, column) => (column === 0 ? cell.padEnd(widths[0]!) : cell.padStart(widths[column]!)))
-        .join("  "),
-    );
-  }
+  lines.push(...textTable(table, { numbers: true }));
   if (load) {
     const { counts, rate, errors } = load;
     const kinds = Object.entries(errors)
@@ -136,15 +130,11 @@ function formatPipeline({ pipeline }: RunSummary): string[] {
       ms(r.cdrLag),
     ]),
   ];
-  const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));
   const { total } = pipeline;
   const reasons = Object.entries(total.failedByReason).map(([reason, count]) => `${reason} ${count}`);
   return [
     `calls pipeline (its database, ${pipeline.settled ? `every call ended ${(pipeline.settledAfterMs / 1000).toFixed(1)} s after the drain` : `${(pipeline.settledAfterMs / 1000).toFixed(1)} s after the drain some calls had not ended`}):`,
-    ...table.map(
-      (cells) =>
-        `  ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[0]!) : cell.padStart(widths[column]!))).join("  ")}`,
-    ),
+    ...textTable(table, { numbers: true }).map((line) => `  ${line}`),
     ...(reasons.length > 0 ? [`  failed calls by reason: ${reasons.join(", ")}`] : []),
     ...(total.unplaced > 0 ? [`  never placed: ${total.unplaced}`] : []),
     ...(total.missing > 0 ? [`  accepted but not in the database: ${total.missing}`] : []),

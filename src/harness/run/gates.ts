@@ -1,3 +1,4 @@
+import { textTable } from "../report/text-table.ts";
 import { roundTo } from "../round.ts";
 
 /**
@@ -157,13 +158,7 @@ export function formatGateTable(results: readonly GateResult[]): string {
           : `FAIL by ${format(r.excess ?? 0)}${r.excessPercent === undefined ? "" : ` (${r.excessPercent} %)`}`,
     ]),
   ];
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  const lines = rows.map((row) =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column]!))
-      .join("  ")
-      .trimEnd(),
-  );
+  const lines = textTable(rows, { trimEnd: true });
   const failed = results.filter((r) => !r.pass).length;
   lines.push(
     failed === 0 ? `gates: all ${results.length} passed` : `gates: ${failed} of ${results.length} FAILED`,
