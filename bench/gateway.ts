@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { runScenario } from "../lab/run/run.ts";
 import { originateRamp } from "../scenarios/originate-ramp.ts";
-import { stepPhases } from "../src/harness/phases.ts";
+import { stepPhases } from "../src/harness/load/phases.ts";
 
 const { values } = parseArgs({
   options: {

@@ -6,8 +6,8 @@
  */
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
-import { runArrivals } from "../src/harness/arrival.ts";
-import { HttpLoad } from "../src/harness/http-load.ts";
+import { runArrivals } from "../src/harness/load/arrival.ts";
+import { HttpLoad } from "../src/harness/load/http-load.ts";
 
 const { values } = parseArgs({
   options: {

@@ -4,7 +4,7 @@
  */
 
 import { LoadProfileError } from "../src/fakeswitch/load-profile.ts";
-import { LabMismatchError } from "../src/harness/lab-handle.ts";
+import { LabMismatchError } from "../src/harness/run/lab-handle.ts";
 import { calibrate } from "./cli/calibrate.ts";
 import { type Command, UsageError } from "./cli/command.ts";
 import { down } from "./cli/down.ts";

@@ -1,4 +1,4 @@
-import type { Thresholds } from "../src/harness/gates.ts";
+import type { Thresholds } from "../src/harness/run/gates.ts";
 import type { LoadSettings } from "./types.ts";
 
 /**

@@ -1,4 +1,4 @@
-import { stepPhases } from "../src/harness/phases.ts";
+import { stepPhases } from "../src/harness/load/phases.ts";
 import { originateLoad, seconds } from "./common.ts";
 import type { Scenario } from "./types.ts";
 

@@ -1,4 +1,4 @@
-import { farEnds } from "../src/harness/lab-handle.ts";
+import { farEnds } from "../src/harness/run/lab-handle.ts";
 import { ADR_GATES, originateLoad, seconds } from "./common.ts";
 import type { Scenario } from "./types.ts";
 

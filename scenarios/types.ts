@@ -1,4 +1,4 @@
-/** The typed scenario API: what a scenario file declares (src/harness/scenario.ts has the details). */
+/** The typed scenario API: what a scenario file declares (src/harness/run/scenario.ts has the details). */
 export type {
   CallsLoad,
   Fault,
@@ -11,5 +11,5 @@ export type {
   Operation,
   RequestMix,
   Scenario,
-} from "../src/harness/scenario.ts";
-export { FIRST_FREESWITCH } from "../src/harness/scenario.ts";
+} from "../src/harness/run/scenario.ts";
+export { FIRST_FREESWITCH } from "../src/harness/run/scenario.ts";

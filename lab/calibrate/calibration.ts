@@ -1,7 +1,7 @@
 import { cpus, release, totalmem, type } from "node:os";
 import { EslClient } from "../../src/esl/client.ts";
 import { type LoadProfile, loadProfileFormat, type MeasuredRate } from "../../src/fakeswitch/load-profile.ts";
-import { farEnds } from "../../src/harness/lab-handle.ts";
+import { farEnds } from "../../src/harness/run/lab-handle.ts";
 import { readProcStat } from "../../src/procfs/proc-stats.ts";
 import { loadTopology, type Topology } from "../plan/topology.ts";
 import { Lab, type UpOptions } from "../run/lab.ts";

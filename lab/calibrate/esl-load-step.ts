@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
 import { EslClient } from "../../src/esl/client.ts";
 import { defaultEventNames } from "../../src/gateway/config.ts";
-import { runArrivals } from "../../src/harness/arrival.ts";
-import { LatencyHistogram } from "../../src/harness/histogram.ts";
+import { runArrivals } from "../../src/harness/load/arrival.ts";
+import { LatencyHistogram } from "../../src/harness/measure/histogram.ts";
 import { readProcStat } from "../../src/procfs/proc-stats.ts";
 
 /** Where a FreeSWITCH (real or double) takes ESL, and a dial string whose far end answers. */

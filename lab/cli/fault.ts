@@ -1,4 +1,4 @@
-import type { Fault } from "../../src/harness/scenario.ts";
+import type { Fault } from "../../src/harness/run/scenario.ts";
 import { linkFaultKinds } from "../faults/fault-proxy.ts";
 import { Lab } from "../run/lab.ts";
 import { type Command, intOption, parseCommandArgs, UsageError } from "./command.ts";

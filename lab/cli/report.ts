@@ -1,4 +1,4 @@
-import { compareRuns } from "../../src/harness/compare.ts";
+import { compareRuns } from "../../src/harness/report/compare.ts";
 import { defaultResultsDir } from "../run/paths.ts";
 import { findSummary, formatRunReport, readSummary } from "../run/report.ts";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";

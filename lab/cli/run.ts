@@ -6,7 +6,7 @@ import {
   RUN_ARGS_HELP,
   RunArgError,
   type RunArgValues,
-} from "../../src/harness/run-options.ts";
+} from "../../src/harness/run/run-options.ts";
 import { Lab, NoLabError } from "../run/lab.ts";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { onInterrupt } from "./interrupt.ts";

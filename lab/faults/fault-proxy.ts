@@ -1,5 +1,5 @@
 import net from "node:net";
-import type { Fault } from "../../src/harness/scenario.ts";
+import type { Fault } from "../../src/harness/run/scenario.ts";
 
 export interface Endpoint {
   host: string;

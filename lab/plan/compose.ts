@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { $ } from "zx";
-import type { ComponentFaultKind } from "../../src/harness/scenario.ts";
+import type { ComponentFaultKind } from "../../src/harness/run/scenario.ts";
 import { repoRoot } from "../run/paths.ts";
 import type { LabRuntime } from "../run/runtime.ts";
 import type { ComponentState, LabSecrets, LabState, LinkState } from "../run/state.ts";

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { farEnds } from "../../src/harness/lab-handle.ts";
+import { farEnds } from "../../src/harness/run/lab-handle.ts";
 import { buildServices } from "../../tools/build.ts";
 import type { Endpoint } from "../faults/fault-proxy.ts";
 import { requireFreeswitch } from "../freeswitch/freeswitch.ts";

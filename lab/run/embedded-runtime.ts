@@ -1,7 +1,7 @@
 /** Runs an embedded lab's plan as local processes: start in dependency order, stop, process faults. */
 import { rmSync } from "node:fs";
 import { $ } from "zx";
-import type { ComponentFaultKind } from "../../src/harness/scenario.ts";
+import type { ComponentFaultKind } from "../../src/harness/run/scenario.ts";
 import type { LabRuntime } from "./runtime.ts";
 import { isRunning, signalProcess, startProcess, stopProcess } from "./service.ts";
 import { type ComponentKind, type ComponentState, type LabState, secretValues } from "./state.ts";

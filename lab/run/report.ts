@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { formatRun, type RunSummary } from "../../src/harness/summary.ts";
+import type { RunSummary } from "../../src/harness/report/summary.ts";
+import { formatRun } from "../../src/harness/report/summary-text.ts";
 import type { ProcessStats } from "../../src/procfs/proc-stats.ts";
 
 /** What a run prints at its end, and `lab report <run>` prints again later (a schema-1 run also its processes). */

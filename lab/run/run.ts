@@ -1,11 +1,11 @@
 import type { Scenario } from "../../scenarios/types.ts";
+import { newRunId } from "../../src/harness/report/summary.ts";
 import {
-  type RunOptions as HarnessRunOptions,
-  runScenario as runOnLab,
+  type HarnessRunOptions,
+  runOnLab,
   type ScenarioRunResult,
-  validateScenario,
-} from "../../src/harness/scenario-runner.ts";
-import { newRunId } from "../../src/harness/summary.ts";
+} from "../../src/harness/run/scenario-runner.ts";
+import { validateScenario } from "../../src/harness/run/validate-scenario.ts";
 import type { Topology } from "../plan/topology.ts";
 import { Lab, LabSettingsError } from "./lab.ts";
 import { defaultResultsDir } from "./paths.ts";

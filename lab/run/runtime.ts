@@ -1,4 +1,4 @@
-import type { ComponentFaultKind } from "../../src/harness/scenario.ts";
+import type { ComponentFaultKind } from "../../src/harness/run/scenario.ts";
 import type { ComponentState, LabState } from "./state.ts";
 
 /**

@@ -1,4 +1,4 @@
-import type { SipHandle } from "../../src/harness/sip.ts";
+import type { SipHandle } from "../../src/harness/measure/sip-numbers.ts";
 import { dispatcherTargets, kamailioStatistics } from "../kamailio/kamailio.ts";
 import { freeUdpPort } from "../plan/ports.ts";
 import { readSippDir, type SippScenario, startSipp } from "../sipp/sipp.ts";

@@ -13,7 +13,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { SippReading } from "../../src/harness/sip.ts";
+import type { SippReading } from "../../src/harness/measure/sip-numbers.ts";
 import type { Peer } from "../../src/sip/transport.ts";
 import { ChildGroup } from "../run/child-group.ts";
 import { readResponseTimes, readSippRows, sippStartMs } from "./stats.ts";

@@ -1,4 +1,4 @@
-import type { SippRow } from "../../src/harness/sip.ts";
+import type { SippRow } from "../../src/harness/measure/sip-numbers.ts";
 
 /**
  * SIPp's `-trace_stat` CSV (`sipp -h stat`): a header, then one row a period with periodic (P) and

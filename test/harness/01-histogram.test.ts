@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LatencyHistogram } from "../../src/harness/histogram.ts";
+import { LatencyHistogram } from "../../src/harness/measure/histogram.ts";
 
 /** HdrHistogram with 3 significant digits reports a bucket's upper edge: within 0.1 % above the true value. */
 const expectWithinResolution = (actual: number, expected: number) => {

@@ -7,7 +7,7 @@ import {
   type RampingArrivalRate,
   rateAt,
   scheduleDurationMs,
-} from "../../src/harness/arrival.ts";
+} from "../../src/harness/load/arrival.ts";
 
 const offsetsOf = (schedule: ArrivalSchedule) => [...intendedOffsets(schedule)];
 

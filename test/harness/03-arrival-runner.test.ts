@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Arrival, type ArrivalSchedule, runArrivals } from "../../src/harness/arrival.ts";
+import { type Arrival, type ArrivalSchedule, runArrivals } from "../../src/harness/load/arrival.ts";
 import { VirtualClock } from "./virtual-clock.ts";
 
 const hundredPerSecond: ArrivalSchedule = { executor: "constant-arrival-rate", rate: 100, durationMs: 1000 };

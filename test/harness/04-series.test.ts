@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { LatencyHistogram } from "../../src/harness/histogram.ts";
-import { SecondSeries } from "../../src/harness/series.ts";
+import { LatencyHistogram } from "../../src/harness/measure/histogram.ts";
+import { SecondSeries } from "../../src/harness/measure/series.ts";
 
 describe("SecondSeries", () => {
   it("puts each sample in the second it happened, with empty seconds in between", () => {

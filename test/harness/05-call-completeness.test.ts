@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CallCompleteness } from "../../src/harness/call-completeness.ts";
+import { CallCompleteness } from "../../src/harness/measure/call-completeness.ts";
 
 describe("CallCompleteness", () => {
   it("a call announced with its job uuid is complete once all four lifecycle events arrived", () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { formatProgress, type ProgressSample, startProgress } from "../../src/harness/progress.ts";
+import { formatProgress, type ProgressSample, startProgress } from "../../src/harness/report/progress.ts";
 
 const sample: ProgressSample = {
   elapsedMs: 12_400,

@@ -2,12 +2,13 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CallCompleteness } from "../../src/harness/call-completeness.ts";
-import { LatencyHistogram } from "../../src/harness/histogram.ts";
-import type { HttpLoadResult } from "../../src/harness/http-load.ts";
-import type { LagResult } from "../../src/harness/lag.ts";
-import { writeRunFiles } from "../../src/harness/results-files.ts";
-import { buildSummary, formatSummary, newRunId } from "../../src/harness/summary.ts";
+import type { HttpLoadResult } from "../../src/harness/load/http-load.ts";
+import { CallCompleteness } from "../../src/harness/measure/call-completeness.ts";
+import { LatencyHistogram } from "../../src/harness/measure/histogram.ts";
+import type { LagResult } from "../../src/harness/measure/lag.ts";
+import { writeRunFiles } from "../../src/harness/report/results-files.ts";
+import { buildSummary, newRunId } from "../../src/harness/report/summary.ts";
+import { formatSummary } from "../../src/harness/report/summary-text.ts";
 
 function histogramOf(values: number[]): LatencyHistogram {
   const histogram = LatencyHistogram.create();

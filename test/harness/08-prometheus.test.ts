@@ -6,7 +6,7 @@ import {
   histogramQuantile,
   MetricsSnapshot,
   parsePrometheusText,
-} from "../../src/harness/prometheus.ts";
+} from "../../src/harness/measure/prometheus.ts";
 
 describe("Prometheus text parser", () => {
   it("reads samples with labels, escapes, special values and timestamps, skipping comments", () => {

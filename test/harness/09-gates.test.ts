@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { trend } from "../../src/harness/measure/run-metrics.ts";
+import { gatesJUnitXml } from "../../src/harness/report/junit.ts";
 import {
   baselineGates,
   describeFailure,
@@ -9,9 +11,7 @@ import {
   gatesPassed,
   overrideGates,
   parseGateExpression,
-} from "../../src/harness/gates.ts";
-import { gatesJUnitXml } from "../../src/harness/junit.ts";
-import { trend } from "../../src/harness/run-metrics.ts";
+} from "../../src/harness/run/gates.ts";
 
 const metrics = { "command_latency.p95": 61.2, "publish_lag.p95": 12, asr: 0.995, hung_commands: 0 };
 

@@ -1,6 +1,6 @@
 import type http from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { HttpLoad, type HttpLoadOptions } from "../../src/harness/http-load.ts";
+import { HttpLoad, type HttpLoadOptions } from "../../src/harness/load/http-load.ts";
 import { closedPort, startHttpServer, type TestHttpServer } from "./http-server.ts";
 
 let server: TestHttpServer | undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CallTracker } from "../../src/harness/telecom.ts";
+import { CallTracker } from "../../src/harness/measure/telecom.ts";
 
 /** Synthetic calls on a clock that starts at 1000 ms. */
 function callsOn(tracker: CallTracker) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type HealthChange, outageTimeline } from "../../src/harness/health-watcher.ts";
+import { type HealthChange, outageTimeline } from "../../src/harness/measure/health-watcher.ts";
 
 describe("outage timeline from /health changes", () => {
   it("times detection (first unhealthy poll) and recovery (the new ESL connection's start)", () => {

@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { scenarios } from "../../scenarios/index.ts";
-import { compareRuns } from "../../src/harness/compare.ts";
-import { applyRunArgs, RunArgError } from "../../src/harness/run-options.ts";
-import { validateScenario } from "../../src/harness/scenario-runner.ts";
-import { hostSection } from "../../src/harness/summary.ts";
+import { compareRuns } from "../../src/harness/report/compare.ts";
+import { hostSection } from "../../src/harness/report/summary.ts";
+import { applyRunArgs, RunArgError } from "../../src/harness/run/run-options.ts";
+import { validateScenario } from "../../src/harness/run/validate-scenario.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "harness-compare-"));

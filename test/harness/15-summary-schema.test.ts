@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SUMMARY_SCHEMA_VERSION } from "../../src/harness/summary.ts";
+import { SUMMARY_SCHEMA_VERSION } from "../../src/harness/report/summary.ts";
 import { summarySchemaErrors } from "./summary-schema.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";
 

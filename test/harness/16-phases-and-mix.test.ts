@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { intendedOffsets, plannedArrivals } from "../../src/harness/arrival.ts";
-import { joinPhases, phaseIndexAt, stepPhases } from "../../src/harness/phases.ts";
-import { RequestMixer } from "../../src/harness/request-mix.ts";
-import { CallTracker } from "../../src/harness/telecom.ts";
+import { intendedOffsets, plannedArrivals } from "../../src/harness/load/arrival.ts";
+import { joinPhases, phaseIndexAt, stepPhases } from "../../src/harness/load/phases.ts";
+import { RequestMixer } from "../../src/harness/load/request-mix.ts";
+import { CallTracker } from "../../src/harness/measure/telecom.ts";
 
 describe("phases joined into one schedule", () => {
   it("runs the steps back to back at their own rates, each step starting at once (no ramp between)", () => {

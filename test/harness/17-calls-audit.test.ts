@@ -1,10 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { CallOutcome } from "../../src/calls/call-store.ts";
-import { type AcceptedCall, CallsApiRequests, pipelineSection } from "../../src/harness/calls-api-load.ts";
-import { compareRuns } from "../../src/harness/compare.ts";
-import { renderReport, reportCharts } from "../../src/harness/report.ts";
-import { runMetrics } from "../../src/harness/run-metrics.ts";
-import { formatRun } from "../../src/harness/summary.ts";
+import {
+  type AcceptedCall,
+  CallsApiRequests,
+  pipelineSection,
+} from "../../src/harness/load/calls-api-load.ts";
+import { runMetrics } from "../../src/harness/measure/run-metrics.ts";
+import { compareRuns } from "../../src/harness/report/compare.ts";
+import { renderHtmlReport } from "../../src/harness/report/html-report.ts";
+import { reportCharts } from "../../src/harness/report/report-charts.ts";
+import { formatRun } from "../../src/harness/report/summary-text.ts";
 import { summarySchemaErrors } from "./summary-schema.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";
 
@@ -181,7 +186,7 @@ describe("the calls pipeline's audit (each accepted call as its database recorde
         chart.series.some((s) => s.points.some(([, y]) => y !== undefined && y > 0)),
         chart.id,
       ).toBe(true);
-    const html = renderReport(summary);
+    const html = renderHtmlReport(summary);
     expect(html).toContain("<h2>Calls pipeline: CDRs per fault</h2>");
     expect(html).toMatch(/<td>gateway-restart<\/td><td>gateway-restart<\/td><td>4<\/td><td>1<\/td>/);
   });

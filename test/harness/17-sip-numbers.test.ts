@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readResponseTimes, readSippRows, sippStartMs } from "../../lab/sipp/stats.ts";
-import { runMetrics } from "../../src/harness/run-metrics.ts";
+import { runMetrics } from "../../src/harness/measure/run-metrics.ts";
 import {
   activityChanges,
   type DispatcherChange,
@@ -10,7 +10,7 @@ import {
   phaseSip,
   type SippReading,
   sippSection,
-} from "../../src/harness/sip.ts";
+} from "../../src/harness/measure/sip-numbers.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";
 
 /** SIPp 3.6's `-trace_stat` time format: date, time, epoch seconds, tab-separated. */

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { scenarios } from "../../scenarios/index.ts";
-import { FaultSchedule } from "../../src/harness/fault-schedule.ts";
-import { resolveFaultTargets } from "../../src/harness/fault-targets.ts";
-import { farEnds, type LabHandle, LabMismatchError } from "../../src/harness/lab-handle.ts";
-import { RequestMixer } from "../../src/harness/request-mix.ts";
-import { applyRunArgs, RunArgError } from "../../src/harness/run-options.ts";
-import { backoffResetWaitMs, mixOf } from "../../src/harness/scenario-runner.ts";
-import { CallTracker } from "../../src/harness/telecom.ts";
+import { RequestMixer } from "../../src/harness/load/request-mix.ts";
+import { CallTracker } from "../../src/harness/measure/telecom.ts";
+import { FaultSchedule } from "../../src/harness/run/fault-schedule.ts";
+import { resolveFaultTargets } from "../../src/harness/run/fault-targets.ts";
+import { farEnds, type LabHandle, LabMismatchError } from "../../src/harness/run/lab-handle.ts";
+import { applyRunArgs, RunArgError } from "../../src/harness/run/run-options.ts";
+import { backoffResetWaitMs } from "../../src/harness/run/scenario-runner.ts";
+import { mixOf } from "../../src/harness/run/traffic.ts";
 
 const smoke = scenarios.smoke!;
 const callControl = scenarios["call-control"]!;

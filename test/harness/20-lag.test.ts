@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LagMonitor } from "../../src/harness/lag.ts";
+import { LagMonitor } from "../../src/harness/measure/lag.ts";
 import { startNatsServer, type TestNatsServer } from "../helpers/nats.ts";
 
 let nats: TestNatsServer;

@@ -5,15 +5,15 @@ import { connect, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PUBLISHER_GATES } from "../../scenarios/common.ts";
 import { ensureFsEventsStream, fsEventsStream } from "../../src/calls/jetstream.ts";
-import { evaluateGates, gatesFromThresholds } from "../../src/harness/gates.ts";
-import { runMetrics } from "../../src/harness/run-metrics.ts";
+import { runMetrics } from "../../src/harness/measure/run-metrics.ts";
 import {
   publisherSection,
   RUN_EVENTS_STREAM,
   StoredEventCounter,
   type StoredEvents,
-} from "../../src/harness/stored-events.ts";
-import { SUMMARY_SCHEMA_VERSION } from "../../src/harness/summary.ts";
+} from "../../src/harness/measure/stored-events.ts";
+import { SUMMARY_SCHEMA_VERSION } from "../../src/harness/report/summary.ts";
+import { evaluateGates, gatesFromThresholds } from "../../src/harness/run/gates.ts";
 import { startNatsServer, type TestNatsServer } from "../helpers/nats.ts";
 
 const jetStreamDir = mkdtempSync(join(tmpdir(), "stored-events-"));

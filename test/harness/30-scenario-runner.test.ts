@@ -2,11 +2,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseGateExpression } from "../../src/harness/gates.ts";
-import type { Scenario } from "../../src/harness/scenario.ts";
-import { runScenario, validateScenario } from "../../src/harness/scenario-runner.ts";
-import type { CallerOptions, SipHandle } from "../../src/harness/sip.ts";
-import type { RunSummary } from "../../src/harness/summary.ts";
+import type { CallerOptions, SipHandle } from "../../src/harness/measure/sip-numbers.ts";
+import type { RunSummary } from "../../src/harness/report/summary.ts";
+import { parseGateExpression } from "../../src/harness/run/gates.ts";
+import type { Scenario } from "../../src/harness/run/scenario.ts";
+import { runOnLab } from "../../src/harness/run/scenario-runner.ts";
+import { validateScenario } from "../../src/harness/run/validate-scenario.ts";
 import { type InProcessLab, startInProcessLab } from "./in-process-lab.ts";
 import { summarySchemaErrors } from "./summary-schema.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";
@@ -60,7 +61,7 @@ describe("the scenario runner on a lab (real NATS, gateway and FreeSWITCH double
   let dir: string;
 
   beforeAll(async () => {
-    const run = await runScenario(scenario, lab.handle, {
+    const run = await runOnLab(scenario, lab.handle, {
       resultsDir,
       progress: false,
       log: () => {},
@@ -160,7 +161,7 @@ describe("the scenario runner on a lab (real NATS, gateway and FreeSWITCH double
       load: { ...scenario.load, mix: undefined, calls },
     };
     await expect(
-      runScenario(onCalls, lab.handle, { resultsDir, progress: false, log: () => {} }),
+      runOnLab(onCalls, lab.handle, { resultsDir, progress: false, log: () => {} }),
     ).rejects.toThrow(
       "scenario runner-test places calls through the calls API, and this lab runs no calls pipeline",
     );
@@ -243,7 +244,7 @@ describe("the scenario runner's inbound SIP caller, phase by phase", () => {
 
   it("starts the caller before the measured load, sets each phase's rate at its start and 0 at the end, then stops it", async () => {
     const sip = recordingSip();
-    const run = await runScenario(
+    const run = await runOnLab(
       inbound,
       { ...lab.handle, sip: sip.handle },
       {
@@ -274,7 +275,7 @@ describe("the scenario runner's inbound SIP caller, phase by phase", () => {
 
   it("refuses inbound calls the lab cannot make, and inbound rates without a caller", async () => {
     await expect(
-      runScenario(inbound, lab.handle, { resultsDir, progress: false, log: () => {} }),
+      runOnLab(inbound, lab.handle, { resultsDir, progress: false, log: () => {} }),
     ).rejects.toThrow(
       "scenario inbound-test makes inbound SIP calls, and the lab has no SIP side (Kamailio)",
     );

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
-import { renderReport, reportCharts } from "../../src/harness/report.ts";
+import { renderHtmlReport } from "../../src/harness/report/html-report.ts";
+import { reportCharts } from "../../src/harness/report/report-charts.ts";
 import { syntheticSummary } from "./synthetic-summary.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -44,7 +45,7 @@ describe("report.html", () => {
     "opens offline in headless Chromium with every chart drawn, the fault marked, and no console error",
     async () => {
       const file = join(dir, "report.html");
-      writeFileSync(file, renderReport(summary));
+      writeFileSync(file, renderHtmlReport(summary));
       // A fresh profile each time (Playwright takes it as the persistent context's folder, not as a flag).
       const browser = await chromium.launchPersistentContext(mkdtempSync(join(dir, "profile-")), {
         executablePath: CHROMIUM,

@@ -5,8 +5,8 @@ import { originateRampOptions, smokeOptions, steadyOptions } from "../../scenari
 import { originateRamp } from "../../scenarios/originate-ramp.ts";
 import { smoke } from "../../scenarios/smoke.ts";
 import { steady } from "../../scenarios/steady.ts";
-import { plannedArrivals, scheduleDurationMs } from "../../src/harness/arrival.ts";
-import type { Scenario } from "../../src/harness/scenario.ts";
+import { plannedArrivals, scheduleDurationMs } from "../../src/harness/load/arrival.ts";
+import type { Scenario } from "../../src/harness/run/scenario.ts";
 
 /** Requests a k6 arrival-rate scenario plans: the integral of its rate, as our schedules count them. */
 function k6Arrivals(scenario: K6Scenario): number {

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FakeSwitchOptions } from "../../src/fakeswitch/index.ts";
-import { farEnds, type LabHandle } from "../../src/harness/lab-handle.ts";
-import type { Fault } from "../../src/harness/scenario.ts";
+import { farEnds, type LabHandle } from "../../src/harness/run/lab-handle.ts";
+import type { Fault } from "../../src/harness/run/scenario.ts";
 import { type GatewayUnderTest, startGatewayUnderTest, testJwtSecret } from "../helpers/gateway.ts";
 import { startNatsServer, type TestNatsServer } from "../helpers/nats.ts";
 

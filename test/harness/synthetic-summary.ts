@@ -1,7 +1,6 @@
-import { evaluateGates, gatesFromThresholds } from "../../src/harness/gates.ts";
-import type { GatewaySecondRow } from "../../src/harness/gateway-scraper.ts";
-import { LatencyHistogram } from "../../src/harness/histogram.ts";
-import { runMetrics } from "../../src/harness/run-metrics.ts";
+import type { GatewaySecondRow } from "../../src/harness/measure/gateway-scraper.ts";
+import { LatencyHistogram } from "../../src/harness/measure/histogram.ts";
+import { runMetrics } from "../../src/harness/measure/run-metrics.ts";
 import {
   kamailioRow,
   kamailioSection,
@@ -9,9 +8,10 @@ import {
   type SippReading,
   type SipSection,
   sippSection,
-} from "../../src/harness/sip.ts";
-import { type RunSummary, SUMMARY_SCHEMA_VERSION } from "../../src/harness/summary.ts";
-import { CallTracker } from "../../src/harness/telecom.ts";
+} from "../../src/harness/measure/sip-numbers.ts";
+import { CallTracker } from "../../src/harness/measure/telecom.ts";
+import { type RunSummary, SUMMARY_SCHEMA_VERSION } from "../../src/harness/report/summary.ts";
+import { evaluateGates, gatesFromThresholds } from "../../src/harness/run/gates.ts";
 
 const histogramOf = (values: number[]) => {
   const h = LatencyHistogram.create();

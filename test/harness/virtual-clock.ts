@@ -1,4 +1,4 @@
-import type { Clock } from "../../src/harness/arrival.ts";
+import type { Clock } from "../../src/harness/load/arrival.ts";
 
 interface Timer {
   at: number;

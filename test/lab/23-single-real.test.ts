@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findFreeswitch } from "../../lab/freeswitch/freeswitch.ts";
 import { Lab } from "../../lab/run/lab.ts";
 import { readState } from "../../lab/run/state.ts";
-import { farEnds } from "../../src/harness/lab-handle.ts";
+import { farEnds } from "../../src/harness/run/lab-handle.ts";
 import {
   downAndCheckNothingLeft,
   originate,

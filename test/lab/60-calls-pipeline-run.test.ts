@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runScenario } from "../../lab/run/run.ts";
 import { callsPipeline } from "../../scenarios/calls-pipeline.ts";
-import { applyRunArgs } from "../../src/harness/run-options.ts";
+import { applyRunArgs } from "../../src/harness/run/run-options.ts";
 import { processesUsing, scratchDir } from "./lab-helpers.ts";
 
 const scratch = scratchDir();

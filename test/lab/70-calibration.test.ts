@@ -7,7 +7,7 @@ import { parseTopology, TopologyError } from "../../lab/plan/topology.ts";
 import { repoRoot } from "../../lab/run/paths.ts";
 import { type FakeSwitch, startFakeSwitch } from "../../src/fakeswitch/index.ts";
 import { type LoadModel, type LoadProfile, parseLoadProfile } from "../../src/fakeswitch/load-profile.ts";
-import { farEnds } from "../../src/harness/lab-handle.ts";
+import { farEnds } from "../../src/harness/run/lab-handle.ts";
 import { scratchDir } from "./lab-helpers.ts";
 
 /** `lab calibrate`: the fit, the choice of rates to check, a double loaded with a profile, the real thing. */

@@ -1,9 +1,10 @@
-import type { PipelineSegment } from "./calls-api-load.ts";
+import type { PipelineSegment } from "../load/calls-api-load.ts";
+import type { FaultRecord, RunSummary } from "../report/summary.ts";
+import { roundTo } from "../round.ts";
 import type { BucketQuantiles } from "./gateway-scraper.ts";
 import type { Percentiles } from "./histogram.ts";
 import type { ProcessWindow } from "./process-sampler.ts";
-import { REPLY_CLASSES, type SipSection } from "./sip.ts";
-import type { FaultRecord, RunSummary } from "./summary.ts";
+import { REPLY_CLASSES, type SipSection } from "./sip-numbers.ts";
 
 /** Figures a gate, a baseline and `compareRuns` can name; docs/results.md lists every name. */
 export type RunMetrics = Record<string, number>;
@@ -33,8 +34,8 @@ export function runMetrics(summary: RunSummary): RunMetrics {
     });
     m.error_rate = ratio(errors, sent);
     m.drop_rate = ratio(dropped, sent + dropped);
-    m["rate.target"] = round(load.rate.target);
-    m["rate.achieved"] = round(load.rate.achieved);
+    m["rate.target"] = roundTo(load.rate.target, 4);
+    m["rate.achieved"] = roundTo(load.rate.achieved, 4);
     m.hung_requests = load.errors.timeout + load.errors.aborted;
     for (const [status, count] of Object.entries(load.statusCounts)) m[`http.${status}`] = count;
   }
@@ -53,7 +54,7 @@ export function runMetrics(summary: RunSummary): RunMetrics {
     const p95s = lag.series
       .filter((row) => row.publishLag.count > 0)
       .map((row) => [row.second, row.publishLag.p95] as const);
-    if (p95s.length >= 10) m["publish_lag.p95.trend_per_min"] = round(trend(p95s) * 60);
+    if (p95s.length >= 10) m["publish_lag.p95.trend_per_min"] = roundTo(trend(p95s) * 60, 4);
   }
   if (calls) {
     if (calls.asr !== undefined) m.asr = calls.asr;
@@ -90,7 +91,7 @@ export function runMetrics(summary: RunSummary): RunMetrics {
   for (const p of processes ?? []) {
     m[`cpu.${p.name}.max`] = p.cpuMax;
     if (p.series.length >= 10)
-      m[`rss_mb.${p.name}.trend_per_min`] = round(trend(p.series.map((s) => [s.second, s.rssMb])) * 60);
+      m[`rss_mb.${p.name}.trend_per_min`] = roundTo(trend(p.series.map((s) => [s.second, s.rssMb])) * 60, 4);
   }
   const outages = (faults ?? []).flatMap((f) => (f.outage ? [f.outage] : []));
   if (faults && faults.length > 0) m["faults.failed"] = faults.filter((f) => f.error !== undefined).length;
@@ -236,8 +237,7 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-const ratio = (part: number, whole: number): number => (whole === 0 ? 0 : round(part / whole));
-const round = (n: number): number => Math.round(n * 10_000) / 10_000;
+const ratio = (part: number, whole: number): number => (whole === 0 ? 0 : roundTo(part / whole, 4));
 
 /** `rss_mb.<process>.max`, `cpu.<process>.mean` and `gateway_rss_mb.max`, of the run or of one phase. */
 export function processMetrics(

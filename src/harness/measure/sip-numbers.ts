@@ -1,3 +1,4 @@
+import { roundTo } from "../round.ts";
 import { type HistogramSnapshot, LatencyHistogram, type Percentiles } from "./histogram.ts";
 
 /**
@@ -193,7 +194,7 @@ export function kamailioRow(
     dropped: d("core:drop_requests") + d("core:drop_replies"),
     errors: d("core:err_requests") + d("core:err_replies"),
     activeTransactions: after["tmx:active_transactions"] ?? 0,
-    shmUsedMb: round((after["shmem:real_used_size"] ?? 0) / MB),
+    shmUsedMb: roundTo((after["shmem:real_used_size"] ?? 0) / MB, 1),
   };
 }
 
@@ -214,7 +215,7 @@ export function kamailioSection(
     series,
     activeTransactionsMax: Math.max(0, ...series.map((r) => r.activeTransactions)),
     shm: {
-      totalMb: round((last["shmem:total_size"] ?? 0) / MB),
+      totalMb: roundTo((last["shmem:total_size"] ?? 0) / MB, 1),
       usedMaxMb: Math.max(0, ...series.map((r) => r.shmUsedMb)),
     },
     dispatcher,
@@ -342,8 +343,8 @@ export function dispatcherTimings(
   const up = clearedAtMs === undefined ? undefined : own.find((c) => c.active && c.atMs >= clearedAtMs);
   return {
     destination,
-    ...(down ? { inactiveAfterMs: round(down.atMs - injectedAtMs) } : {}),
-    ...(up && clearedAtMs !== undefined ? { activeAgainAfterMs: round(up.atMs - clearedAtMs) } : {}),
+    ...(down ? { inactiveAfterMs: roundTo(down.atMs - injectedAtMs, 1) } : {}),
+    ...(up && clearedAtMs !== undefined ? { activeAgainAfterMs: roundTo(up.atMs - clearedAtMs, 1) } : {}),
   };
 }
 
@@ -356,5 +357,3 @@ export function activityChanges(changes: readonly DispatcherChange[]): Dispatche
     return before !== undefined && before !== change.active;
   });
 }
-
-const round = (n: number): number => Math.round(n * 10) / 10;

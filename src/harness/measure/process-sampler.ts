@@ -1,4 +1,5 @@
-import { groupMembers, readProcStat, readPssMb } from "../procfs/proc-stats.ts";
+import { groupMembers, readProcStat, readPssMb } from "../../procfs/proc-stats.ts";
+import { roundTo } from "../round.ts";
 
 /** One process at the end of one second of the run. */
 export interface ProcessSecondRow {
@@ -75,8 +76,8 @@ export class ProcessSampler {
       return [
         {
           name,
-          cpuMean: round(rows.reduce((sum, s) => sum + s.cpu, 0) / rows.length),
-          rssMaxMb: round(Math.max(...rows.map((s) => s.rssMb))),
+          cpuMean: roundTo(rows.reduce((sum, s) => sum + s.cpu, 0) / rows.length, 3),
+          rssMaxMb: roundTo(Math.max(...rows.map((s) => s.rssMb)), 3),
         },
       ];
     });
@@ -88,9 +89,10 @@ export class ProcessSampler {
       name,
       pids,
       ...(group ? { group } : {}),
-      cpuMean: series.length === 0 ? 0 : round(series.reduce((sum, s) => sum + s.cpu, 0) / series.length),
-      cpuMax: round(Math.max(0, ...series.map((s) => s.cpu))),
-      rssMaxMb: round(Math.max(0, ...series.map((s) => s.rssMb))),
+      cpuMean:
+        series.length === 0 ? 0 : roundTo(series.reduce((sum, s) => sum + s.cpu, 0) / series.length, 3),
+      cpuMax: roundTo(Math.max(0, ...series.map((s) => s.cpu)), 3),
+      rssMaxMb: roundTo(Math.max(0, ...series.map((s) => s.rssMb)), 3),
       series,
     }));
   }
@@ -120,11 +122,9 @@ export class ProcessSampler {
         let used = 0;
         for (const [member, t] of ticks) used += t - (last.ticks.get(member) ?? t);
         const cpu = used / CLOCK_TICKS_PER_SECOND / ((now - last.at) / 1000);
-        entry.series.push({ second, pid, cpu: round(cpu), rssMb: Math.round(memoryMb * 10) / 10 });
+        entry.series.push({ second, pid, cpu: roundTo(cpu, 3), rssMb: roundTo(memoryMb, 1) });
       }
       entry.last = { pid, ticks, at: now };
     }
   }
 }
-
-const round = (n: number): number => Math.round(n * 1000) / 1000;

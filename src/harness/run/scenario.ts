@@ -1,4 +1,4 @@
-import type { ArrivalSchedule } from "./arrival.ts";
+import type { ArrivalSchedule } from "../load/arrival.ts";
 import type { Thresholds } from "./gates.ts";
 
 /**

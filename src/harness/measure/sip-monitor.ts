@@ -1,3 +1,4 @@
+import { roundTo } from "../round.ts";
 import {
   type DispatcherChange,
   type KamailioSecondRow,
@@ -7,7 +8,7 @@ import {
   type SippReading,
   type SipSection,
   sippSection,
-} from "./sip.ts";
+} from "./sip-numbers.ts";
 
 /**
  * Follows a lab's SIP side during a run: Kamailio's statistics once a second (a row a second), the
@@ -75,7 +76,7 @@ export class SipMonitor {
     this.pollingDispatcher = true;
     const destinations = await this.handle.dispatcher().catch(() => []);
     this.pollingDispatcher = false;
-    const atMs = Math.round((performance.now() - this.t0) * 10) / 10;
+    const atMs = roundTo(performance.now() - this.t0, 1);
     for (const d of destinations) {
       if (this.flags.get(d.uri) === d.flags) continue;
       this.flags.set(d.uri, d.flags);

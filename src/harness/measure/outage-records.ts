@@ -1,7 +1,8 @@
-import type { AppliedFault } from "./fault-schedule.ts";
+import type { FaultRecord } from "../report/summary.ts";
+import { roundTo } from "../round.ts";
+import type { AppliedFault } from "../run/fault-schedule.ts";
 import { type HealthChange, outageTimeline } from "./health-watcher.ts";
 import type { WindowCounts } from "./outcome-log.ts";
-import type { FaultRecord } from "./summary.ts";
 
 /** One gateway's /health changes over the run. */
 export interface GatewayHealthChanges {
@@ -31,7 +32,7 @@ export function outageRecords(
   health: readonly GatewayHealthChanges[],
   context: OutageContext,
 ): FaultRecord[] {
-  const rel = (atMs: number) => Math.round((atMs - context.startMs) * 10) / 10;
+  const rel = (atMs: number) => roundTo(atMs - context.startMs, 1);
   return applied.map((entry, index) => {
     const record: FaultRecord = {
       label: entry.label,

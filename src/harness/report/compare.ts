@@ -1,5 +1,7 @@
-import { type RunMetrics, runMetrics } from "./run-metrics.ts";
+import { type RunMetrics, runMetrics } from "../measure/run-metrics.ts";
+import { roundTo } from "../round.ts";
 import type { RunSummary } from "./summary.ts";
+import { textTable } from "./text-table.ts";
 
 export interface ComparedMetric {
   metric: string;
@@ -101,9 +103,9 @@ function metricsOf(summary: RunSummary): RunMetrics {
 
 function compareMetric(metric: string, a: number | undefined, b: number | undefined): ComparedMetric {
   if (a === undefined || b === undefined) return { metric, a, b };
-  const delta = round(b - a);
+  const delta = roundTo(b - a, 3);
   const row: ComparedMetric = { metric, a, b, delta };
-  if (a !== 0) row.deltaPercent = round(((b - a) / Math.abs(a)) * 100);
+  if (a !== 0) row.deltaPercent = roundTo(((b - a) / Math.abs(a)) * 100, 3);
   if (delta !== 0 && !NEUTRAL.test(metric))
     row.better = HIGHER_IS_BETTER.test(metric) ? delta > 0 : delta < 0;
   return row;
@@ -122,13 +124,7 @@ function formatComparison(c: Omit<RunComparison, "text">): string {
       r.better === undefined ? "" : r.better ? "better" : "worse",
     ]),
   ];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  const lines = table.map((row) =>
-    row
-      .map((text, i) => (i === 0 ? text.padEnd(widths[i]!) : text.padStart(widths[i]!)))
-      .join("  ")
-      .trimEnd(),
-  );
+  const lines = textTable(table, { numbers: true, trimEnd: true });
   for (const [name, run] of [
     ["A", c.a],
     ["B", c.b],
@@ -144,5 +140,3 @@ function formatComparison(c: Omit<RunComparison, "text">): string {
   if (c.newlyPassing.length > 0) lines.push(`gates passing in B only: ${c.newlyPassing.join(", ")}`);
   return lines.join("\n");
 }
-
-const round = (n: number): number => Math.round(n * 1000) / 1000;

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { renderHtmlReport } from "./html-report.ts";
 import { gatesJUnitXml } from "./junit.ts";
-import { renderReport } from "./report.ts";
 import type { RunSummary } from "./summary.ts";
 
 export const RESULT_FILES = {
@@ -40,7 +40,7 @@ export async function writeRunFiles(
         results: summary.gates ?? [],
       }),
     ),
-    writeFile(join(dir, RESULT_FILES.report), renderReport(summary)),
+    writeFile(join(dir, RESULT_FILES.report), renderHtmlReport(summary)),
     writeFile(join(dir, RESULT_FILES.log), logLines.map((line) => `${line}\n`).join("")),
   ]);
   return summaryPath;

@@ -1,9 +1,10 @@
-import { type CallOutcome, CallStore } from "../calls/call-store.ts";
-import { openPgPool } from "../calls/pg-client.ts";
-import { LatencyHistogram, type Percentiles } from "./histogram.ts";
+import { type CallOutcome, CallStore } from "../../calls/call-store.ts";
+import { openPgPool } from "../../calls/pg-client.ts";
+import { LatencyHistogram, type Percentiles } from "../measure/histogram.ts";
+import { roundTo } from "../round.ts";
+import type { CallsLoad } from "../run/scenario.ts";
 import type { HttpRequestSpec, RequestOutcome } from "./http-load.ts";
 import { type PlacedPhase, phaseIndexAt } from "./phases.ts";
-import type { CallsLoad } from "./scenario.ts";
 
 /** A call the API accepted during the measured load: its id, and its request's intended send time. */
 export interface AcceptedCall {
@@ -258,7 +259,7 @@ class SegmentTally {
       missing: this.missing,
       answered: this.answered,
       answeredWithCdr: this.answeredWithCdr,
-      ...(this.answered > 0 ? { cdrCompleteness: round(this.answeredWithCdr / this.answered) } : {}),
+      ...(this.answered > 0 ? { cdrCompleteness: roundTo(this.answeredWithCdr / this.answered, 4) } : {}),
       lostCdrs: this.answered - this.answeredWithCdr,
       lateCdrs: this.lateCdrs,
       failed: this.failed,
@@ -308,5 +309,3 @@ class SecondTally {
     };
   }
 }
-
-const round = (n: number): number => Math.round(n * 10_000) / 10_000;

@@ -1,12 +1,13 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { ArrivalSchedule } from "./arrival.ts";
+import type { ArrivalSchedule } from "../load/arrival.ts";
+import { joinPhases } from "../load/phases.ts";
+import { segmentMetric } from "../measure/run-metrics.ts";
+import type { RunSummary } from "../report/summary.ts";
+import { roundTo } from "../round.ts";
 import { type Gate, parseGateExpression, type Thresholds } from "./gates.ts";
-import { joinPhases } from "./phases.ts";
-import { segmentMetric } from "./run-metrics.ts";
 import type { FaultStep, OriginateApplication, RequestMix, Scenario, TransferTarget } from "./scenario.ts";
-import type { RunOptions } from "./scenario-runner.ts";
-import type { RunSummary } from "./summary.ts";
+import type { HarnessRunOptions } from "./scenario-runner.ts";
 
 /** The options of a scenario run, for a command's `parseArgs` (`npm run lab -- run <scenario> …`). */
 export const RUN_ARG_OPTIONS = {
@@ -78,7 +79,7 @@ export class RunArgError extends Error {
 export function applyRunArgs(
   base: Scenario,
   values: RunArgValues,
-): { scenario: Scenario; options: Pick<RunOptions, "gates" | "baseline" | "skipFaults"> } {
+): { scenario: Scenario; options: Pick<HarnessRunOptions, "gates" | "baseline" | "skipFaults"> } {
   let scenario = withMixSettings(base, values);
   if (values.rate !== undefined) scenario = withPeakRate(scenario, positive(values.rate, "--rate"));
   if (values.duration !== undefined)
@@ -260,7 +261,7 @@ function peakRate(schedule: ArrivalSchedule): number {
 }
 
 function scaleRates(schedule: ArrivalSchedule, factor: number): ArrivalSchedule {
-  const r = (rate: number) => Math.round(rate * factor * 100) / 100;
+  const r = (rate: number) => roundTo(rate * factor, 2);
   return schedule.executor === "constant-arrival-rate"
     ? { ...schedule, rate: r(schedule.rate) }
     : {

@@ -1,3 +1,5 @@
+import { roundTo } from "../round.ts";
+
 /** What the gateway's /health says, in one word. */
 export type GatewayHealth = "ok" | "degraded" | "down" | "unreachable";
 
@@ -146,7 +148,7 @@ export function outageTimeline(
   return {
     ...base,
     detectedAtMs: detected.atMs,
-    detectMs: round(detected.atMs - injectedAtMs),
+    detectMs: roundTo(detected.atMs - injectedAtMs, 1),
     ...(recoveredAtMs !== undefined
       ? { recoveredAtMs, ...durations(injectedAtMs, detected.atMs, recoveredAtMs, clearedAtMs) }
       : {}),
@@ -156,10 +158,8 @@ export function outageTimeline(
 
 function durations(injectedAtMs: number, detectedAtMs: number, recoveredAtMs: number, clearedAtMs?: number) {
   return {
-    detectMs: round(detectedAtMs - injectedAtMs),
-    reconnectMs: round(recoveredAtMs - Math.max(detectedAtMs, clearedAtMs ?? detectedAtMs)),
-    outageMs: round(recoveredAtMs - injectedAtMs),
+    detectMs: roundTo(detectedAtMs - injectedAtMs, 1),
+    reconnectMs: roundTo(recoveredAtMs - Math.max(detectedAtMs, clearedAtMs ?? detectedAtMs), 1),
+    outageMs: roundTo(recoveredAtMs - injectedAtMs, 1),
   };
 }
-
-const round = (n: number): number => Math.round(n * 10) / 10;

@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { LatencyHistogram, type Percentiles } from "./histogram.ts";
+import { LatencyHistogram, type Percentiles } from "../measure/histogram.ts";
 
 /**
  * Open-loop arrival executors, after k6's: the schedule says when each request is INTENDED to start,
@@ -107,12 +107,13 @@ function rateIntegral({ startRate, stages }: Ramp): number {
   return total;
 }
 
-interface Ramp {
+/** Any schedule as a ramp: a start rate and stages (a constant rate is one flat stage). */
+export interface Ramp {
   startRate: number;
   stages: readonly RampingStage[];
 }
 
-function rampOf(schedule: ArrivalSchedule): Ramp {
+export function rampOf(schedule: ArrivalSchedule): Ramp {
   return schedule.executor === "constant-arrival-rate"
     ? { startRate: schedule.rate, stages: [{ target: schedule.rate, durationMs: schedule.durationMs }] }
     : schedule;

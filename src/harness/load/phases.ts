@@ -1,5 +1,11 @@
-import { type ArrivalSchedule, plannedArrivals, type RampingStage, scheduleDurationMs } from "./arrival.ts";
-import type { LoadPhase } from "./scenario.ts";
+import type { LoadPhase } from "../run/scenario.ts";
+import {
+  type ArrivalSchedule,
+  plannedArrivals,
+  type RampingStage,
+  rampOf,
+  scheduleDurationMs,
+} from "./arrival.ts";
 
 /** A phase placed on the run's timeline, ms since the measured load started. */
 export interface PlacedPhase {
@@ -25,7 +31,7 @@ export function joinPhases(phases: readonly LoadPhase[]): {
   const placed: PlacedPhase[] = [];
   let at = 0;
   for (const phase of phases) {
-    const ramp = asRamp(phase.schedule);
+    const ramp = rampOf(phase.schedule);
     stages.push({ target: ramp.startRate, durationMs: 0 }, ...ramp.stages);
     const durationMs = scheduleDurationMs(phase.schedule);
     placed.push({
@@ -37,7 +43,7 @@ export function joinPhases(phases: readonly LoadPhase[]): {
     });
     at += durationMs;
   }
-  const first = asRamp(phases[0]!.schedule).startRate;
+  const first = rampOf(phases[0]!.schedule).startRate;
   return { schedule: { executor: "ramping-arrival-rate", startRate: first, stages }, placed };
 }
 
@@ -51,12 +57,6 @@ const BOUNDARY_SLACK_MS = 1e-6;
 export function phaseIndexAt(placed: readonly PlacedPhase[], offsetMs: number): number {
   const index = placed.findIndex((phase) => offsetMs < phase.endMs - BOUNDARY_SLACK_MS);
   return index === -1 ? placed.length - 1 : index;
-}
-
-function asRamp(schedule: ArrivalSchedule): { startRate: number; stages: readonly RampingStage[] } {
-  return schedule.executor === "constant-arrival-rate"
-    ? { startRate: schedule.rate, stages: [{ target: schedule.rate, durationMs: schedule.durationMs }] }
-    : schedule;
 }
 
 /** One constant phase per rate, each `stepMs` long, named by its rate: the steps of a capacity search. */

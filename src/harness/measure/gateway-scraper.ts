@@ -1,3 +1,4 @@
+import { roundTo } from "../round.ts";
 import {
   counterDelta,
   type HistogramState,
@@ -168,8 +169,8 @@ export class GatewayScraper {
       ...optional("inFlight", gauge("fs_esl_commands_in_flight")),
       ...optional("channels", gauge("fs_esl_channels")),
       ...optional("connected", gauge("fs_esl_connected")),
-      ...optional("rssMb", bytes === undefined ? undefined : round(bytes / 1024 / 1024)),
-      ...optional("eventLoopLagP99Ms", loopLag === undefined ? undefined : round(loopLag * 1000)),
+      ...optional("rssMb", bytes === undefined ? undefined : roundTo(bytes / 1024 / 1024, 3)),
+      ...optional("eventLoopLagP99Ms", loopLag === undefined ? undefined : roundTo(loopLag * 1000, 3)),
     });
   }
 
@@ -201,7 +202,7 @@ function quantilesBetween(
 function bucketQuantiles(histogram: HistogramState): BucketQuantiles {
   const quantile = (q: number) => {
     const value = histogramQuantile(q, histogram);
-    return value === undefined ? {} : { [`p${Math.round(q * 100)}`]: round(value) };
+    return value === undefined ? {} : { [`p${Math.round(q * 100)}`]: roundTo(value, 3) };
   };
   return { count: histogram.count, ...quantile(0.5), ...quantile(0.95), ...quantile(0.99) };
 }
@@ -224,4 +225,3 @@ function emptyRow(second: number): GatewaySecondRow {
 
 const optional = <K extends string>(key: K, value: number | undefined) =>
   (value === undefined ? {} : { [key]: value }) as Partial<Record<K, number>>;
-const round = (n: number): number => Math.round(n * 1000) / 1000;

@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
-import type { HttpRequestSpec } from "./http-load.ts";
+import type { CallTracker } from "../measure/telecom.ts";
 import {
   OPERATIONS,
   type Operation,
   type OriginateApplication,
   type RequestMix,
   type TransferTarget,
-} from "./scenario.ts";
-import type { CallTracker } from "./telecom.ts";
+} from "../run/scenario.ts";
+import type { HttpRequestSpec } from "./http-load.ts";
 
 /** One request of the mix: which command, on which call, and whether it stood in for another. */
 export interface MixedRequest {

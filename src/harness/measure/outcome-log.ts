@@ -1,7 +1,7 @@
+import type { RequestOutcome } from "../load/http-load.ts";
+import { type PlacedPhase, phaseIndexAt } from "../load/phases.ts";
+import type { Operation } from "../run/scenario.ts";
 import { LatencyHistogram } from "./histogram.ts";
-import type { RequestOutcome } from "./http-load.ts";
-import { type PlacedPhase, phaseIndexAt } from "./phases.ts";
-import type { Operation } from "./scenario.ts";
 
 /**
  * How a request ended, for outage accounting: ok; failed (an error response, or a connection refused or

@@ -1,3 +1,4 @@
+import { roundTo } from "../round.ts";
 import { type HistogramSnapshot, LatencyHistogram } from "./histogram.ts";
 
 /**
@@ -159,14 +160,14 @@ export class CallTracker {
       attempts: this.attempts,
       seizures: this.seizures,
       answered: this.answered,
-      asr: this.seizures === 0 ? undefined : round(this.answered / this.seizures),
+      asr: this.seizures === 0 ? undefined : roundTo(this.answered / this.seizures, 3),
       refused: { ...this.refused },
       failedByCause: { ...this.failedByCause },
       hangupCauses: { ...this.hangupCauses },
       setupLatency: this.setup.snapshot(),
       answeredBeforeAccept: this.answeredBeforeAccept,
       concurrentPeak: Math.max(0, ...series.map((row) => row.peak)),
-      erlangs: round(series.reduce((sum, row) => sum + row.erlangs, 0) / seconds),
+      erlangs: roundTo(series.reduce((sum, row) => sum + row.erlangs, 0) / seconds, 3),
       overflow: this.overflow,
       series,
     };
@@ -224,7 +225,7 @@ class ConcurrencyMeter {
   private close(end: number): void {
     this.area += this.level * (end - this.lastAt);
     this.lastAt = end;
-    this.rows.push({ ...this.open, concurrent: this.level, erlangs: round(this.area / 1000) });
+    this.rows.push({ ...this.open, concurrent: this.level, erlangs: roundTo(this.area / 1000, 3) });
     this.area = 0;
     this.open = {
       second: this.open.second + 1,
@@ -267,5 +268,3 @@ class LiveSet {
     return this.items.length === 0 ? undefined : this.items[Math.floor(random() * this.items.length)];
   }
 }
-
-const round = (n: number): number => Math.round(n * 1000) / 1000;

@@ -1,6 +1,6 @@
-import type { SampledProcess } from "./process-sampler.ts";
+import type { SampledProcess } from "../measure/process-sampler.ts";
+import type { SipHandle } from "../measure/sip-numbers.ts";
 import type { Fault } from "./scenario.ts";
-import type { SipHandle } from "./sip.ts";
 
 /**
  * Dial strings that reach a far end that answers. The double answers `sofia/internal/…` itself, off SIP

@@ -4,6 +4,7 @@ import {
   encodeIntoCompressedBase64,
   type Histogram,
 } from "hdr-histogram-js";
+import { roundTo } from "../round.ts";
 
 /**
  * Percentiles of a latency distribution, in milliseconds (resolution 1 µs, 3 significant digits). Like
@@ -68,7 +69,7 @@ export class LatencyHistogram {
   percentiles(): Percentiles {
     return {
       count: this.hdr.totalCount,
-      mean: this.hdr.totalCount === 0 ? 0 : round3(this.hdr.mean / MICROS_PER_MS),
+      mean: this.hdr.totalCount === 0 ? 0 : roundTo(this.hdr.mean / MICROS_PER_MS, 3),
       p50: this.percentile(50),
       p95: this.percentile(95),
       p99: this.percentile(99),
@@ -103,5 +104,4 @@ function newHdr(): Histogram {
   });
 }
 
-const toMs = (micros: number): number => round3(micros / MICROS_PER_MS);
-const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
+const toMs = (micros: number): number => roundTo(micros / MICROS_PER_MS, 3);

@@ -1,7 +1,7 @@
 import { type Dispatcher, Pool } from "undici";
+import type { LatencyHistogram, Percentiles } from "../measure/histogram.ts";
+import { type SecondRow, SecondSeries } from "../measure/series.ts";
 import { type Arrival, type ArrivalSchedule, rateAt, runArrivals } from "./arrival.ts";
-import type { LatencyHistogram, Percentiles } from "./histogram.ts";
-import { type SecondRow, SecondSeries } from "./series.ts";
 
 /** The request one arrival sends. A `body` is sent as JSON. */
 export interface HttpRequestSpec {

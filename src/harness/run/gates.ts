@@ -1,3 +1,6 @@
+import { textTable } from "../report/text-table.ts";
+import { roundTo } from "../round.ts";
+
 /**
  * Pass/fail gates on a run's figures, written as k6 writes thresholds: beside the scenario, as
  * `{ "command_latency.p95": "<50" }`, overridable on the command line (`--gate command_latency.p95<20`).
@@ -78,8 +81,10 @@ export function evaluateGates(
       ...gate,
       actual,
       pass,
-      excess: round(excess),
-      ...(gate.threshold !== 0 ? { excessPercent: round((excess / Math.abs(gate.threshold)) * 100) } : {}),
+      excess: roundTo(excess, 3),
+      ...(gate.threshold !== 0
+        ? { excessPercent: roundTo((excess / Math.abs(gate.threshold)) * 100, 3) }
+        : {}),
     };
   });
 }
@@ -115,7 +120,12 @@ export function baselineGates(
     const before = baseline[metric];
     if (before === undefined || !Number.isFinite(before)) return [];
     return [
-      { metric, operator: "<=", threshold: round(before * (1 + maxRegressionPct / 100)), source: "baseline" },
+      {
+        metric,
+        operator: "<=",
+        threshold: roundTo(before * (1 + maxRegressionPct / 100), 3),
+        source: "baseline",
+      },
     ];
   });
 }
@@ -148,13 +158,7 @@ export function formatGateTable(results: readonly GateResult[]): string {
           : `FAIL by ${format(r.excess ?? 0)}${r.excessPercent === undefined ? "" : ` (${r.excessPercent} %)`}`,
     ]),
   ];
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  const lines = rows.map((row) =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column]!))
-      .join("  ")
-      .trimEnd(),
-  );
+  const lines = textTable(rows, { trimEnd: true });
   const failed = results.filter((r) => !r.pass).length;
   lines.push(
     failed === 0 ? `gates: all ${results.length} passed` : `gates: ${failed} of ${results.length} FAILED`,
@@ -162,5 +166,4 @@ export function formatGateTable(results: readonly GateResult[]): string {
   return lines.join("\n");
 }
 
-const round = (n: number): number => Math.round(n * 1000) / 1000;
-const format = (n: number): string => String(round(n));
+const format = (n: number): string => String(roundTo(n, 3));

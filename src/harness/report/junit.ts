@@ -1,4 +1,4 @@
-import { describeFailure, describeGate, type GateResult } from "./gates.ts";
+import { describeFailure, describeGate, type GateResult } from "../run/gates.ts";
 
 /**
  * Gate results as JUnit XML, the one test-report format every CI system reads: one test suite per run,
