@@ -238,17 +238,23 @@ async function callOutcome(
     const vars = [`origination_uuid=${a}`, ...(opts.variables ? [opts.variables] : [])].join(",");
     const reply = await p.command(s, `bgapi originate {${vars}}${sofiaLeg(port)} ${app}`);
     const job = reply?.header("Job-UUID");
+    // A leg's last event is its CHANNEL_STATE(CS_DESTROY), after CHANNEL_DESTROY: wait for it rather than a
+    // fixed time (a CI run on a loaded machine cut leg b's sequence short after 100 ms).
     const destroyed = () =>
-      legs.every((leg) => s.events().some((e) => e.name === "CHANNEL_DESTROY" && e.uniqueId === leg));
+      legs.every((leg) =>
+        s
+          .events()
+          .some((e) => e.name === "CHANNEL_STATE" && e.channelState === "CS_DESTROY" && e.uniqueId === leg),
+      );
     await s.until(destroyed, 10_000).catch(() => undefined);
-    await delay(100); // the last CHANNEL_STATE (CS_DESTROY) follows CHANNEL_DESTROY
+    await delay(100); // anything else still on its way
     const events = s.events();
     const bg = events.find((e) => e.name === "BACKGROUND_JOB" && e.jobUuid === job);
     p.record(`call.${outcome}.BACKGROUND_JOB body`, bg ? normalise(bg.body) : "none");
     legs.forEach((leg, i) => {
       const mine = events.filter((e) => e.uniqueId === leg);
       const check = `call.${outcome}.${legs.length > 1 ? `leg ${"ab"[i]} ` : ""}`;
-      p.record(`${check}events`, mine.map(label).join(" "));
+      p.record(`${check}events`, inRaceFreeOrder(mine.map(label)).join(" "));
       const names = new Map<string, Set<string>>();
       for (const e of mine) {
         const set = names.get(e.name) ?? new Set<string>();
@@ -258,6 +264,22 @@ async function callOutcome(
       for (const [name, set] of names) p.record(`${check}headers of ${name}`, { set: [...set] });
     });
   });
+}
+
+/**
+ * FreeSWITCH's state machine thread and sofia's thread race after an outgoing INVITE: the 180's
+ * CHANNEL_PROGRESS and CHANNEL_CALLSTATE(RINGING) come before or after CHANNEL_STATE(CS_CONSUME_MEDIA) (both
+ * seen on the same build, a CI run on a loaded machine got the other order). Compared in one order: the state
+ * change first.
+ */
+function inRaceFreeOrder(labels: string[]): string[] {
+  const ringing = new Set(["CHANNEL_PROGRESS", "CHANNEL_CALLSTATE(RINGING)"]);
+  const out = [...labels];
+  const at = out.indexOf("CHANNEL_STATE(CS_CONSUME_MEDIA)");
+  let first = at;
+  while (first > 0 && ringing.has(out[first - 1] as string)) first--;
+  if (at > first) out.splice(first, 0, ...out.splice(at, 1));
+  return out;
 }
 
 /** An event in a sequence: its name, with the state, call state or application that tells them apart. */
