@@ -8,7 +8,7 @@ import type { GatewaySpec } from "./topology.ts";
  * The caller policy's variables plus the double's per-call script (`fakeswitch_hold_ms`...), which the
  * scenarios send; a real FreeSWITCH keeps them as inert channel variables. The denylist still applies.
  */
-const labAllowedVariables = [...defaultCallerPolicy.variables, "fakeswitch_*"].join(",");
+export const labAllowedVariables: readonly string[] = [...defaultCallerPolicy.variables, "fakeswitch_*"];
 
 export function gatewayEnvironment(
   spec: GatewaySpec,
@@ -32,7 +32,7 @@ export function gatewayEnvironment(
       HTTP_PORT: http.port,
       SOURCE_HOST: spec.freeswitch,
       LOG_LEVEL: "info",
-      ALLOWED_VARIABLES: labAllowedVariables,
+      ALLOWED_VARIABLES: labAllowedVariables.join(","),
       ...spec.env,
       ...request.gatewayEnv,
     },

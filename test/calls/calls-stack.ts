@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import pino from "pino";
+import { labAllowedVariables } from "../../lab/plan/embedded-gateway.ts";
 import { loadCallsConfig } from "../../src/calls/config.ts";
 import { openPglite } from "../../src/calls/pglite-client.ts";
 import { type CallsPipeline, startCallsPipeline } from "../../src/calls/pipeline.ts";
 import type { SqlClient } from "../../src/calls/sql.ts";
-import { defaultCallerPolicy } from "../../src/contracts/caller-policy.ts";
 import { type FakeSwitch, startFakeSwitch } from "../../src/fakeswitch/index.ts";
 import { testEslPassword, testJwtSecret } from "../helpers/gateway.ts";
 import { freeLoopbackPort, startNatsServer, type TestNatsServer } from "../helpers/nats.ts";
@@ -36,7 +36,7 @@ export async function startGatewayProcess(options: {
       ESL_BACKOFF_INITIAL_MS: "20",
       ESL_BACKOFF_MAX_MS: "200",
       LOG_LEVEL: "warn",
-      ALLOWED_VARIABLES: gatewayAllowedVariables.join(","),
+      ALLOWED_VARIABLES: labAllowedVariables.join(","),
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -86,9 +86,6 @@ export interface CallsStack {
   stop(): Promise<void>;
 }
 
-/** The caller policy's variables and the double's per-call script, as the lab's gateways allow. */
-const gatewayAllowedVariables = [...defaultCallerPolicy.variables, "fakeswitch_*"];
-
 function pipelineEnv(stack: { nats: TestNatsServer; gatewayUrl: string }, env: Record<string, string> = {}) {
   return {
     NATS_URL: stack.nats.url,
@@ -97,7 +94,7 @@ function pipelineEnv(stack: { nats: TestNatsServer; gatewayUrl: string }, env: R
     CALLS_HTTP_PORT: "0",
     CALLS_DIAL_STRING: "sofia/internal/{to}@127.0.0.1:5090",
     // One name more than the gateway allows: a call the API takes and the gateway refuses (dead-lettered).
-    ALLOWED_VARIABLES: [...gatewayAllowedVariables, "x_tenant"].join(","),
+    ALLOWED_VARIABLES: [...labAllowedVariables, "x_tenant"].join(","),
     ORCHESTRATOR_ACK_WAIT_MS: "3000",
     ...env,
   };

@@ -1,19 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { type FakeSwitch, type FakeSwitchOptions, startFakeSwitch } from "../../src/fakeswitch/index.ts";
-import { delay, RawSession } from "./helpers.ts";
+import { describe, expect, it } from "vitest";
+import { api, DIAL, delay, doublePerTest, RawSession } from "./helpers.ts";
 
-const DIAL = "sofia/internal/1000@127.0.0.1:5090";
-let fs: FakeSwitch | undefined;
-async function start(opts: Partial<FakeSwitchOptions> = {}): Promise<FakeSwitch> {
-  fs = await startFakeSwitch({ password: "ClueCon", profile: { answerDelayMs: 5 }, ...opts });
-  return fs;
-}
-afterEach(async () => {
-  await fs?.close();
-  fs = undefined;
-});
-
-const api = async (s: RawSession, cmd: string) => (await s.command(`api ${cmd}`)).bodyText();
+const start = doublePerTest();
 
 describe("originate outcomes", () => {
   it("takes the outcome per call from fakeswitch_* variables, with the real hangup causes", async () => {

@@ -1,26 +1,16 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EslEvent } from "../../src/esl/event.ts";
-import { type FakeSwitch, type FakeSwitchOptions, startFakeSwitch } from "../../src/fakeswitch/index.ts";
-import { RawSession } from "./helpers.ts";
+import type { FakeSwitch } from "../../src/fakeswitch/index.ts";
+import { api, DIAL, doublePerTest, RawSession } from "./helpers.ts";
 
 /**
  * Behaviours measured on FreeSWITCH 1.10.12 that the double used to get wrong (docs/fidelity.md): the
  * expected strings and header orders below are what the real one sent.
  */
 
-const DIAL = "sofia/internal/1000@127.0.0.1:5090";
 const MISSING = "00000000-0000-0000-0000-000000000000";
-let fs: FakeSwitch | undefined;
-async function start(opts: Partial<FakeSwitchOptions> = {}): Promise<FakeSwitch> {
-  fs = await startFakeSwitch({ password: "ClueCon", profile: { answerDelayMs: 5 }, ...opts });
-  return fs;
-}
-afterEach(async () => {
-  await fs?.close();
-  fs = undefined;
-});
+const start = doublePerTest();
 
-const api = async (s: RawSession, cmd: string) => (await s.command(`api ${cmd}`)).bodyText();
 const named = (s: RawSession, name: string) => s.events().filter((e) => e.name === name);
 const has = (s: RawSession, name: string) => () => named(s, name).length > 0;
 /** The names of `names` in the order the event carries them (absent ones left out). */

@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
+import { afterEach } from "vitest";
 import { FrameDecoder } from "../../src/esl/decoder.ts";
 import { EslEvent } from "../../src/esl/event.ts";
 import type { EslFrame } from "../../src/esl/frame.ts";
+import { type FakeSwitch, type FakeSwitchOptions, startFakeSwitch } from "../../src/fakeswitch/index.ts";
 
 /** A raw ESL session: writes exact bytes, decodes every frame the double sends. */
 export class RawSession {
@@ -145,3 +147,25 @@ export class CliProcess {
     return JSON.parse(this.lines.shift() as string) as T;
   }
 }
+
+/**
+ * A double per test (password `ClueCon`, calls answered after 5 ms unless `opts` say otherwise), closed
+ * after each test. Call at the top of a test file: `const start = doublePerTest();`.
+ */
+export function doublePerTest(): (opts?: Partial<FakeSwitchOptions>) => Promise<FakeSwitch> {
+  let fs: FakeSwitch | undefined;
+  afterEach(async () => {
+    await fs?.close();
+    fs = undefined;
+  });
+  return async (opts = {}) => {
+    fs = await startFakeSwitch({ password: "ClueCon", profile: { answerDelayMs: 5 }, ...opts });
+    return fs;
+  };
+}
+
+/** An `api` command's reply body. */
+export const api = async (s: RawSession, cmd: string) => (await s.command(`api ${cmd}`)).bodyText();
+
+/** The lab's dial string the double answers itself. */
+export const DIAL = "sofia/internal/1000@127.0.0.1:5090";

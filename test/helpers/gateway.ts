@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import pino from "pino";
+import { labAllowedVariables } from "../../lab/plan/embedded-gateway.ts";
 import { mintToken } from "../../src/contracts/bearer-token.ts";
-import { defaultCallerPolicy } from "../../src/contracts/caller-policy.ts";
 import type { Scope } from "../../src/contracts/scopes.ts";
 import { type FakeSwitch, type FakeSwitchOptions, startFakeSwitch } from "../../src/fakeswitch/index.ts";
 import { loadConfig } from "../../src/gateway/config.ts";
@@ -51,7 +51,7 @@ export async function startGatewayUnderTest(options: {
     ESL_BACKOFF_INITIAL_MS: "20",
     ESL_BACKOFF_MAX_MS: "200",
     SOURCE_HOST: "test-fs",
-    ALLOWED_VARIABLES: [...defaultCallerPolicy.variables, "fakeswitch_*"].join(","),
+    ALLOWED_VARIABLES: labAllowedVariables.join(","),
     LOG_LEVEL: "debug",
     ...options.env,
   });
